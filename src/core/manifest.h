@@ -1,0 +1,51 @@
+// A manifest: an immutable set of file records sorted in path order (core/path.h),
+// with unique paths and a content digest of its own.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "core/error.h"
+#include "core/file_record.h"
+
+namespace tb {
+
+class Manifest {
+ public:
+  Manifest() = default;
+
+  // Takes records in any order; sorts them. Fails on a duplicated path or a path that
+  // is not canonical (so a manifest never holds "/a/../b" or "//x").
+  static Expected<Manifest> from_records(std::vector<FileRecord> records);
+  // For producers that already emit path order (the scanner, a parsed document):
+  // checks the order in one pass instead of sorting.
+  static Expected<Manifest> from_sorted(std::vector<FileRecord> records);
+
+  std::span<const FileRecord> records() const { return records_; }
+  std::size_t size() const { return records_.size(); }
+  bool empty() const { return records_.empty(); }
+  const FileRecord& operator[](std::size_t i) const { return records_[i]; }
+  auto begin() const { return records_.begin(); }
+  auto end() const { return records_.end(); }
+
+  // Binary search by path; nullptr when absent.
+  const FileRecord* find(std::string_view path) const;
+
+  // SHA-256 over a canonical, length-prefixed encoding of every record: two manifests
+  // have the same digest exactly when they hold equal records.
+  Sha256Digest digest() const;
+
+  friend bool operator==(const Manifest& a, const Manifest& b) { return a.records_ == b.records_; }
+
+ private:
+  explicit Manifest(std::vector<FileRecord> records) : records_(std::move(records)) {}
+  static Expected<Manifest> checked(std::vector<FileRecord> records);
+
+  std::vector<FileRecord> records_;
+};
+
+// Feeds the canonical encoding of one record into a hasher (shared by digest()).
+void hash_record(Sha256& hasher, const FileRecord& record);
+
+}  // namespace tb
