@@ -14,7 +14,8 @@ std::string_view to_string(Change change) noexcept {
 }
 
 void for_each_difference(const Manifest& before, const Manifest& after,
-                         const std::function<void(const DiffEntry&)>& visit) {
+                         const std::function<void(const DiffEntry&)>& visit, AttrSet compare) {
+  compare |= Attr::type;
   const auto a = before.records();
   const auto b = after.records();
   std::size_t i = 0, j = 0;
@@ -31,7 +32,7 @@ void for_each_difference(const Manifest& before, const Manifest& after,
       visit(DiffEntry{Change::added, {}, nullptr, &b[j]});
       ++j;
     } else {
-      const AttrSet changed = changed_attributes(a[i], b[j]);
+      const AttrSet changed = changed_attributes(a[i], b[j]) & compare;
       if (!changed.empty()) visit(DiffEntry{Change::modified, changed, &a[i], &b[j]});
       ++i;
       ++j;
@@ -39,9 +40,9 @@ void for_each_difference(const Manifest& before, const Manifest& after,
   }
 }
 
-std::vector<DiffEntry> diff(const Manifest& before, const Manifest& after) {
+std::vector<DiffEntry> diff(const Manifest& before, const Manifest& after, AttrSet compare) {
   std::vector<DiffEntry> out;
-  for_each_difference(before, after, [&out](const DiffEntry& e) { out.push_back(e); });
+  for_each_difference(before, after, [&out](const DiffEntry& e) { out.push_back(e); }, compare);
   return out;
 }
 

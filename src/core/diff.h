@@ -24,12 +24,18 @@ struct DiffEntry {
   std::string_view path() const { return before != nullptr ? before->path : after->path; }
 };
 
-// Calls `visit` for each difference from `before` to `after`, in path order.
+// Every attribute: the default comparison.
+inline constexpr AttrSet kAllAttrs = AttrSet::from_bits(0xFF);
+
+// Calls `visit` for each difference from `before` to `after`, in path order. Only the
+// attributes in `compare` are compared (e.g. leave out mtime and owner to compare
+// cluster members deployed at different times by different users); type always is.
 void for_each_difference(const Manifest& before, const Manifest& after,
-                         const std::function<void(const DiffEntry&)>& visit);
+                         const std::function<void(const DiffEntry&)>& visit,
+                         AttrSet compare = kAllAttrs);
 
 // The same, collected.
-std::vector<DiffEntry> diff(const Manifest& before, const Manifest& after);
+std::vector<DiffEntry> diff(const Manifest& before, const Manifest& after, AttrSet compare = kAllAttrs);
 
 struct DiffCounts {
   std::size_t added = 0, removed = 0, modified = 0;

@@ -1,0 +1,68 @@
+// trustbase's scanner: walks roots depth-first in path order, hashes regular files on
+// several threads, and streams records to a callback in path order with bounded memory.
+//
+// Guarantees
+// - never follows symlinks (O_NOFOLLOW everywhere, openat() relative to the parent
+//   directory's descriptor, so a swapped path component cannot lead outside a root);
+// - a hash is only ever reported for bytes that were stable while read: size, mtime,
+//   ctime and inode are checked before and after; otherwise a `changed` error;
+// - unreadable, vanishing and looping entries become ScanErrors, never a crash;
+// - records reach `on_record` in path order, whatever the number of threads.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/scan_document.h"
+#include "scan/sys.h"
+
+namespace tb {
+
+struct ScanOptions {
+  std::vector<std::string> roots;      // directories or files; made absolute and canonical
+  std::vector<std::string> excludes;   // globs, see scan/exclude.h
+  bool one_file_system = false;        // do not descend into other mounts (mount point itself recorded)
+  bool skip_pseudo_fs = true;          // do not descend into proc, sysfs, cgroup, debugfs...
+  unsigned jobs = 0;                   // hashing threads; 0 = number of online CPUs
+  double max_rate_mb_s = 0;            // read-rate cap in MB/s (10^6 bytes); 0 = unlimited
+  std::size_t max_listed_errors = 100'000;  // beyond: counted, not listed
+  std::size_t window = 4096;           // entries in flight between walk and output
+  std::size_t read_buffer_bytes = 256 * 1024;  // per hashing thread
+  std::size_t max_depth = 4096;        // deeper directories are reported as `limit` errors
+  const std::atomic<bool>* cancel = nullptr;  // set to true (e.g. from SIGINT) to stop soon
+  Sys* sys = nullptr;                  // nullptr = real_sys()
+};
+
+// Live counters, updated as records are emitted; read from any thread.
+struct ScanProgress {
+  std::atomic<std::uint64_t> entries{0};
+  std::atomic<std::uint64_t> bytes{0};
+  std::atomic<std::uint64_t> errors{0};
+};
+
+struct ScanOutcome {
+  std::vector<std::string> roots;   // canonical, overlapping roots folded
+  std::vector<ScanError> errors;    // in path order, at most max_listed_errors
+  ScanSummary summary;
+};
+
+using RecordCallback = std::function<Expected<void>(const FileRecord&)>;
+
+// Fatal problems (no root usable, callback failure, cancellation) are returned as an
+// error; per-file problems are listed in ScanOutcome::errors.
+Expected<ScanOutcome> scan(const ScanOptions& options, const RecordCallback& on_record,
+                           ScanProgress* progress = nullptr);
+
+// Convenience for tests and small trees: the whole manifest in memory.
+struct CollectedScan {
+  Manifest manifest;
+  ScanOutcome outcome;
+};
+Expected<CollectedScan> scan_to_manifest(const ScanOptions& options);
+
+}  // namespace tb
