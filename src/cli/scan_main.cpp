@@ -1,1 +1,188 @@
-int main() { return 0; }
+// trustbase-scan: the lightweight, non-persistent scanner client.
+//
+// Exit status (documented in docs/trustbase-scan.md):
+//   0  scan complete, every entry recorded
+//   1  scan complete, but some entries could not be read (listed under <errors>)
+//   2  usage error or fatal error (no document, or an incomplete one removed)
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "cli/progress.h"
+#include "format/byte_sink.h"
+#include "format/scan_writer.h"
+#include "scan/host_facts.h"
+#include "scan/scanner.h"
+#include "scan/throttle.h"
+
+#ifndef TB_VERSION
+#define TB_VERSION "0.0.0"
+#endif
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFileErrors = 1;
+constexpr int kExitFatal = 2;
+
+// Set from SIGINT/SIGTERM; a signal handler can reach nothing but a static.
+std::atomic<bool> g_cancel{false};
+extern "C" void on_signal(int) { g_cancel.store(true); }
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Deep trees keep one descriptor per level open; the default soft limit (1024) is low.
+void raise_fd_limit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ? 65536 : std::min<rlim_t>(rl.rlim_max, 65536);
+  ::setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+// The output file is written under a temporary name and renamed when complete, so a
+// killed scan never leaves a truncated document that looks like a finished one.
+class OutputFile {
+ public:
+  explicit OutputFile(std::string path) : path_(std::move(path)), partial_(path_ + ".partial") {}
+  ~OutputFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_ && fd_ != -1) ::unlink(partial_.c_str());
+  }
+  tb::Expected<int> open() {
+    fd_ = ::open(partial_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      const int err = errno;
+      fd_ = -2;
+      return tb::fail(tb::ErrorCode::io, fmt::format("cannot create {}: {}", partial_, ::strerrordesc_np(err)));
+    }
+    return fd_;
+  }
+  tb::Expected<void> commit() {
+    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+      const int err = errno;
+      fd_ = -2;
+      return tb::fail(tb::ErrorCode::io, fmt::format("cannot write {}: {}", partial_, ::strerrordesc_np(err)));
+    }
+    fd_ = -2;
+    if (::rename(partial_.c_str(), path_.c_str()) != 0) {
+      const int err = errno;
+      return tb::fail(tb::ErrorCode::io, fmt::format("cannot rename {} to {}: {}", partial_, path_, ::strerrordesc_np(err)));
+    }
+    committed_ = true;
+    return {};
+  }
+
+ private:
+  std::string path_, partial_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+int fatal(const std::string& message) {
+  fmt::print(stderr, "trustbase-scan: {}\n", message);
+  return kExitFatal;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tb::ScanOptions opts;
+  std::string output = "-";
+  std::string format_name = "xml";
+  bool quiet = false, force_progress = false, scan_pseudo = false, nice = false;
+  std::vector<std::string> positional_roots;
+
+  CLI::App app{"trustbase-scan: walk directory trees, SHA-256 every file, write a scan document."};
+  app.set_version_flag("--version", "trustbase-scan " TB_VERSION);
+  app.add_option("--root,-r", opts.roots, "Directory (or file) to scan; repeatable")->type_name("DIR");
+  app.add_option("roots", positional_roots, "More roots")->type_name("DIR");
+  app.add_option("-o,--output", output, "Write the document to FILE ('-' = stdout)")->type_name("FILE");
+  app.add_option("--format", format_name, "Document format")->check(CLI::IsMember({"xml", "json"}));
+  app.add_option("--exclude,-e", opts.excludes,
+                 "Skip matching entries: a glob with '/' matches the absolute path, without '/' the name")
+      ->type_name("GLOB");
+  app.add_flag("--one-file-system,-x", opts.one_file_system, "Do not descend into other mounted file systems");
+  app.add_flag("--scan-pseudo-fs", scan_pseudo, "Also descend into /proc, /sys, cgroup and other pseudo file systems");
+  app.add_option("--jobs,-j", opts.jobs, "Hashing threads (default: number of CPUs)")->check(CLI::Range(0u, 1024u));
+  app.add_flag("--nice", nice, "Lowest CPU priority and idle I/O class, to stay out of production's way");
+  app.add_option("--max-rate", opts.max_rate_mb_s, "Cap the read rate at this many MB/s (default: no cap)")
+      ->check(CLI::NonNegativeNumber)->type_name("MB/S");
+  app.add_option("--max-listed-errors", opts.max_listed_errors, "List at most this many errors (all are counted)");
+  app.add_flag("--quiet,-q", quiet, "No progress line");
+  app.add_flag("--progress", force_progress, "Progress line even when stderr is not a terminal");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitFatal;
+  }
+  opts.roots.insert(opts.roots.end(), positional_roots.begin(), positional_roots.end());
+  if (opts.roots.empty()) return fatal("no root given (use --root DIR); see --help");
+  opts.skip_pseudo_fs = !scan_pseudo;
+  opts.cancel = &g_cancel;
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);  // a closed pipe becomes a write error we report
+  raise_fd_limit();
+  if (nice && !tb::lower_process_priority())
+    fmt::print(stderr, "trustbase-scan: warning: could not lower the process priority\n");
+
+  auto roots = tb::canonical_roots(opts.roots);
+  if (!roots) return fatal(roots.error().message);
+  opts.roots = *roots;
+
+  tb::ScanHeader header;
+  header.scanner = "trustbase-scan " TB_VERSION;
+  header.host = tb::collect_host_facts();
+  header.roots = opts.roots;
+  header.excludes = opts.excludes;
+  header.one_file_system = opts.one_file_system;
+  header.skip_pseudo_fs = opts.skip_pseudo_fs;
+  header.started_ns = now_ns();
+
+  std::optional<OutputFile> file;
+  int out_fd = STDOUT_FILENO;
+  if (output != "-") {
+    file.emplace(output);
+    auto fd = file->open();
+    if (!fd) return fatal(fd.error().message);
+    out_fd = *fd;
+  }
+  tb::FdSink sink(out_fd);
+  auto writer = tb::make_scan_writer(format_name == "json" ? tb::ScanFormat::json : tb::ScanFormat::xml, sink);
+  if (auto st = writer->begin(header); !st) return fatal(st.error().message);
+
+  tb::ScanProgress progress;
+  tb::Expected<tb::ScanOutcome> outcome;
+  {
+    tb::ProgressLine line(progress, force_progress || (!quiet && ::isatty(STDERR_FILENO)));
+    outcome = tb::scan(opts, [&writer](const tb::FileRecord& r) { return writer->record(r); }, &progress);
+  }
+  if (!outcome) return fatal(outcome.error().message);
+  outcome->summary.finished_ns = now_ns();
+  if (auto st = writer->end(outcome->errors, outcome->summary); !st) return fatal(st.error().message);
+  if (file) {
+    if (auto st = file->commit(); !st) return fatal(st.error().message);
+  }
+
+  const tb::ScanSummary& s = outcome->summary;
+  if (!quiet)
+    fmt::print(stderr, "trustbase-scan: {} files, {} directories, {} symlinks, {} other, {:.1f} MiB hashed, {} errors\n",
+               s.files, s.directories, s.symlinks, s.others, static_cast<double>(s.bytes_hashed) / (1 << 20), s.errors);
+  return s.errors == 0 ? kExitOk : kExitFileErrors;
+}

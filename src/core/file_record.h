@@ -58,6 +58,8 @@ class AttrSet {
   std::uint16_t bits_ = 0;
 };
 
+constexpr AttrSet operator|(Attr a, Attr b) { return AttrSet(a) | AttrSet(b); }
+
 // "content,mode,owner" style list of the attributes in a set, for reports.
 std::string describe(AttrSet attrs);
 

@@ -51,6 +51,10 @@ struct ScanOutcome {
   ScanSummary summary;
 };
 
+// Makes roots absolute and canonical (realpath), sorts them in path order and folds
+// roots that lie inside another root. Fails naming the first root that cannot be used.
+Expected<std::vector<std::string>> canonical_roots(const std::vector<std::string>& roots);
+
 using RecordCallback = std::function<Expected<void>(const FileRecord&)>;
 
 // Fatal problems (no root usable, callback failure, cancellation) are returned as an
