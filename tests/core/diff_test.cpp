@@ -89,13 +89,17 @@ TEST(Diff, ContentChange) {
   EXPECT_EQ(d[0].after, &after[0]);
   EXPECT_EQ(d[0].path(), "/bin/ls");
 
-  const auto d2 = diff(before, manifest({file("/bin/ls", "longer")}));
+  const Manifest longer = manifest({file("/bin/ls", "longer")});
+  const auto d2 = diff(before, longer);
   ASSERT_EQ(d2.size(), 1u);
   EXPECT_EQ(d2[0].changed, Attr::size | Attr::sha256);
 }
 
 TEST(Diff, ModeChange) {
-  const auto d = diff(manifest({file("/usr/bin/sudo", "x", 04755)}), manifest({file("/usr/bin/sudo", "x", 0755)}));
+  // (Entries point into the manifests: both must outlive `d`.)
+  const Manifest before = manifest({file("/usr/bin/sudo", "x", 04755)});
+  const Manifest after = manifest({file("/usr/bin/sudo", "x", 0755)});
+  const auto d = diff(before, after);
   EXPECT_EQ(lines(d), (Lines{"modified /usr/bin/sudo mode"}));
 }
 
@@ -182,14 +186,16 @@ TEST(Diff, ForEachDifferenceVisitsTheSameEntries) {
   EXPECT_EQ(lines(visited), (Lines{"removed /a", "modified /a/x content", "added /b"}));
 }
 
+// Calls say tb::apply: unqualified, apply(m, std::vector<DiffEntry>) finds std::apply by ADL,
+// which is a better match than the span parameter and fails to compile.
 TEST(Apply, RebuildsTheSecondManifest) {
   const Manifest before = manifest({dir("/a"), file("/a/x", "1"), file("/a-b"), file("/b", "1"), file("/z")});
   const Manifest after = manifest({dir("/", 0700), dir("/a"), file("/a/b"), file("/a/x", "2"), file("/a!"), file("/b", "2")});
-  EXPECT_EQ(apply(before, diff(before, after)), after);
-  EXPECT_EQ(apply(after, diff(after, before)), before);
-  EXPECT_EQ(apply(before, {}), before);
-  EXPECT_EQ(apply(Manifest(), diff(Manifest(), after)), after);
-  EXPECT_EQ(apply(before, diff(before, Manifest())), Manifest());
+  EXPECT_EQ(tb::apply(before, diff(before, after)), after);
+  EXPECT_EQ(tb::apply(after, diff(after, before)), before);
+  EXPECT_EQ(tb::apply(before, {}), before);
+  EXPECT_EQ(tb::apply(Manifest(), diff(Manifest(), after)), after);
+  EXPECT_EQ(tb::apply(before, diff(before, Manifest())), Manifest());
 }
 
 // ---------------------------------------------------------------- randomised property
@@ -261,7 +267,9 @@ TEST(DiffProperty, RandomManifests) {
     // Entries in strict path order, each consistent with the model.
     for (std::size_t i = 0; i < d.size(); ++i) {
       const DiffEntry& e = d[i];
-      if (i > 0) ASSERT_TRUE(path_less(d[i - 1].path(), e.path())) << e.path();
+      if (i > 0) {
+        ASSERT_TRUE(path_less(d[i - 1].path(), e.path())) << e.path();
+      }
       const std::string p(e.path());
       switch (e.change) {
         case Change::added:
@@ -293,14 +301,14 @@ TEST(DiffProperty, RandomManifests) {
     total_modified += counts.modified;
 
     // Rebuilding B, and A from the reverse diff.
-    const Manifest rebuilt = apply(c.a, d);
+    const Manifest rebuilt = tb::apply(c.a, d);
     ASSERT_EQ(rebuilt, c.b);
     ASSERT_EQ(rebuilt.digest(), c.b.digest());
     const auto back = diff(c.b, c.a);
     ASSERT_EQ(count(back).added, counts.removed);
     ASSERT_EQ(count(back).removed, counts.added);
     ASSERT_EQ(count(back).modified, counts.modified);
-    ASSERT_EQ(apply(c.b, back), c.a);
+    ASSERT_EQ(tb::apply(c.b, back), c.a);
 
     ASSERT_TRUE(diff(c.a, c.a).empty());
     ASSERT_TRUE(diff(c.b, c.b).empty());
@@ -326,7 +334,7 @@ TEST(DiffProperty, RandomManifests) {
     }
     ASSERT_EQ(count(dm).added, counts.added);
     ASSERT_EQ(count(dm).removed, counts.removed);
-    ASSERT_EQ(apply(c.a, dm), manifest(std::move(expected)));
+    ASSERT_EQ(tb::apply(c.a, dm), manifest(std::move(expected)));
     ASSERT_LE(modified_under_mask, counts.modified);
   }
   // The generator exercised every kind of difference, many times.

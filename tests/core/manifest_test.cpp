@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/file_record.h"
+#include "core/path.h"
 #include "core/scan_document.h"
 #include "core/test_records.h"
 
@@ -195,7 +196,7 @@ TEST(Manifest, FromRecordsRejectsDuplicates) {
 }
 
 TEST(Manifest, RejectsNonCanonicalPaths) {
-  for (std::string bad : {"", "a", "a/b", "/a/", "//a", "/a//b", "/a/./b", "/a/../b", "/..", "/a/.",
+  for (const std::string& bad : std::vector<std::string>{"", "a", "a/b", "/a/", "//a", "/a//b", "/a/./b", "/a/../b", "/..", "/a/.",
                           std::string("/a\0b", 4)}) {
     auto m = Manifest::from_records({file("/ok"), file(bad)});
     ASSERT_FALSE(m.has_value()) << "accepted '" << bad << "'";

@@ -261,6 +261,40 @@ TEST(PathOrder, CompareIsConsistentWithLess) {
   }
 }
 
+// The order spelled out the slow way: map each byte to its rank ('/' lowest, then the
+// bytes 0x00..0xFF unsigned) and compare lexicographically, shorter prefix first.
+int reference_compare(std::string_view a, std::string_view b) {
+  auto rank = [](char c) { return c == '/' ? 0 : static_cast<unsigned char>(c) + 1; };
+  for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+    if (rank(a[i]) != rank(b[i])) return rank(a[i]) < rank(b[i]) ? -1 : 1;
+  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+
+TEST(PathOrder, MatchesReferenceAtEveryOffset) {
+  // Long common prefixes with the first difference (or the end of one string) at every
+  // offset 0..40, so that word-at-a-time comparison is checked across word boundaries.
+  static constexpr char kBytes[] = {'/', 'a', 'b', '-', '.', '\0', '\x01', '\x7f', '\x80', '\xfe', '\xff'};
+  std::mt19937_64 rng(31337);
+  for (std::size_t prefix = 0; prefix <= 40; ++prefix) {
+    for (int k = 0; k < 400; ++k) {
+      std::string common;
+      for (std::size_t i = 0; i < prefix; ++i) common += kBytes[rng() % sizeof kBytes];
+      std::string x = common, y = common;
+      const std::size_t tail_x = rng() % 12, tail_y = rng() % 12;
+      for (std::size_t i = 0; i < tail_x; ++i) x += kBytes[rng() % sizeof kBytes];
+      for (std::size_t i = 0; i < tail_y; ++i) y += kBytes[rng() % sizeof kBytes];
+      ASSERT_EQ(sign(path_compare(x, y)), reference_compare(x, y))
+          << "prefix " << prefix << " sizes " << x.size() << "," << y.size();
+      ASSERT_EQ(sign(path_compare(y, x)), reference_compare(y, x));
+    }
+  }
+  // Views into a larger buffer must not read past their end.
+  const std::string buf = "/opt/app/lib/module_1/file_2.so";
+  EXPECT_EQ(path_compare(std::string_view(buf).substr(0, 12), std::string_view(buf).substr(0, 12)), 0);
+  EXPECT_LT(path_compare(std::string_view(buf).substr(0, 12), std::string_view(buf).substr(0, 13)), 0);
+  EXPECT_LT(path_compare(std::string_view(buf).substr(0, 21), std::string_view(buf)), 0);
+}
+
 // A random directory tree whose names include bytes below '/' ('!', ' ', '-', '.'),
 // digits, letters and bytes >= 0x80.
 struct Node {

@@ -1,0 +1,484 @@
+// Hostile input: every malformed, oversized or malicious document is rejected with the
+// right error code and a message naming the problem, quickly, and without a crash.
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "format/encoding.h"
+#include "format_test_util.h"
+
+namespace tb {
+namespace {
+
+using test::fails_with;
+using test::make_dir;
+using test::make_file;
+using test::make_symlink;
+using test::write_to_string;
+
+ScanDocument base_document() {
+  ScanDocument doc;
+  doc.header = test::sample_header();
+  doc.manifest = test::sorted({make_dir("/etc"), make_file("/etc/hosts", "127.0.0.1"), make_file("/etc/passwd", "root"),
+                               make_symlink("/etc/rc", "rc.d"), make_file("/usr", "u")});
+  doc.errors = {{"/root", ScanErrorKind::open, 13, "Permission denied"}};
+  doc.summary = test::sample_summary();
+  return doc;
+}
+
+// The base document with the first occurrence of `from` replaced by `to`.
+std::string edited(ScanFormat format, std::string_view from, std::string_view to) {
+  std::string text = write_to_string(format, base_document());
+  const std::size_t at = text.find(from);
+  if (at == std::string::npos) throw std::runtime_error("test edit not found: " + std::string(from));
+  text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string xml_with(std::string_view from, std::string_view to) { return edited(ScanFormat::xml, from, to); }
+std::string json_with(std::string_view from, std::string_view to) { return edited(ScanFormat::json, from, to); }
+
+constexpr std::string_view kHostsXml = "<file path=\"/etc/hosts\"";
+constexpr std::string_view kHostsJson = "{\"type\":\"file\",\"path\":\"/etc/hosts\"";
+
+TEST(XmlReader, BaseDocumentIsAccepted) {
+  auto doc = parse_scan(write_to_string(ScanFormat::xml, base_document()));
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ(doc->manifest.size(), 5u);
+}
+
+TEST(XmlReader, TruncatedAtEveryOffsetFailsCleanly) {
+  const std::string xml = write_to_string(ScanFormat::xml, test::tricky_document());
+  const std::size_t complete = xml.rfind("</scan>") + 7;
+  for (std::size_t n = 0; n < complete; ++n) {
+    auto doc = parse_scan(std::string_view(xml).substr(0, n));
+    ASSERT_FALSE(doc) << "prefix of " << n << " bytes accepted";
+    ASSERT_EQ(doc.error().code, ErrorCode::parse) << n << ": " << doc.error().message;
+  }
+  EXPECT_TRUE(parse_scan(std::string_view(xml).substr(0, complete)));
+}
+
+TEST(JsonReader, TruncatedAtEveryOffsetFailsCleanly) {
+  const std::string json = write_to_string(ScanFormat::json, test::tricky_document());
+  const std::size_t complete = json.rfind("}}") + 2;
+  for (std::size_t n = 1; n < complete; ++n) {  // n = 0 is "not a scan document"
+    auto doc = parse_scan(std::string_view(json).substr(0, n));
+    ASSERT_FALSE(doc) << "prefix of " << n << " bytes accepted";
+    ASSERT_EQ(doc.error().code, ErrorCode::parse) << n << ": " << doc.error().message;
+  }
+  EXPECT_TRUE(parse_scan(std::string_view(json).substr(0, complete)));
+}
+
+// Random byte corruption: the reader either rejects the document or returns one that
+// is itself valid (written again, it reads back equal). Never a crash or a hang.
+void corrupt_bytes(ScanFormat format) {
+  const std::string good = write_to_string(format, test::tricky_document());
+  std::mt19937_64 rng(format == ScanFormat::xml ? 1 : 2);
+  int accepted = 0;
+  for (int i = 0; i < 1500; ++i) {
+    std::string bad = good;
+    for (std::size_t k = 1 + rng() % 3; k > 0; --k) bad[rng() % bad.size()] = static_cast<char>(rng());
+    auto doc = parse_scan(bad);
+    if (!doc) {
+      ASSERT_FALSE(doc.error().message.empty());
+      continue;
+    }
+    ++accepted;
+    std::string again;
+    StringSink sink(again);
+    ASSERT_TRUE(write_scan(format, *doc, sink));
+    auto back = parse_scan(again);
+    ASSERT_TRUE(back) << back.error().message;
+    test::expect_same_document(*doc, *back);
+  }
+  RecordProperty("accepted", accepted);
+}
+
+TEST(XmlReader, CorruptBytesNeverCrash) { corrupt_bytes(ScanFormat::xml); }
+TEST(JsonReader, CorruptBytesNeverCrash) { corrupt_bytes(ScanFormat::json); }
+
+TEST(XmlReader, WrongVersion) {
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("version=\"1\"", "version=\"2\"")), ErrorCode::parse,
+                         "unsupported scan format version '2'"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("version=\"1\"", "version=\"01\"")), ErrorCode::parse, "version"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(" version=\"1\"", "")), ErrorCode::parse, "lacks attribute 'version'"));
+}
+
+TEST(XmlReader, WrongNamespace) {
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("urn:trustbase:scan:1", "urn:trustbase:scan:2")), ErrorCode::parse,
+                         "namespace 'urn:trustbase:scan:2'"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(" xmlns=\"urn:trustbase:scan:1\"", "")), ErrorCode::parse, "no namespace"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<scan xmlns=", "<scan xmlns:t=\"urn:trustbase:scan:1\" xmlns=")),
+                         ErrorCode::parse, "namespace"));
+  // A prefixed but correct namespace is the same document.
+  std::string prefixed = write_to_string(ScanFormat::xml, base_document());
+  for (std::size_t at = 0; (at = prefixed.find('<', at)) != std::string::npos; ++at) {
+    if (prefixed[at + 1] == '?') continue;
+    prefixed.insert(prefixed[at + 1] == '/' ? at + 2 : at + 1, "t:");
+  }
+  prefixed.replace(prefixed.find("xmlns="), 6, "xmlns:t=");
+  EXPECT_TRUE(parse_scan(prefixed)) << prefixed;
+  // An element from another namespace among the entries.
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file xmlns=\"urn:other\" path=\"/etc/hosts\"")),
+                         ErrorCode::parse, "unexpected element <{urn:other}file>"));
+}
+
+TEST(XmlReader, RejectsBadPaths) {
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc/../hosts\"")), ErrorCode::parse, "'..'"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"etc/hosts\"")), ErrorCode::parse, "not absolute"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc//hosts\"")), ErrorCode::parse,
+                         "not canonical"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc/./hosts\"")), ErrorCode::parse,
+                         "not canonical"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc/hosts/\"")), ErrorCode::parse,
+                         "not canonical"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"\"")), ErrorCode::parse, "empty path"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file")), ErrorCode::parse, "missing path"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path-b64=\"L2V0Yy9ob3N0cw==\" path=\"/etc/hosts\"")),
+                         ErrorCode::parse, "both"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path-b64=\"L2V0Yy9ob3N0cw\"")), ErrorCode::parse,
+                         "base64"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path-b64=\"" + base64_encode("/etc/../x") + "\"")),
+                         ErrorCode::parse, "'..'"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path-b64=\"" + base64_encode("rel") + "\"")),
+                         ErrorCode::parse, "not absolute"));
+  // Same path spelled as base64: accepted, equal.
+  auto b64 = parse_scan(xml_with(kHostsXml, "<file path-b64=\"L2V0Yy9ob3N0cw==\""));
+  ASSERT_TRUE(b64) << b64.error().message;
+  EXPECT_NE(b64->manifest.find("/etc/hosts"), nullptr);
+  // Root and error paths go through the same check.
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<root path=\"/\"", "<root path=\"/a/..\"")), ErrorCode::parse, "root path"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<error path=\"/root\"", "<error path=\"root\"")), ErrorCode::parse,
+                         "error path"));
+}
+
+TEST(XmlReader, RejectsNulInEveryForm) {
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc/ho&#0;sts\"")), ErrorCode::parse, "line"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc/ho&#x0;sts\"")), ErrorCode::parse, "line"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, std::string("<file path=\"/etc/ho\0sts\"", 24))),
+                         ErrorCode::parse, "line"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path-b64=\"" + base64_encode(std::string("/etc/h\0", 7)) + "\"")),
+                         ErrorCode::parse, "NUL"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("target=\"rc.d\"", "target-b64=\"" + base64_encode(std::string("r\0", 2)) + "\"")),
+                         ErrorCode::parse, "NUL"));
+}
+
+TEST(XmlReader, RejectsOverlongNames) {
+  const std::string huge = "/etc/" + std::string(64 * 1024, 'h');
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"" + huge + "\"")), ErrorCode::limit, "longer than"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path-b64=\"" + base64_encode(huge) + "\"")),
+                         ErrorCode::limit, "longer than"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc/" + std::string(256, 'h') + "\"")),
+                         ErrorCode::limit, "component longer than 255"));
+  // 255 bytes is the largest legal name.
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc/" + std::string(255, 'h') + "\"")),
+                         ErrorCode::parse, "out of order"));  // accepted as a name; sorts after /etc/passwd
+  // A message or attribute over max_text_bytes.
+  ReadLimits small;
+  small.max_text_bytes = 16;
+  EXPECT_TRUE(fails_with(parse_scan(write_to_string(ScanFormat::xml, base_document()), small), ErrorCode::limit,
+                         "longer than 16 bytes"));
+}
+
+TEST(XmlReader, RejectsDuplicateAndUnorderedPaths) {
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc\"")), ErrorCode::parse, "duplicated path '/etc'"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc/zzz\"")), ErrorCode::parse,
+                         "'/etc/passwd' out of order: it must sort after '/etc/zzz'"));
+  // Byte order would put "/etc-x" before "/etc/hosts"; path order does not.
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file path=\"/etc-x\"")), ErrorCode::parse, "out of order"));
+}
+
+TEST(XmlReader, RejectsBadNumbers) {
+  const std::string_view size = "size=\"9\"";  // of /etc/hosts: "127.0.0.1"
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(size, "size=\"-1\"")), ErrorCode::parse, "bad size '-1'"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(size, "size=\"1.5\"")), ErrorCode::parse, "bad size"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(size, "size=\" 9\"")), ErrorCode::parse, "bad size"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(size, "size=\"18446744073709551616\"")), ErrorCode::parse, "bad size"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("uid=\"0\"", "uid=\"4294967296\"")), ErrorCode::parse, "bad uid"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("gid=\"0\"", "gid=\"-5\"")), ErrorCode::parse, "bad gid"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("mode=\"0755\"", "mode=\"10000\"")), ErrorCode::parse, "bad mode"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("mode=\"0755\"", "mode=\"0x1ed\"")), ErrorCode::parse, "bad mode"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("mtime=\"1700000000.000000000\"", "mtime=\"1700000000\"")),
+                         ErrorCode::parse, "bad mtime"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("mtime=\"1700000000.000000000\"", "mtime=\"99999999999.000000000\"")),
+                         ErrorCode::parse, "bad mtime"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("errno=\"13\"", "errno=\"2147483648\"")), ErrorCode::parse, "bad errno"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("files=\"3\"", "files=\"-3\"")), ErrorCode::parse, "bad summary count"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("2026-11-26T05:55:09.123456789Z", "2026-11-26")), ErrorCode::parse,
+                         "bad started time"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("one-file-system=\"false\"", "one-file-system=\"0\"")), ErrorCode::parse,
+                         "bad one-file-system"));
+}
+
+TEST(XmlReader, RejectsBadHashes) {
+  const std::string hash = Sha256::of("127.0.0.1").hex();
+  const std::string attr = "sha256=\"" + hash + "\"";
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(attr, "sha256=\"" + hash.substr(0, 63) + "\"")), ErrorCode::parse,
+                         "bad sha256"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(attr, "sha256=\"" + hash.substr(0, 63) + "g\"")), ErrorCode::parse,
+                         "bad sha256"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(attr, "sha256=\"" + hash + "0\"")), ErrorCode::parse, "bad sha256"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(attr, "sha256=\"" + std::string(64, 'A') + "\"")), ErrorCode::parse,
+                         "lower-case"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<dir path=\"/etc\"", "<dir sha256=\"" + hash + "\" path=\"/etc\"")),
+                         ErrorCode::parse, "unexpected attribute 'sha256' on <dir>"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file target=\"x\" path=\"/etc/hosts\"")), ErrorCode::parse,
+                         "unexpected attribute 'target' on <file>"));
+}
+
+TEST(XmlReader, RejectsUnknownStructure) {
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<fiel path=\"/etc/hosts\"")), ErrorCode::parse,
+                         "unexpected element <fiel> in <entries>"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<entries>", "<entries><entries>")), ErrorCode::parse,
+                         "unexpected element <entries> in <entries>"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file owner=\"root\" path=\"/etc/hosts\"")), ErrorCode::parse,
+                         "unexpected attribute 'owner' on <file>"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, "<file xmlns:x=\"urn:x\" x:size=\"1\" path=\"/etc/hosts\"")),
+                         ErrorCode::parse, "unexpected attribute 'x:size'"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<dir path=\"/etc\"", "<other kind=\"dir\" path=\"/etc\"")), ErrorCode::parse,
+                         "must be written <dir>"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<dir path=\"/etc\"", "<other kind=\"door\" path=\"/etc\"")), ErrorCode::parse,
+                         "unknown entry type 'door'"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<dir path=\"/etc\"", "<other path=\"/etc\"")), ErrorCode::parse,
+                         "<other> lacks attribute 'kind'"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<entries>", "<entries>hello")), ErrorCode::parse,
+                         "text is not allowed in <entries>"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<entries>", "<entries><![CDATA[x]]>")), ErrorCode::parse,
+                         "text is not allowed"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<dir path=\"/etc\"", "<dir path=\"/etc\"><x/></dir><y")), ErrorCode::parse,
+                         "unexpected element <x> in <dir>"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<scan ", "<scans ")), ErrorCode::parse, "line"));  // tag mismatch
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("</scan>", "</scan><scan/>")), ErrorCode::parse, "Extra content"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("</scan>", "</scan>trailing")), ErrorCode::parse, "Extra content"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("kind=\"open\"", "kind=\"denied\"")), ErrorCode::parse, "bad error kind"));
+  // Comments and processing instructions carry nothing and are allowed.
+  EXPECT_TRUE(parse_scan(xml_with("<entries>", "<entries><!-- note --><?pi data?>")));
+}
+
+TEST(XmlReader, RejectsMissingOrMisplacedSections) {
+  auto fails = [](std::string_view from, std::string_view to, std::string_view needle) {
+    return fails_with(parse_scan(xml_with(from, to)), ErrorCode::parse, needle);
+  };
+  EXPECT_TRUE(fails("<errors>", "<summary", "<summary> out of place after <entries>"));
+  const std::string summary_line = write_to_string(ScanFormat::xml, base_document()).substr(
+      write_to_string(ScanFormat::xml, base_document()).find("  <summary"));
+  EXPECT_TRUE(fails(summary_line, "</scan>\n", "</scan> before the sections after <errors>"));
+  EXPECT_TRUE(fails("<host ", "<host/><host ", "<host> out of place after <host>"));
+  EXPECT_TRUE(fails("<root path=\"/\"/>", "", "<exclude> out of place after <options>"));
+  EXPECT_TRUE(fails("<options ", "<root path=\"/\"/><options ", "<root> out of place after <host>"));
+  EXPECT_TRUE(fails("<entries>", "<exclude glob=\"x\"/><entries>", "out of place"));  // excludes follow roots
+  EXPECT_TRUE(fails("name=\"web01\" ", "", "<host> lacks attribute 'name'"));
+  EXPECT_TRUE(fails(" errors-dropped=\"1\"", "", "<summary> lacks attribute 'errors-dropped'"));
+  auto root_only = parse_scan(
+      "<scan xmlns=\"urn:trustbase:scan:1\" version=\"1\" scanner=\"s\" started=\"2026-11-26T05:55:09.123456789Z\"/>");
+  EXPECT_TRUE(fails_with(root_only, ErrorCode::parse, "</scan> before <host>"));
+  EXPECT_TRUE(fails_with(parse_scan("<other xmlns=\"urn:trustbase:scan:1\"/>"), ErrorCode::parse,
+                         "root element is <other>, not <scan>"));
+}
+
+TEST(XmlReader, ErrorsNameTheLine) {
+  // /etc/hosts is the second entry: line 10 (after the XML declaration, <scan>, <host>,
+  // <options>, one <root>, two <exclude>, <entries> and the /etc entry).
+  const std::string xml = xml_with("size=\"9\"", "size=\"-9\"");
+  std::size_t line = 1;
+  for (std::size_t i = 0; i < xml.find("size=\"-9\""); ++i) line += xml[i] == '\n';
+  ASSERT_EQ(line, 10u);
+  const auto doc = parse_scan(xml);
+  EXPECT_TRUE(fails_with(doc, ErrorCode::parse, "line 10: entry '/etc/hosts': bad size '-9'"));
+  // Structural and libxml2 errors too.
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<errors>", "<errors><oops/>")), ErrorCode::parse, "line 15: "));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("<errors>", "<errors><oops>")), ErrorCode::parse, "line 15: "));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("</errors>", "</error>")), ErrorCode::parse, "line 17: "));
+}
+
+TEST(XmlReader, BillionLaughsFailsFastWithoutExpanding) {
+  std::string xml = "<?xml version=\"1.0\"?>\n<!DOCTYPE scan [\n <!ENTITY lol \"lol\">\n";
+  for (int i = 1; i <= 9; ++i) {
+    xml += " <!ENTITY lol" + std::to_string(i) + " \"";
+    for (int k = 0; k < 10; ++k) xml += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
+    xml += "\">\n";
+  }
+  xml += "]>\n<scan xmlns=\"urn:trustbase:scan:1\" version=\"1\" scanner=\"&lol9;\" started=\"x\">&lol9;</scan>\n";
+  const auto start = std::chrono::steady_clock::now();
+  const auto doc = parse_scan(xml);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_TRUE(fails_with(doc, ErrorCode::parse, "DOCTYPE"));
+  EXPECT_LT(elapsed, std::chrono::milliseconds(200));
+}
+
+TEST(XmlReader, ExternalEntitiesAreNeverRead) {
+  char name[] = "/tmp/tb-xxe-XXXXXX";
+  const int fd = ::mkstemp(name);
+  ASSERT_GE(fd, 0);
+  const std::string secret = "TOP-SECRET-7f3a9c";
+  ASSERT_EQ(::write(fd, secret.data(), secret.size()), static_cast<ssize_t>(secret.size()));
+  ::close(fd);
+  const std::string url = std::string("file://") + name;
+  const std::vector<std::string> attacks = {
+      // a general entity in attribute and in content
+      "<!DOCTYPE scan [<!ENTITY x SYSTEM \"" + url + "\">]>\n"
+      "<scan xmlns=\"urn:trustbase:scan:1\" version=\"1\" scanner=\"&x;\" started=\"x\">&x;</scan>",
+      // a parameter entity in the internal subset
+      "<!DOCTYPE scan [<!ENTITY % p SYSTEM \"" + url + "\"> %p;]>\n<scan/>",
+      // an external DTD
+      "<!DOCTYPE scan SYSTEM \"" + url + "\">\n<scan xmlns=\"urn:trustbase:scan:1\"/>",
+      // over the network (must not even be attempted: NONET)
+      "<!DOCTYPE scan SYSTEM \"http://127.0.0.1:9/x.dtd\">\n<scan xmlns=\"urn:trustbase:scan:1\"/>",
+  };
+  for (const std::string& attack : attacks) {
+    std::vector<std::string> seen;
+    ScanVisitor visitor;
+    visitor.header = [&](const ScanHeader& h) -> Expected<void> {
+      seen.push_back(h.scanner);
+      return {};
+    };
+    const auto ok = read_scan_xml(attack, visitor);
+    ASSERT_FALSE(ok) << attack;
+    EXPECT_EQ(ok.error().code, ErrorCode::parse);
+    EXPECT_EQ(ok.error().message.find(secret), std::string::npos) << ok.error().message;
+    EXPECT_TRUE(seen.empty());
+  }
+  ::unlink(name);
+}
+
+TEST(XmlReader, EnforcesRecordAndErrorLimits) {
+  const std::string xml = write_to_string(ScanFormat::xml, base_document());
+  ReadLimits limits;
+  limits.max_records = 5;
+  EXPECT_TRUE(parse_scan(xml, limits));
+  limits.max_records = 2;
+  EXPECT_TRUE(fails_with(parse_scan(xml, limits), ErrorCode::limit, "more than 2 records"));
+  limits = {};
+  limits.max_errors = 0;
+  EXPECT_TRUE(fails_with(parse_scan(xml, limits), ErrorCode::limit, "more than 0 errors"));
+  limits = {};
+  limits.max_document_bytes = xml.size() - 1;
+  EXPECT_TRUE(fails_with(parse_scan(xml, limits), ErrorCode::limit, "document larger than"));
+  limits = {};
+  limits.paths.max_name_bytes = 5;
+  EXPECT_TRUE(fails_with(parse_scan(xml, limits), ErrorCode::limit, "component longer than 5"));
+}
+
+TEST(XmlReader, RejectsDeepNestingQuickly) {
+  std::string dirs;
+  for (int i = 0; i < 10'000; ++i) dirs += "<dir path=\"/x\">";
+  const std::string xml = xml_with("<entries>", "<entries>" + dirs);
+  std::string nested = "<scan xmlns=\"urn:trustbase:scan:1\" version=\"1\" scanner=\"s\" started=\"2026-11-26T05:55:09.123456789Z\">";
+  for (int i = 0; i < 100'000; ++i) nested += "<host>";
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(fails_with(parse_scan(nested), ErrorCode::parse, "unexpected element <host> in <host>"));
+  EXPECT_TRUE(fails_with(parse_scan(xml), ErrorCode::parse, "unexpected element <dir> in <dir>"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+TEST(XmlReader, RejectsInvalidEncoding) {
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("web01", "web\xff")), ErrorCode::parse, "line 3: XML: "));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("web01", "web\x01")), ErrorCode::parse, "line 3: XML: "));
+}
+
+// ---- JSON ----------------------------------------------------------------------------
+
+TEST(JsonReader, BaseDocumentIsAccepted) {
+  auto doc = parse_scan(write_to_string(ScanFormat::json, base_document()));
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ(doc->manifest.size(), 5u);
+}
+
+TEST(JsonReader, WrongFormatOrVersion) {
+  EXPECT_TRUE(fails_with(parse_scan(json_with("\"version\":1", "\"version\":2")), ErrorCode::parse,
+                         "unsupported scan format version '2'"));
+  EXPECT_TRUE(fails_with(parse_scan(json_with("\"version\":1", "\"version\":\"1\"")), ErrorCode::parse,
+                         "'version' must be a number"));
+  EXPECT_TRUE(fails_with(parse_scan(json_with("\"version\":1", "\"version\":1.0")), ErrorCode::parse,
+                         "unsupported scan format version '1.0'"));
+  EXPECT_TRUE(fails_with(parse_scan(json_with("\"trustbase-scan\"", "\"other\"")), ErrorCode::parse,
+                         "not a trustbase scan document"));
+  EXPECT_TRUE(fails_with(parse_scan(json_with("\"version\":1,", "")), ErrorCode::parse, "missing member 'version'"));
+}
+
+TEST(JsonReader, RejectsBadPathsAndValues) {
+  auto fails = [](std::string_view from, std::string_view to, ErrorCode code, std::string_view needle) {
+    return fails_with(parse_scan(json_with(from, to)), code, needle);
+  };
+  const std::string p = "\"path\":\"/etc/hosts\"";
+  EXPECT_TRUE(fails(p, "\"path\":\"/etc/../hosts\"", ErrorCode::parse, "entries[1]: path '/etc/../hosts': path contains a '..'"));
+  EXPECT_TRUE(fails(p, "\"path\":\"etc/hosts\"", ErrorCode::parse, "not absolute"));
+  EXPECT_TRUE(fails(p, "\"path\":\"/etc/ho\\u0000sts\"", ErrorCode::parse, "NUL"));
+  EXPECT_TRUE(fails(p, "\"path\":\"/etc/" + std::string(64 * 1024, 'h') + "\"", ErrorCode::limit, "longer than"));
+  EXPECT_TRUE(fails(p, "\"path\":\"/etc\"", ErrorCode::parse, "duplicated path"));
+  EXPECT_TRUE(fails(p, "\"path\":\"/etc/zzz\"", ErrorCode::parse, "out of order"));
+  EXPECT_TRUE(fails(p, "\"path\":1", ErrorCode::parse, "'path' must be a string"));
+  EXPECT_TRUE(fails(p, "\"path\":null", ErrorCode::parse, "'path' must be a string"));
+  EXPECT_TRUE(fails(p, "\"path_b64\":\"%%%%\"", ErrorCode::parse, "base64"));
+  EXPECT_TRUE(fails(p, p + ",\"path_b64\":\"L2V0Yy9ob3N0cw==\"", ErrorCode::parse, "both"));
+  EXPECT_TRUE(fails(p, "\"path\":\"/etc/h\xff\"", ErrorCode::parse, "JSON: "));  // not UTF-8
+  EXPECT_TRUE(fails("\"size\":9", "\"size\":-9", ErrorCode::parse, "bad size '-9'"));
+  EXPECT_TRUE(fails("\"size\":9", "\"size\":9.5", ErrorCode::parse, "bad size '9.5'"));
+  EXPECT_TRUE(fails("\"size\":9", "\"size\":1e3", ErrorCode::parse, "bad size"));
+  EXPECT_TRUE(fails("\"size\":9", "\"size\":18446744073709551616", ErrorCode::parse, "bad size"));
+  EXPECT_TRUE(fails("\"size\":9", "\"size\":\"9\"", ErrorCode::parse, "'size' must be a number"));
+  EXPECT_TRUE(fails("\"uid\":0", "\"uid\":4294967296", ErrorCode::parse, "bad uid"));
+  EXPECT_TRUE(fails("\"mode\":\"0755\"", "\"mode\":493", ErrorCode::parse, "'mode' must be a string"));
+  EXPECT_TRUE(fails("\"type\":\"dir\"", "\"type\":\"door\"", ErrorCode::parse, "unknown entry type 'door'"));
+  const std::string hash = Sha256::of("127.0.0.1").hex();
+  EXPECT_TRUE(fails(hash, hash.substr(0, 63), ErrorCode::parse, "bad sha256"));
+  EXPECT_TRUE(fails(hash, hash.substr(0, 63) + "x", ErrorCode::parse, "bad sha256"));
+  EXPECT_TRUE(fails("\"type\":\"dir\",\"path\":\"/etc\"", "\"type\":\"dir\",\"path\":\"/etc\",\"sha256\":\"" + hash + "\"",
+                    ErrorCode::parse, "content hash on a dir entry"));
+  EXPECT_TRUE(fails("\"errno\":13", "\"errno\":-13", ErrorCode::parse, "bad errno"));
+  EXPECT_TRUE(fails("\"kind\":\"open\"", "\"kind\":\"denied\"", ErrorCode::parse, "bad error kind"));
+  EXPECT_TRUE(fails("\"files\":3", "\"files\":-3", ErrorCode::parse, "bad summary count"));
+  EXPECT_TRUE(fails("\"one_file_system\":false", "\"one_file_system\":0", ErrorCode::parse, "must be true or false"));
+  EXPECT_TRUE(fails("\"roots\":[{\"path\":\"/\"}]", "\"roots\":[]", ErrorCode::parse, "at least one root"));
+  EXPECT_TRUE(fails("\"roots\":[{\"path\":\"/\"}]", "\"roots\":[\"/\"]", ErrorCode::parse, "roots[0]: expected an object"));
+}
+
+TEST(JsonReader, RejectsUnknownOrMissingMembers) {
+  auto fails = [](std::string_view from, std::string_view to, std::string_view needle) {
+    return fails_with(parse_scan(json_with(from, to)), ErrorCode::parse, needle);
+  };
+  EXPECT_TRUE(fails("\"type\":\"dir\"", "\"type\":\"dir\",\"owner\":\"root\"", "entries[0]: unexpected member 'owner'"));
+  EXPECT_TRUE(fails("\"format\"", "\"extra\":1,\"format\"", "document: unexpected member 'extra'"));
+  EXPECT_TRUE(fails("\"type\":\"dir\",", "", "entries[0]: missing member 'type'"));
+  EXPECT_TRUE(fails("\"errors_dropped\":1", "\"errors_droped\":1", "unexpected member 'errors_droped'"));
+  EXPECT_TRUE(fails("\"host\":{", "\"hosts\":{", "unexpected member 'hosts'"));
+  EXPECT_TRUE(fails("\"message\":\"Permission denied\"", "\"message\":null", "'message' must be a string"));
+  EXPECT_TRUE(fails_with(parse_scan("{}"), ErrorCode::parse, "missing member 'format'"));
+  EXPECT_TRUE(fails_with(parse_scan("{\"format\":\"trustbase-scan\",\"version\":1}"), ErrorCode::parse,
+                         "missing member 'scanner'"));
+}
+
+TEST(JsonReader, SyntaxErrorsAndDeepNesting) {
+  EXPECT_TRUE(fails_with(parse_scan("{\"format\":}"), ErrorCode::parse, "JSON: "));
+  EXPECT_TRUE(fails_with(parse_scan(json_with("}}", "}},")), ErrorCode::parse, "JSON: "));
+  const std::string deep = "{\"entries\":" + std::string(1'000'000, '[');
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(fails_with(parse_scan(deep), ErrorCode::parse, "nested deeper"));
+  EXPECT_TRUE(fails_with(parse_scan(json_with("\"size\":9", "\"size\":[[[[9]]]]")), ErrorCode::parse, "nested deeper"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+TEST(JsonReader, EnforcesLimits) {
+  const std::string json = write_to_string(ScanFormat::json, base_document());
+  ReadLimits limits;
+  limits.max_records = 2;
+  EXPECT_TRUE(fails_with(parse_scan(json, limits), ErrorCode::limit, "entries[2]: more than 2 records"));
+  limits = {};
+  limits.max_errors = 0;
+  EXPECT_TRUE(fails_with(parse_scan(json, limits), ErrorCode::limit, "more than 0 errors"));
+  limits = {};
+  limits.max_document_bytes = 100;
+  EXPECT_TRUE(fails_with(parse_scan(json, limits), ErrorCode::limit, "document larger than 100 bytes"));
+  limits = {};
+  limits.max_text_bytes = 8;
+  EXPECT_TRUE(fails_with(parse_scan(json, limits), ErrorCode::limit, "longer than 8 bytes"));
+}
+
+}  // namespace
+}  // namespace tb
