@@ -483,6 +483,13 @@ verify_output() {
     return 0
 }
 
+stderr_tail() { # DS TOOL -> ": <last lines of the tool's stderr>" or nothing
+    local t
+    t=$(tail -n 3 "$SCRATCH/stderr.$1.$2" 2>/dev/null | tr '\n' ' ' | cut -c1-300)
+    t=${t%"${t##*[![:space:]]}"}
+    [[ -z $t ]] || printf ': %s' "$t"
+}
+
 warm_cache() { # DS
     find "${DS_DIR[$1]}" -type f -print0 | xargs -0 cat >/dev/null
 }
@@ -505,7 +512,7 @@ bench_dataset() {
         note "$ds: $(tool_label "$tool" "$ds"): untimed warm-up + verification run"
         run_once "$tool" "$ds" "$SCRATCH/out.$ds.$tool"
         if ((R_RC != 0)); then
-            STATUS[$key]="failed: exit $R_RC: $(tail -n 3 "$SCRATCH/stderr.$ds.$tool" | tr '\n' ' ' | cut -c1-300)"
+            STATUS[$key]="failed: exit $R_RC$(stderr_tail "$ds" "$tool")"
             note "$ds: $(tool_label "$tool" "$ds") ${STATUS[$key]}"
             continue
         fi
@@ -528,7 +535,7 @@ bench_dataset() {
             [[ ${STATUS[$key]} == ok ]] || continue
             run_once "$tool" "$ds" /dev/null
             if ((R_RC != 0)); then
-                STATUS[$key]="failed: exit $R_RC in timed run $r: $(tail -n 3 "$SCRATCH/stderr.$ds.$tool" | tr '\n' ' ' | cut -c1-300)"
+                STATUS[$key]="failed: exit $R_RC in timed run $r$(stderr_tail "$ds" "$tool")"
                 note "$ds: $(tool_label "$tool" "$ds") ${STATUS[$key]}"
                 continue
             fi

@@ -58,7 +58,7 @@ DiffCounts count(std::span<const DiffEntry> entries) {
   return c;
 }
 
-Manifest apply(const Manifest& before, std::span<const DiffEntry> entries) {
+Manifest apply_diff(const Manifest& before, std::span<const DiffEntry> entries) {
   std::vector<FileRecord> out;
   out.reserve(before.size() + entries.size());
   const auto a = before.records();

@@ -44,8 +44,8 @@ struct DiffCounts {
 DiffCounts count(std::span<const DiffEntry> entries);
 
 // Rebuilds `after` from `before` and a diff of the two: removed records dropped,
-// added records inserted, modified records replaced. apply(A, diff(A, B)) == B whenever
+// added records inserted, modified records replaced. apply_diff(A, diff(A, B)) == B whenever
 // paired records carry the same attribute set (the property the tests check).
-Manifest apply(const Manifest& before, std::span<const DiffEntry> entries);
+Manifest apply_diff(const Manifest& before, std::span<const DiffEntry> entries);
 
 }  // namespace tb

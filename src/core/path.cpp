@@ -1,9 +1,6 @@
 #include "core/path.h"
 
 #include <algorithm>
-#include <bit>
-#include <cstdint>
-#include <cstring>
 
 namespace tb {
 
@@ -56,30 +53,15 @@ bool is_canonical_path(std::string_view p, const PathLimits& limits) noexcept {
 
 int path_compare(std::string_view a, std::string_view b) noexcept {
   const std::size_t n = std::min(a.size(), b.size());
-  std::size_t i = 0;
-  // Skip the common prefix 8 bytes at a time: neighbouring paths share long prefixes
-  // ("/opt/app/lib/module_12/..."), and this loop is the hot spot of sort, diff and find.
-  if constexpr (std::endian::native == std::endian::little) {
-    while (i + 8 <= n) {
-      std::uint64_t x, y;
-      std::memcpy(&x, a.data() + i, 8);
-      std::memcpy(&y, b.data() + i, 8);
-      if (x != y) {
-        i += static_cast<std::size_t>(std::countr_zero(x ^ y)) / 8;  // first differing byte
-        break;
-      }
-      i += 8;
-    }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (a[i] == b[i]) continue;
+    // '/' ranks below every byte so that a parent's subtree is contiguous.
+    const unsigned ca = a[i] == '/' ? 0u : static_cast<unsigned char>(a[i]) + 1u;
+    const unsigned cb = b[i] == '/' ? 0u : static_cast<unsigned char>(b[i]) + 1u;
+    return ca < cb ? -1 : 1;
   }
-  while (i < n && a[i] == b[i]) ++i;
-  if (i == n) {
-    if (a.size() == b.size()) return 0;
-    return a.size() < b.size() ? -1 : 1;
-  }
-  // '/' ranks below every byte so that a parent's subtree is contiguous.
-  const unsigned ca = a[i] == '/' ? 0u : static_cast<unsigned char>(a[i]) + 1u;
-  const unsigned cb = b[i] == '/' ? 0u : static_cast<unsigned char>(b[i]) + 1u;
-  return ca < cb ? -1 : 1;
+  if (a.size() == b.size()) return 0;
+  return a.size() < b.size() ? -1 : 1;
 }
 
 bool path_less(std::string_view a, std::string_view b) noexcept { return path_compare(a, b) < 0; }

@@ -328,11 +328,21 @@ void append_sha256(std::string& out, const Sha256Digest& digest) {
 }
 
 std::optional<Sha256Digest> parse_sha256(std::string_view text) {
-  if (text.size() != 64) return std::nullopt;
-  const bool lower_hex =
-      std::all_of(text.begin(), text.end(), [](char c) { return is_digit(c) || (c >= 'a' && c <= 'f'); });
-  if (!lower_hex) return std::nullopt;
-  return Sha256Digest::from_hex(text);
+  // One pass that validates and decodes: this runs once per record of every upload.
+  const auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;  // upper case too: one spelling per digest
+  };
+  Sha256Digest digest;
+  if (text.size() != 2 * digest.bytes.size()) return std::nullopt;
+  for (std::size_t i = 0; i < digest.bytes.size(); ++i) {
+    const int hi = nibble(text[2 * i]);
+    const int lo = nibble(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    digest.bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  return digest;
 }
 
 }  // namespace tb

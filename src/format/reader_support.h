@@ -68,7 +68,8 @@ Expected<void> check_version(std::string_view value);
 // strict path order (tb::path_compare), which also makes them unique.
 class RecordSequence {
  public:
-  explicit RecordSequence(const ReadLimits& limits) : max_records_(limits.max_records), max_errors_(limits.max_errors) {}
+  explicit RecordSequence(const ReadLimits& limits)
+      : max_records_(limits.max_records), max_errors_(limits.max_errors) {}
   // Call before validating a record, so an oversized document stops early.
   Expected<void> count_record();
   Expected<void> check_order(std::string_view path);

@@ -44,8 +44,11 @@ template <class T>
 Expected<void> set_uint(Field text, std::string_view what, std::uint64_t max, T& field, FileRecord& r, Attr attr) {
   if (!text) return {};
   const auto value = parse_uint(*text, max);
-  if (!value) return bad_value(what, *text, max == UINT64_MAX ? std::string(kUintSpelling)
-                                                              : std::string(kUintSpelling) + " <= " + std::to_string(max));
+  if (!value) {
+    std::string expected(kUintSpelling);
+    if (max != UINT64_MAX) expected += " <= " + std::to_string(max);
+    return bad_value(what, *text, expected);
+  }
   field = static_cast<T>(*value);
   r.present |= attr;
   return {};
@@ -110,7 +113,8 @@ Expected<std::uint64_t> read_count(std::string_view value, std::string_view what
 
 Expected<std::string> read_path(Field plain, Field b64, std::string_view what, const ReadLimits& limits) {
   auto bytes = read_bytes(plain, b64, what, limits.paths.max_path_bytes);
-  if (!bytes) return bytes;
+  if (!bytes || is_canonical_path(*bytes, limits.paths)) return bytes;  // the common case: no copy
+  // Not canonical: normalize_path says why, or what it should have been.
   auto canonical = normalize_path(*bytes, limits.paths);
   if (!canonical) {
     // Keep `limit` for over-long names so a server can answer "too large" rather than "malformed".

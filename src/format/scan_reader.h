@@ -1,10 +1,27 @@
 // Parsing scan documents. Input is untrusted: every path is normalised and bounded,
 // every number range-checked, every hash validated; the reader streams records to a
 // visitor so a 1,000,000-file document is never held as a DOM.
+//
+// Both readers accept exactly what the writers produce (schema/scan-v1.xsd describes the
+// XML form) and nothing else: no unknown elements, attributes or members, one spelling
+// per value, paths already canonical (rejected, never repaired), records in strict
+// path order. XML is read without DTDs or entities (a DOCTYPE is an error) and never
+// touches the network or the file system beyond the document itself.
+//
+// Errors:
+//   ErrorCode::limit      a ReadLimits or PathLimits bound was exceeded
+//   ErrorCode::parse      anything else that is wrong with the document
+//   ErrorCode::io         the file could not be read (read_scan_xml_file)
+//   ErrorCode::not_found  the file does not exist (read_scan_xml_file)
+// Messages locate the problem: "line 12: ..." (XML), "entries[3]: ..." (JSON). An error
+// returned by a visitor callback stops the read and is returned unchanged. Records
+// already delivered before an error stay delivered: a consumer that must be atomic
+// (the store) commits only after the whole read succeeded.
 #pragma once
 
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <string_view>
 
 #include "core/error.h"
@@ -21,6 +38,8 @@ struct ReadLimits {
   PathLimits paths;
 };
 
+// Callbacks in document order: header once, record per entry, error per listed error,
+// summary once. An unset callback accepts everything.
 struct ScanVisitor {
   std::function<Expected<void>(const ScanHeader&)> header;
   std::function<Expected<void>(FileRecord&&)> record;   // in path order (checked)
@@ -34,7 +53,9 @@ Expected<void> read_scan_xml(std::string_view document, const ScanVisitor& visit
 Expected<void> read_scan_xml_file(const std::string& path, const ScanVisitor& visitor,
                                   const ReadLimits& limits = {});
 
-// Parses a JSON scan document (the --format json output).
+// Parses a JSON scan document (the --format json output), streaming too. Because it
+// streams, the root members must come in the writer's order: the header members (any
+// order among themselves) before "entries", then "errors", then "summary".
 Expected<void> read_scan_json(std::string_view document, const ScanVisitor& visitor,
                               const ReadLimits& limits = {});
 

@@ -79,7 +79,11 @@ int read_input(void* context, char* buffer, int len) {
 
 // ---- vocabulary ----------------------------------------------------------------------
 
-enum class Elem : std::uint8_t { scan, host, options, root, exclude, entries, errors, summary, file, dir, symlink, other, error };
+// clang-format off
+enum class Elem : std::uint8_t {
+  scan, host, options, root, exclude, entries, errors, summary, file, dir, symlink, other, error,
+};
+// clang-format on
 constexpr std::array<std::string_view, 13> kElemNames = {"scan",    "host",   "options", "root", "exclude",
                                                          "entries", "errors", "summary", "file", "dir",
                                                          "symlink", "other",  "error"};
@@ -124,6 +128,7 @@ bool may_follow(std::optional<Elem> prev, Elem next) {
 }
 
 // Every attribute name of the format, as an index into the per-element value table.
+// clang-format off
 enum class At : std::uint8_t {
   version, scanner, started,
   name, os_id, os_version, os_pretty, kernel, arch,
@@ -142,6 +147,7 @@ constexpr std::array<std::string_view, kAtCount> kAtNames = {
     "size", "mode", "uid", "gid", "mtime", "sha256", "errno",
     "finished", "files", "directories", "symlinks", "others", "bytes-hashed", "errors", "errors-dropped",
 };
+// clang-format on
 
 using AtMask = std::uint64_t;
 static_assert(kAtCount <= 64);
@@ -295,13 +301,15 @@ class XmlScanReader {
     const Elem parent = open_.back();
     const auto e = elem_from_name(local);
     if (ns != kNamespace || !e || !allowed_child(parent, *e)) {
-      const std::string qualified = ns == kNamespace ? sanitize_text(local) : "{" + sanitize_text(ns) + "}" + sanitize_text(local);
+      const std::string qualified =
+          ns == kNamespace ? sanitize_text(local) : "{" + sanitize_text(ns) + "}" + sanitize_text(local);
       return here(ErrorCode::parse, "unexpected element <" + qualified + "> in " + tag(parent));
     }
     if (parent == Elem::scan) {
       if (!may_follow(last_section_, *e))
-        return here(ErrorCode::parse, tag(*e) + " out of place" +
-                                          (last_section_ ? " after " + tag(*last_section_) : " as first child of <scan>"));
+        return here(ErrorCode::parse,
+                    tag(*e) + " out of place" +
+                        (last_section_ ? " after " + tag(*last_section_) : " as first child of <scan>"));
       last_section_ = *e;
     }
     return *e;
@@ -344,7 +352,8 @@ class XmlScanReader {
 
   Expected<std::string_view> required(Elem e, At a) const {
     if (auto value = attr(a)) return *value;
-    return here(ErrorCode::parse, tag(e) + " lacks attribute '" + std::string(kAtNames[static_cast<std::size_t>(a)]) + "'");
+    return here(ErrorCode::parse,
+                tag(e) + " lacks attribute '" + std::string(kAtNames[static_cast<std::size_t>(a)]) + "'");
   }
 
   // Adds the line number to an error from the shared validation functions.
@@ -379,8 +388,8 @@ class XmlScanReader {
     if (e == Elem::error) return finish_error();
     if (e == Elem::scan) {
       if (last_section_ != Elem::summary)
-        return here(ErrorCode::parse, "</scan> before " +
-                                          (last_section_ ? "the sections after " + tag(*last_section_) : tag(Elem::host)));
+        return here(ErrorCode::parse, "</scan> before " + (last_section_ ? "the sections after " + tag(*last_section_)
+                                                                         : tag(Elem::host)));
       closed_ = true;
     }
     return {};
@@ -453,7 +462,8 @@ class XmlScanReader {
       if (!kind) return tl::unexpected(kind.error());
       // file, dir and symlink have elements of their own: one spelling per record.
       if (*kind == "file" || *kind == "dir" || *kind == "symlink")
-        return here(ErrorCode::parse, "<other kind=\"" + std::string(*kind) + "\"> must be written <" + std::string(*kind) + ">");
+        return here(ErrorCode::parse,
+                    "<other kind=\"" + std::string(*kind) + "\"> must be written <" + std::string(*kind) + ">");
       raw.type = *kind;
     } else {
       raw.type = name_of(e);

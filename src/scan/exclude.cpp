@@ -17,7 +17,7 @@ ExcludeSet::ExcludeSet(std::vector<std::string> patterns) {
 
 bool ExcludeSet::excludes(const std::string& path, const std::string& name) const {
   for (const std::string& p : name_patterns_)
-    if (::fnmatch(p.c_str(), name.c_str(), FNM_PERIOD) == 0) return true;
+    if (::fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;  // '*' matches a leading '.', as in find -name
   for (const std::string& p : path_patterns_)
     if (::fnmatch(p.c_str(), path.c_str(), 0) == 0) return true;
   return false;

@@ -1,6 +1,8 @@
 // --exclude patterns. A pattern containing '/' is matched (fnmatch, '*' crossing '/')
 // against the whole absolute path: "/var/log/*", "/home/*/.cache". A pattern without '/'
 // is matched against the entry's name alone, at any depth: "*.log", "lost+found".
+// Wildcards match a leading '.' too (as find -name, rsync and fd do): "*.log" excludes
+// ".old.log" and "*" excludes every name.
 // An excluded directory is not descended into.
 #pragma once
 

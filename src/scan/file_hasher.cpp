@@ -101,12 +101,17 @@ Captured capture_other(Sys& sys, int dirfd, const std::string& name, std::string
 }
 
 Captured capture_file(Sys& sys, int dirfd, const std::string& name, std::string path,
-                      std::span<std::byte> buffer, RateLimiter& limiter) {
+                      std::span<std::byte> buffer, RateLimiter& limiter, const std::atomic<bool>* cancel) {
   constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
   int fd = sys.open_at(dirfd, name.c_str(), kFlags | O_NOATIME);
   // O_NOATIME is refused (EPERM) on files the caller does not own unless privileged.
   if (fd == -EPERM) fd = sys.open_at(dirfd, name.c_str(), kFlags);
-  if (fd == -ELOOP || fd == -ENXIO) return capture_other(sys, dirfd, name, std::move(path));  // a symlink or socket now
+  if (fd == -ELOOP || fd == -ENXIO) {  // a symlink or socket now
+    Captured c = capture_other(sys, dirfd, name, std::move(path));
+    if (c.has_record && !c.error && c.record.type == FileType::file)  // and a file again: raced twice
+      c.error = ScanError{c.record.path, ScanErrorKind::changed, 0, "replaced during the scan; not hashed"};
+    return c;
+  }
   if (fd == -ENOENT) return error_only(std::move(path), ScanErrorKind::vanished, fd);
   if (fd < 0) {
     // Unreadable: still list the file with its metadata, without a hash, plus the error.
@@ -135,6 +140,14 @@ Captured capture_file(Sys& sys, int dirfd, const std::string& name, std::string 
   std::uint64_t total = 0;
   ssize_t n;
   while ((n = sys.read(fd, buffer.data(), buffer.size())) > 0) {
+    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+      // A throttled multi-gigabyte file must not hold a cancelled scan for minutes.
+      sys.close(fd);
+      Captured dropped;
+      dropped.has_record = false;
+      dropped.bytes_hashed = total;
+      return dropped;
+    }
     limiter.acquire(static_cast<std::uint64_t>(n));
     hasher.update(buffer.first(static_cast<std::size_t>(n)));
     total += static_cast<std::uint64_t>(n);

@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -33,9 +34,11 @@ ScanError make_scan_error(std::string path, ScanErrorKind kind, int neg_errno);
 // Opens `name` relative to `dirfd` (O_NOFOLLOW, O_NOATIME when permitted, O_NONBLOCK so a
 // FIFO swapped in cannot block), hashes it with SHA-256 and re-checks the descriptor after
 // reading. If the entry is no longer a regular file it is captured as what it now is.
-// `buffer` is the caller's read buffer (one per thread).
+// `buffer` is the caller's read buffer (one per thread). When `cancel` becomes true the
+// read stops at the next chunk and nothing is captured (has_record false, no error).
 Captured capture_file(Sys& sys, int dirfd, const std::string& name, std::string path,
-                      std::span<std::byte> buffer, RateLimiter& limiter);
+                      std::span<std::byte> buffer, RateLimiter& limiter,
+                      const std::atomic<bool>* cancel = nullptr);
 
 // Captures a non-regular entry with fstatat (and readlinkat for symlinks).
 Captured capture_other(Sys& sys, int dirfd, const std::string& name, std::string path);

@@ -10,16 +10,20 @@
 namespace tb {
 
 namespace {
+// Values follow shell quoting (os-release(5)): inside double quotes a backslash escapes
+// only $ ` " and \ and is kept before any other character; single quotes are literal.
 std::string unquote(std::string_view v) {
-  if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
-    std::string out;
-    for (std::size_t i = 1; i + 1 < v.size(); ++i) {
-      if (v[i] == '\\' && i + 2 < v.size()) ++i;  // shell-style escapes: \" \\ \$ \`
-      out += v[i];
-    }
-    return out;
+  if (v.size() < 2 || (v.front() != '"' && v.front() != '\'') || v.back() != v.front()) return std::string(v);
+  const std::string_view body = v.substr(1, v.size() - 2);
+  if (v.front() == '\'') return std::string(body);
+  std::string out;
+  out.reserve(body.size());
+  for (std::size_t i = 0; i < body.size(); ++i) {
+    if (body[i] == '\\' && i + 1 < body.size() && std::string_view("$`\"\\").find(body[i + 1]) != std::string_view::npos)
+      ++i;
+    out += body[i];
   }
-  return std::string(v);
+  return out;
 }
 }  // namespace
 

@@ -67,6 +67,7 @@ class Pipeline {
     bool done = false;  // GUARDED_BY(mutex_)
   };
 
+  bool cancelled() const { return options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed); }
   bool push(WalkItem&& item);     // walker thread
   void hash_loop();               // hashing threads
   void walk(const std::vector<std::string>& roots);
@@ -120,12 +121,20 @@ void Pipeline::hash_loop() {
     // has not been consumed, and the consumer waits for `done`.
     Slot& slot = slots_[seq % slots_.size()];
     WalkItem& item = slot.item;
-    Captured c = capture_file(sys_, item.dir->fd(), item.name, std::move(item.record.path), buffer, limiter_);
+    if (cancelled()) {
+      // Queued files are dropped unread once cancelled: the consumer is about to stop,
+      // and with a large window and a rate cap, hashing them could take minutes.
+      item.has_record = false;
+      item.error.reset();
+    } else {
+      Captured c = capture_file(sys_, item.dir->fd(), item.name, std::move(item.record.path), buffer, limiter_,
+                                options_.cancel);
+      item.has_record = c.has_record;
+      item.record = std::move(c.record);
+      item.error = std::move(c.error);
+      item.bytes_hashed = c.bytes_hashed;
+    }
     item.dir.reset();  // close the directory as soon as its last file is read
-    item.has_record = c.has_record;
-    item.record = std::move(c.record);
-    item.error = std::move(c.error);
-    item.bytes_hashed = c.bytes_hashed;
     std::lock_guard lock(mutex_);
     slot.done = true;
     if (seq == head_) ready_cv_.notify_one();
@@ -164,7 +173,7 @@ void Pipeline::consume(WalkItem& item, const RecordCallback& on_record, ScanProg
     progress->entries.fetch_add(1, std::memory_order_relaxed);
     progress->bytes.fetch_add(item.bytes_hashed, std::memory_order_relaxed);
   }
-  if (status) status = on_record(item.record);
+  status = on_record(item.record);
 }
 
 Expected<void> Pipeline::run(const std::vector<std::string>& roots, const RecordCallback& on_record,
@@ -189,9 +198,13 @@ Expected<void> Pipeline::run(const std::vector<std::string>& roots, const Record
       }
       space_cv_.notify_one();
     }
-    for (WalkItem& item : batch) consume(item, on_record, progress, outcome, status);
+    // Nothing is delivered after a failed callback, nor once cancellation is seen.
+    for (WalkItem& item : batch) {
+      if (!status || cancelled()) break;
+      consume(item, on_record, progress, outcome, status);
+    }
     batch.clear();
-    if (!status) {
+    if (!status || cancelled()) {
       std::lock_guard lock(mutex_);
       stopping_ = true;
       work_cv_.notify_all();

@@ -34,7 +34,10 @@ struct ScanOptions {
   std::size_t window = 4096;           // entries in flight between walk and output
   std::size_t read_buffer_bytes = 256 * 1024;  // per hashing thread
   std::size_t max_depth = 4096;        // deeper directories are reported as `limit` errors
-  const std::atomic<bool>* cancel = nullptr;  // set to true (e.g. from SIGINT) to stop soon
+  // Set to true (e.g. from SIGINT, or from on_record) to stop soon: queued and half-read
+  // files are dropped, no record is delivered once the calling thread has seen the flag
+  // (so none after the on_record call that set it), and scan() returns an error.
+  const std::atomic<bool>* cancel = nullptr;
   Sys* sys = nullptr;                  // nullptr = real_sys()
 };
 

@@ -56,6 +56,20 @@ bool Walker::emit_error(std::string path, ScanErrorKind kind, int neg_errno) {
   return !stop_;
 }
 
+bool Walker::emit_unopened_dir(int dirfd, const std::string& name, std::string path, int open_rc) {
+  if (open_rc == -ENOENT) return emit_error(std::move(path), ScanErrorKind::vanished, open_rc);
+  // Unreadable (EACCES) or no longer a directory (ELOOP, ENOTDIR): list what is there.
+  WalkItem item = item_from(capture_other(sys_, dirfd, name, path));
+  if (item.has_record && !item.error) {
+    if (item.record.type == FileType::directory)
+      item.error = make_scan_error(std::move(path), ScanErrorKind::open, open_rc);
+    else if (item.record.type == FileType::file)  // never a file record without hash and without reason
+      item.error = ScanError{std::move(path), ScanErrorKind::changed, 0, "became a file during the scan; not hashed"};
+  }
+  if (!emit_(std::move(item))) stop_ = true;
+  return !stop_;
+}
+
 bool Walker::is_pseudo_fs(int fd) const {
   struct statfs sfs {};
   if (sys_.fstatfs(fd, &sfs) < 0) return false;
@@ -100,7 +114,7 @@ bool Walker::walk_root(const std::string& root) {
   }
 
   const int fd = sys_.open_at(AT_FDCWD, root.c_str(), kDirFlags);
-  if (fd < 0) return emit_error(root, ScanErrorKind::open, fd);
+  if (fd < 0) return emit_unopened_dir(AT_FDCWD, root, root, fd);
   auto handle = std::make_shared<const DirHandle>(sys_, fd, root);
   if (const int rc = sys_.fstat(fd, &st); rc < 0) return emit_error(root, ScanErrorKind::stat, rc);
   root_dev_ = st.st_dev;
@@ -173,16 +187,7 @@ bool Walker::visit_entry(const std::shared_ptr<const DirHandle>& dir, const stru
 bool Walker::visit_subdir(const std::shared_ptr<const DirHandle>& dir, const struct stat& dir_st,
                           const std::string& name, std::string path, std::size_t depth) {
   const int fd = sys_.open_at(dir->fd(), name.c_str(), kDirFlags);
-  if (fd < 0) {
-    if (fd == -ENOENT) return emit_error(std::move(path), ScanErrorKind::vanished, fd);
-    // Unreadable (EACCES) or no longer a directory (ELOOP, ENOTDIR): list what is there.
-    Captured c = capture_other(sys_, dir->fd(), name, path);
-    WalkItem item = item_from(std::move(c));
-    if (item.has_record && item.record.type == FileType::directory && !item.error)
-      item.error = make_scan_error(std::move(path), ScanErrorKind::open, fd);
-    if (!emit_(std::move(item))) stop_ = true;
-    return !stop_;
-  }
+  if (fd < 0) return emit_unopened_dir(dir->fd(), name, std::move(path), fd);
   auto handle = std::make_shared<const DirHandle>(sys_, fd, path);
   struct stat st {};
   if (const int rc = sys_.fstat(fd, &st); rc < 0) return emit_error(std::move(path), ScanErrorKind::stat, rc);

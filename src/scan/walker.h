@@ -68,6 +68,9 @@ class Walker {
   bool visit_subdir(const std::shared_ptr<const DirHandle>& dir, const struct stat& dir_st, const std::string& name,
                     std::string path, std::size_t depth);
   bool emit_error(std::string path, ScanErrorKind kind, int neg_errno);
+  // A directory (root or not) that could not be opened: recorded from lstat with an
+  // `open` error, or a `vanished` error, or captured as what it has become.
+  bool emit_unopened_dir(int dirfd, const std::string& name, std::string path, int open_rc);
   bool stopped() const;
   bool is_pseudo_fs(int fd) const;
 

@@ -80,7 +80,9 @@ TEST(SanitizeText, OutputIsAlwaysPlainText) {
     for (char& c : bytes) c = static_cast<char>(rng());
     const std::string clean = sanitize_text(bytes);
     EXPECT_TRUE(is_plain_text(clean));
-    if (is_plain_text(bytes)) EXPECT_EQ(clean, bytes);
+    if (is_plain_text(bytes)) {
+      EXPECT_EQ(clean, bytes);
+    }
   }
 }
 

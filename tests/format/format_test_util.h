@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -18,6 +19,11 @@
 #include "format/byte_sink.h"
 #include "format/scan_reader.h"
 #include "format/scan_writer.h"
+
+namespace tb {
+// Names the format in test output instead of dumping its bytes (found by ADL).
+inline void PrintTo(ScanFormat format, std::ostream* os) { *os << (format == ScanFormat::xml ? "xml" : "json"); }
+}  // namespace tb
 
 namespace tb::test {
 
@@ -181,7 +187,8 @@ inline ScanDocument tricky_document() {
 // Random bytes for one path component: mostly a small alphabet (so paths share
 // prefixes), sometimes any byte but '/' and NUL, sometimes multi-byte UTF-8.
 inline std::string random_name(std::mt19937_64& rng) {
-  static constexpr std::string_view kNames[] = {"a", "b", "a-b", "a.b", "lib", "x", "\xc3\xa9", "\xff", ".hidden", "..."};
+  static constexpr std::string_view kNames[] = {"a", "b",        "a-b",  "a.b",     "lib",
+                                                "x", "\xc3\xa9", "\xff", ".hidden", "..."};
   switch (rng() % 4) {
     case 0: {
       std::string name(1 + rng() % 20, 'x');

@@ -3,9 +3,12 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -35,7 +38,8 @@ ScanDocument small_document() {
   link.uid = 0;
   FileRecord odd = make_file("/usr/bin/\xff", "odd");
   odd.present = Attr::type | Attr::size;  // only what a signature would carry
-  doc.manifest = test::sorted({make_dir("/usr/bin"), ls, link, odd, make_other("/usr/dev-null", FileType::char_device)});
+  doc.manifest =
+      test::sorted({make_dir("/usr/bin"), ls, link, odd, make_other("/usr/dev-null", FileType::char_device)});
   doc.errors = {{"/root/secret", ScanErrorKind::open, 13, "Permission denied"}};
   doc.summary = sample_summary();
   return doc;
@@ -44,7 +48,7 @@ ScanDocument small_document() {
 // The exact bytes of version 1. A change here changes the wire format: it must be
 // deliberate (and the schema and readers follow).
 constexpr std::string_view kSmallXml =
-    R"(<?xml version="1.0" encoding="UTF-8"?>
+    R"xml(<?xml version="1.0" encoding="UTF-8"?>
 <scan xmlns="urn:trustbase:scan:1" version="1" scanner="trustbase-scan 0.1.0" started="2026-11-26T05:55:09.123456789Z">
   <host name="web01" os-id="debian" os-version="12" os-pretty="Debian GNU/Linux 12 (bookworm)" kernel="6.1.0-18-amd64" arch="x86_64"/>
   <options one-file-system="false" skip-pseudo-fs="true"/>
@@ -62,10 +66,10 @@ constexpr std::string_view kSmallXml =
   </errors>
   <summary finished="2026-11-26T05:55:51.123456790Z" files="3" directories="2" symlinks="1" others="4" bytes-hashed="123456789012" errors="3" errors-dropped="1"/>
 </scan>
-)";
+)xml";
 
 constexpr std::string_view kSmallJson =
-    R"({"format":"trustbase-scan","version":1,"scanner":"trustbase-scan 0.1.0","started":"2026-11-26T05:55:09.123456789Z",
+    R"json({"format":"trustbase-scan","version":1,"scanner":"trustbase-scan 0.1.0","started":"2026-11-26T05:55:09.123456789Z",
 "host":{"name":"web01","os_id":"debian","os_version":"12","os_pretty":"Debian GNU/Linux 12 (bookworm)","kernel":"6.1.0-18-amd64","arch":"x86_64"},
 "options":{"one_file_system":false,"skip_pseudo_fs":true},
 "roots":[{"path":"/usr"}],
@@ -81,7 +85,7 @@ constexpr std::string_view kSmallJson =
 {"path":"/root/secret","kind":"open","errno":13,"message":"Permission denied"}
 ],
 "summary":{"finished":"2026-11-26T05:55:51.123456790Z","files":3,"directories":2,"symlinks":1,"others":4,"bytes_hashed":123456789012,"errors":3,"errors_dropped":1}}
-)";
+)json";
 
 TEST(XmlWriter, WritesTheDocumentedFormat) {
   EXPECT_EQ(test::write_to_string(ScanFormat::xml, small_document()), kSmallXml);
@@ -195,10 +199,20 @@ class RecordingSink final : public ByteSink {
   std::optional<std::size_t> fail_after;
 };
 
+// Counts and drops bytes, like a fast pipe.
+class DiscardSink final : public ByteSink {
+ public:
+  Expected<void> write(std::string_view bytes) override {
+    bytes_ += bytes.size();
+    return {};
+  }
+  std::size_t bytes_ = 0;
+};
+
 std::vector<FileRecord> many_records(std::size_t n) {
   std::vector<FileRecord> records;
   records.reserve(n);
-  char name[32];
+  char name[48];
   for (std::size_t i = 0; i < n; ++i) {
     std::snprintf(name, sizeof name, "/usr/lib/file%08zu", i);
     records.push_back(make_file(name, name));
@@ -241,23 +255,32 @@ TEST(XmlWriter, ReportsTheFirstSinkErrorAndStops) {
 }
 
 // The scanner's budget is 100,000 files in 0.6 s; formatting must be a small part of it.
-// Debug builds are several times slower than release, so the bound here is loose: it
-// catches an accidental quadratic or per-record allocation storm, not 10% regressions.
+// Optimised builds must stay under 1 us per record (typically 0.2-0.4 us); unoptimised
+// Debug builds are many times slower, so there the bound only catches an accidental
+// quadratic or an allocation storm. The machine is shared, so the bounds leave headroom.
+#ifdef NDEBUG
+constexpr double kMaxNsPerRecord = 1000.0;
+constexpr std::size_t kTimedRecords = 100'000;
+#else
+constexpr double kMaxNsPerRecord = 20000.0;
+constexpr std::size_t kTimedRecords = 20'000;
+#endif
 TEST(XmlWriter, CostsWellUnderAMicrosecondPerRecord) {
-  const std::vector<FileRecord> records = many_records(100'000);
+  const std::vector<FileRecord> records = many_records(kTimedRecords);
   for (ScanFormat format : {ScanFormat::xml, ScanFormat::json}) {
-    std::string out;
-    out.reserve(24 << 20);
-    StringSink sink(out);
+    DiscardSink sink;  // a string would mostly measure page faults of its fresh memory
     const auto start = std::chrono::steady_clock::now();
     auto writer = make_scan_writer(format, sink);
     ASSERT_TRUE(writer->begin(sample_header()));
     for (const FileRecord& r : records) ASSERT_TRUE(writer->record(r));
     ASSERT_TRUE(writer->end({}, sample_summary()));
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_GT(sink.bytes_, records.size() * 100);
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
     const double per_record = static_cast<double>(ns) / static_cast<double>(records.size());
-    RecordProperty(format == ScanFormat::xml ? "xml_ns_per_record" : "json_ns_per_record", static_cast<int>(per_record));
-    EXPECT_LT(per_record, 3000.0);
+    RecordProperty(format == ScanFormat::xml ? "xml_ns_per_record" : "json_ns_per_record",
+                   static_cast<int>(per_record));
+    EXPECT_LT(per_record, kMaxNsPerRecord);
   }
 }
 
@@ -280,6 +303,42 @@ TEST(FdSink, WritesEverythingToAPipe) {
   char buf[64 * 1024];
   for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) received.append(buf, static_cast<std::size_t>(n));
   ::close(fds[0]);
+  EXPECT_EQ(received, data);
+}
+
+// Signals without SA_RESTART interrupt a write blocked on a full pipe: the kernel then
+// returns a short count (some bytes went through) or EINTR (none did). Both must be
+// retried until every byte is delivered.
+TEST(FdSink, RetriesAfterSignalsAndShortWrites) {
+  struct sigaction quiet {};
+  quiet.sa_handler = [](int) {};
+  sigemptyset(&quiet.sa_mask);
+  quiet.sa_flags = 0;  // no SA_RESTART: blocked syscalls fail or return short
+  struct sigaction previous {};
+  ASSERT_EQ(::sigaction(SIGUSR1, &quiet, &previous), 0);
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const std::string data(1 << 20, 'y');  // 16 times the pipe's capacity
+  const pthread_t writer = ::pthread_self();
+  std::string received;
+  std::thread reader([&] {
+    char buf[4096];
+    int reads = 0;
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0; ++reads) {
+      received.append(buf, static_cast<std::size_t>(n));
+      if (reads % 8 == 0) ::pthread_kill(writer, SIGUSR1);
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::pthread_kill(writer, SIGUSR1);  // harmless before the write; interrupts it once blocked
+  FdSink sink(fds[1]);
+  const auto ok = sink.write(data);
+  ::close(fds[1]);
+  reader.join();
+  ::close(fds[0]);
+  ::sigaction(SIGUSR1, &previous, nullptr);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(received.size(), data.size());
   EXPECT_EQ(received, data);
 }
 

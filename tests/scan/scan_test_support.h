@@ -167,7 +167,10 @@ class TempTree {
 inline std::string random_bytes(std::size_t n, std::uint32_t seed) {
   std::mt19937 rng(seed);
   std::string s(n, '\0');
-  for (char& c : s) c = static_cast<char>(rng() & 0xFF);
+  for (std::size_t i = 0; i < n; i += 4) {
+    const std::uint32_t word = rng();
+    for (std::size_t k = 0; k < 4 && i + k < n; ++k) s[i + k] = static_cast<char>((word >> (8 * k)) & 0xFF);
+  }
   return s;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <map>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -205,7 +206,11 @@ TEST_F(ScannerContent, SparseFileLargerThanFourGiB) {
   constexpr std::uint64_t kSize = (4ull << 30) + 8 * kKiB;
   constexpr std::uint64_t kDataAt = (4ull << 30) + 5000;
   const std::string data = "end of a sparse file\n";
-  const std::string p = tree.path("sparse");
+  // On a tmpfs of its own when permitted: holes read there ~5x faster than on ext4.
+  const std::string dir = tree.mkdir("fs");
+  std::string why;
+  if (!try_mount("tmpfs", dir, "tmpfs", 0, &why)) std::fprintf(stderr, "(sparse file on the test's file system: %s)\n", why.c_str());
+  const std::string p = dir + "/sparse";
   const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   ASSERT_GE(fd, 0);
   if (::ftruncate(fd, static_cast<off_t>(kSize)) != 0) {
@@ -216,22 +221,27 @@ TEST_F(ScannerContent, SparseFileLargerThanFourGiB) {
   ASSERT_EQ(::pwrite(fd, data.data(), data.size(), static_cast<off_t>(kDataAt)), static_cast<ssize_t>(data.size()));
   ::close(fd);
 
-  // Reference: zeros, the data, zeros, streamed through the same SHA-256 unit.
-  Sha256 ref;
-  const std::vector<std::byte> zeros(kMiB);
-  std::uint64_t at = 0;
-  while (at < kDataAt) {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), kDataAt - at));
-    ref.update(std::span<const std::byte>(zeros.data(), n));
-    at += n;
-  }
-  ref.update(data);
-  ref.update(std::span<const std::byte>(zeros.data(), kSize - kDataAt - data.size()));
-  const Sha256Digest expected = ref.finish();
+  // Reference: zeros, the data, zeros, streamed through the same SHA-256 unit; computed
+  // on a second thread while the scanner hashes the file.
+  Sha256Digest expected;
+  std::thread reference([&] {
+    Sha256 ref;
+    const std::vector<std::byte> zeros(kMiB);
+    std::uint64_t at = 0;
+    while (at < kDataAt) {
+      const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(zeros.size(), kDataAt - at));
+      ref.update(std::span<const std::byte>(zeros.data(), n));
+      at += n;
+    }
+    ref.update(data);
+    ref.update(std::span<const std::byte>(zeros.data(), kSize - kDataAt - data.size()));
+    expected = ref.finish();
+  });
 
   ScanOptions o = options({p});
   o.jobs = 1;
   auto scan = scan_to_manifest(o);
+  reference.join();
   ASSERT_TRUE(scan) << scan.error().message;
   ASSERT_EQ(scan->manifest.size(), 1u);
   const FileRecord& r = scan->manifest[0];

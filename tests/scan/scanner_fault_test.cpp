@@ -389,5 +389,75 @@ TEST_F(ScannerFaults, FileReplacedBySymlinkOrDirectoryBetweenReaddirAndOpen) {
   EXPECT_EQ(sys.open_fds(), 0u) << "a descriptor was leaked";
 }
 
+TEST_F(ScannerFaults, DirectoryReplacedByFileBetweenReaddirAndOpen) {
+  // A file record without a hash and without an error would hide any content change
+  // (diffs compare only attributes both sides carry): it must carry an error.
+  tree.write("was-dir/inner", "x");
+  tree.write("z", "z");
+  FaultySys sys;
+  sys.on_open("was-dir", [&](int dirfd, const char* name, int flags) {
+    const int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      ::unlinkat(fd, "inner", 0);
+      ::close(fd);
+      ::unlinkat(dirfd, name, AT_REMOVEDIR);
+      const int f = ::openat(dirfd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+      EXPECT_EQ(::write(f, "now a file", 10), 10);
+      ::close(f);
+    }
+    return sys.real_open_at(dirfd, name, flags);
+  });
+  ScanOptions o = options();
+  o.sys = &sys;
+  auto scan = scan_to_manifest(o);
+  ASSERT_TRUE(scan) << scan.error().message;
+  const FileRecord* r = find(*scan, tree.path("was-dir"));
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->type, FileType::file);
+  if (!r->has(Attr::sha256)) {
+    auto errs = errors_at(*scan, tree.path("was-dir"));
+    ASSERT_EQ(errs.size(), 1u) << "a file listed without a hash needs an error saying why";
+    EXPECT_EQ(errs[0].kind, ScanErrorKind::changed);
+  }
+  EXPECT_EQ(count_under(*scan, tree.path("was-dir")), 0u);
+  EXPECT_NE(find(*scan, tree.path("z")), nullptr);
+}
+
+TEST_F(ScannerFaults, EntriesWithoutDirentTypeAreClassifiedByLstat) {
+  // File systems that do not fill d_type (DT_UNKNOWN) must give the same manifest.
+  tree.write("f", "file");
+  tree.write("d/g", "nested");
+  tree.symlink("l", "f");
+  tree.fifo("p");
+  class NoDtypeSys : public FaultySys {
+   public:
+    int list_dir(int fd, std::vector<DirEntry>& out) override {
+      const int rc = FaultySys::list_dir(fd, out);
+      for (DirEntry& e : out) e.d_type = DT_UNKNOWN;
+      return rc;
+    }
+  } sys;
+  auto plain = scan_to_manifest(options());
+  ScanOptions o = options();
+  o.sys = &sys;
+  auto unknown = scan_to_manifest(o);
+  ASSERT_TRUE(plain) << plain.error().message;
+  ASSERT_TRUE(unknown) << unknown.error().message;
+  EXPECT_EQ(unknown->manifest.size(), 6u);
+  EXPECT_TRUE(unknown->manifest == plain->manifest);
+  EXPECT_EQ(find(*unknown, tree.path("d/g"))->sha256, Sha256::of("nested"));
+}
+
+TEST_F(ScannerFaults, CancelledBeforeTheStart) {
+  tree.write("f", "x");
+  std::atomic<bool> cancel{true};
+  ScanOptions o = options();
+  o.cancel = &cancel;
+  std::size_t calls = 0;
+  auto result = scan(o, [&](const FileRecord&) -> Expected<void> { ++calls; return {}; });
+  EXPECT_FALSE(result);
+  EXPECT_EQ(calls, 0u);
+}
+
 }  // namespace
 }  // namespace tb

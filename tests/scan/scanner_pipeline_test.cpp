@@ -47,9 +47,9 @@ class JitterSys : public FaultySys {
 };
 
 TEST_F(ScannerPipeline, CallbackErrorStopsTheScanAndIsReturned) {
-  many_files(2000, 25);
+  many_files(600, 25);
   for (unsigned jobs : {1u, 4u}) {
-    for (std::size_t fail_at : {std::size_t{1}, std::size_t{100}, std::size_t{1500}}) {
+    for (std::size_t fail_at : {std::size_t{1}, std::size_t{100}, std::size_t{500}}) {
       SCOPED_TRACE("jobs " + std::to_string(jobs) + ", failing at record " + std::to_string(fail_at));
       JitterSys sys;
       ScanOptions o = options();
@@ -72,7 +72,7 @@ TEST_F(ScannerPipeline, CallbackErrorStopsTheScanAndIsReturned) {
 }
 
 TEST_F(ScannerPipeline, CancelFromTheCallbackStopsTheScan) {
-  many_files(2000, 25);
+  many_files(600, 25);
   for (unsigned jobs : {1u, 4u}) {
     SCOPED_TRACE("jobs " + std::to_string(jobs));
     std::atomic<bool> cancel{false};
@@ -90,7 +90,7 @@ TEST_F(ScannerPipeline, CancelFromTheCallbackStopsTheScan) {
     });
     ASSERT_FALSE(result) << "a cancelled scan must not look complete";
     EXPECT_NE(result.error().message.find("cancel"), std::string::npos) << result.error().message;
-    EXPECT_LE(calls, 50u + o.window) << "the scan went on long after cancellation";
+    EXPECT_EQ(calls, 50u) << "records were delivered after the callback set the cancel flag";
     EXPECT_EQ(sys.open_fds(), 0u);
   }
 }
@@ -107,15 +107,15 @@ TEST_F(ScannerPipeline, CancelIsPromptWithALargeWindowAndThrottledReads) {
   std::size_t calls = 0;
   Watchdog dog(60s, "throttled cancelled scan");
   const auto t0 = Clock::now();
-  auto result = scan(o, [&](const FileRecord&) -> Expected<void> {
+  auto result = scan(o, [&](const FileRecord& r) -> Expected<void> {
     ++calls;
-    cancel = true;
+    if (r.type == FileType::file) cancel = true;  // by now every file is queued
     return {};
   });
   const double took = seconds_since(t0);
   ASSERT_FALSE(result);
   EXPECT_LT(took, 4.0) << "cancellation waited for the queued files to be hashed";
-  EXPECT_LT(calls, 10u);
+  EXPECT_EQ(calls, 2u);  // the root, then the first file
 }
 
 TEST_F(ScannerPipeline, CancelInterruptsALargeThrottledFile) {
@@ -145,26 +145,26 @@ TEST_F(ScannerPipeline, CancelInterruptsALargeThrottledFile) {
 }
 
 TEST_F(ScannerPipeline, ThrottleLimitsTheReadRate) {
-  // 1.5 MiB at 1 MB/s with a 1 MB burst: at least ~0.57 s. Lower bound only.
-  tree.write("f", scantest::random_bytes(1536 * 1024, 3));
+  // 1.25 MiB at 1 MB/s with a 1 MB burst: at least ~0.31 s. Lower bound only.
+  tree.write("f", scantest::random_bytes(1280 * 1024, 3));
   ScanOptions o = options();
   o.max_rate_mb_s = 1.0;
   const auto t0 = Clock::now();
   auto result = scan_to_manifest(o);
   ASSERT_TRUE(result) << result.error().message;
-  EXPECT_GE(seconds_since(t0), 0.5);
-  EXPECT_EQ(result->outcome.summary.bytes_hashed, 1536u * 1024u);
+  EXPECT_GE(seconds_since(t0), 0.3);
+  EXPECT_EQ(result->outcome.summary.bytes_hashed, 1280u * 1024u);
 }
 
 TEST_F(ScannerPipeline, ConcurrentOrderIsDeterministicUnderJitter) {
-  many_files(1500, 40);
+  many_files(600, 40);
   for (int i = 0; i < 20; ++i) tree.write("big/" + std::to_string(i), scantest::random_bytes(200 * 1024 + i, i));
   ScanOptions serial = options();
   serial.jobs = 1;
   serial.window = 16;
   auto reference = scan_to_manifest(serial);
   ASSERT_TRUE(reference) << reference.error().message;
-  ASSERT_EQ(reference->manifest.size(), 1 + 40 + 1500 + 1 + 20u);
+  ASSERT_EQ(reference->manifest.size(), 1 + 40 + 600 + 1 + 20u);
   for (unsigned jobs : {2u, 4u, 8u}) {
     JitterSys sys;
     ScanOptions o = options();
@@ -178,7 +178,7 @@ TEST_F(ScannerPipeline, ConcurrentOrderIsDeterministicUnderJitter) {
     std::thread watcher([&] {  // progress is read from another thread while the scan runs
       while (!done.load()) {
         last_seen = std::max<std::uint64_t>(last_seen, progress.entries.load());
-        std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
     });
     Watchdog dog(60s, "jittery scan");

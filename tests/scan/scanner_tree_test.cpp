@@ -254,6 +254,15 @@ TEST_F(ScannerTree, RootIsNeverExcluded) {
   ASSERT_TRUE(one) << one.error().message;
   ASSERT_EQ(one->manifest.size(), 1u);
 
+  // The file-system root itself, with everything below it excluded: "/" is its own path.
+  ScanOptions slash = options({"/"});
+  slash.excludes = {"*"};
+  auto just_slash = scan_to_manifest(slash);
+  ASSERT_TRUE(just_slash) << just_slash.error().message;
+  ASSERT_EQ(just_slash->manifest.size(), 1u);
+  EXPECT_EQ(just_slash->manifest[0].path, "/");
+  EXPECT_EQ(just_slash->manifest[0].type, FileType::directory);
+
   // '*' excludes everything but the root.
   ScanOptions all = options();
   all.excludes = {"*"};
