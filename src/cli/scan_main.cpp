@@ -107,13 +107,13 @@ int main(int argc, char** argv) {
 
   CLI::App app{"trustbase-scan: walk directory trees, SHA-256 every file, write a scan document."};
   app.set_version_flag("--version", "trustbase-scan " TB_VERSION);
-  app.add_option("--root,-r", opts.roots, "Directory (or file) to scan; repeatable")->type_name("DIR");
+  app.add_option("--root,-r", opts.roots, "Directory (or file) to scan; repeatable")->type_name("DIR")->allow_extra_args(false);
   app.add_option("roots", positional_roots, "More roots")->type_name("DIR");
   app.add_option("-o,--output", output, "Write the document to FILE ('-' = stdout)")->type_name("FILE");
   app.add_option("--format", format_name, "Document format")->check(CLI::IsMember({"xml", "json"}));
   app.add_option("--exclude,-e", opts.excludes,
                  "Skip matching entries: a glob with '/' matches the absolute path, without '/' the name")
-      ->type_name("GLOB");
+      ->type_name("GLOB")->allow_extra_args(false);
   app.add_flag("--one-file-system,-x", opts.one_file_system, "Do not descend into other mounted file systems");
   app.add_flag("--scan-pseudo-fs", scan_pseudo, "Also descend into /proc, /sys, cgroup and other pseudo file systems");
   app.add_option("--jobs,-j", opts.jobs, "Hashing threads (default: number of CPUs)")->check(CLI::Range(0u, 1024u));

@@ -148,7 +148,10 @@ bool Walker::visit_entry(const std::shared_ptr<const DirHandle>& dir, const stru
   if (path.size() > PathLimits{}.max_path_bytes) {
     WalkItem item;
     item.has_record = false;
-    item.error = ScanError{std::move(path), ScanErrorKind::limit, 0, "path longer than the scanner's limit; skipped"};
+    // The over-long path itself cannot be a document path: report it on its directory.
+    item.error = ScanError{dir->path(), ScanErrorKind::limit, 0,
+                           "entry '" + e.name.substr(0, 64) + "...' would make a path longer than " +
+                               std::to_string(PathLimits{}.max_path_bytes) + " bytes; skipped"};
     if (!emit_(std::move(item))) stop_ = true;
     return !stop_;
   }

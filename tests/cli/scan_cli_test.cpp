@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
+struct RunResult {
   int status = -1;
   std::string out, err;
 };
@@ -58,10 +58,10 @@ class ScanCli : public ::testing::Test {
   static void write(const fs::path& p, const std::string& content) {
     std::ofstream(p, std::ios::binary) << content;
   }
-  Run run(const std::string& args) {
+  RunResult run(const std::string& args) {
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
     const std::string cmd = std::string(TB_SCAN_BINARY) + " " + args + " >" + quote(out) + " 2>" + quote(err);
-    Run r;
+    RunResult r;
     const int raw = std::system(cmd.c_str());
     r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
     r.out = slurp(out);
@@ -72,7 +72,7 @@ class ScanCli : public ::testing::Test {
 };
 
 TEST_F(ScanCli, WritesCompleteDocumentAndExitsZero) {
-  const Run r = run("--root " + quote(tree_) + " -o " + quote(dir_ / "scan.xml"));
+  const RunResult r = run("--root " + quote(tree_) + " -o " + quote(dir_ / "scan.xml"));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_FALSE(fs::exists(dir_ / "scan.xml.partial"));
   auto doc = tb::parse_scan(slurp(dir_ / "scan.xml"));
@@ -109,7 +109,7 @@ TEST_F(ScanCli, OutputValidatesAgainstTheSchema) {
 }
 
 TEST_F(ScanCli, StdoutIsTheDefaultAndProgressStaysOffInPipes) {
-  const Run r = run(quote(tree_));
+  const RunResult r = run(quote(tree_));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out.rfind("<?xml", 0), 0u);
   EXPECT_EQ(r.err.find('\r'), std::string::npos) << "progress line written to a pipe";
@@ -117,14 +117,14 @@ TEST_F(ScanCli, StdoutIsTheDefaultAndProgressStaysOffInPipes) {
 }
 
 TEST_F(ScanCli, QuietPrintsNothingOnStderr) {
-  const Run r = run("--quiet --root " + quote(tree_));
+  const RunResult r = run("--quiet --root " + quote(tree_));
   ASSERT_EQ(r.status, 0);
   EXPECT_EQ(r.err, "");
 }
 
 TEST_F(ScanCli, JsonFormatHoldsTheSameManifest) {
-  const Run xml = run("-q --root " + quote(tree_));
-  const Run json = run("-q --format json --root " + quote(tree_));
+  const RunResult xml = run("-q --root " + quote(tree_));
+  const RunResult json = run("-q --format json --root " + quote(tree_));
   ASSERT_EQ(json.status, 0) << json.err;
   EXPECT_EQ(json.out.front(), '{');
   auto a = tb::parse_scan(xml.out);
@@ -135,7 +135,7 @@ TEST_F(ScanCli, JsonFormatHoldsTheSameManifest) {
 }
 
 TEST_F(ScanCli, ExcludeGlobs) {
-  const Run r = run("-q --exclude '*.conf' --exclude " + quote(fs::canonical(tree_).string() + "/bin") + " " + quote(tree_));
+  const RunResult r = run("-q --exclude '*.conf' --exclude " + quote(fs::canonical(tree_).string() + "/bin") + " " + quote(tree_));
   ASSERT_EQ(r.status, 0);
   auto doc = tb::parse_scan(r.out);
   ASSERT_TRUE(doc);
@@ -179,20 +179,20 @@ TEST_F(ScanCli, UsageErrorsExitTwo) {
   EXPECT_EQ(run("").status, 2);
   EXPECT_EQ(run("--no-such-flag " + quote(tree_)).status, 2);
   EXPECT_EQ(run("--format yaml " + quote(tree_)).status, 2);
-  const Run missing = run(quote(dir_ / "does-not-exist"));
+  const RunResult missing = run(quote(dir_ / "does-not-exist"));
   EXPECT_EQ(missing.status, 2);
   EXPECT_NE(missing.err.find("does-not-exist"), std::string::npos);
 }
 
 TEST_F(ScanCli, UnwritableOutputExitsTwoAndLeavesNothing) {
-  const Run r = run("-q --root " + quote(tree_) + " -o " + quote(dir_ / "no-such-dir" / "scan.xml"));
+  const RunResult r = run("-q --root " + quote(tree_) + " -o " + quote(dir_ / "no-such-dir" / "scan.xml"));
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("no-such-dir"), std::string::npos);
 }
 
 TEST_F(ScanCli, HelpAndVersionExitZero) {
   EXPECT_EQ(run("--help").status, 0);
-  const Run v = run("--version");
+  const RunResult v = run("--version");
   EXPECT_EQ(v.status, 0);
   EXPECT_NE(v.out.find("trustbase-scan"), std::string::npos);
 }

@@ -36,15 +36,17 @@ TEST(MakeRecord, EveryFieldGivenSetsEveryAttribute) {
   EXPECT_EQ(r->size, 138208u);
   EXPECT_EQ(r->mode, 04755u);
   EXPECT_EQ(r->uid, UINT32_MAX);
-  EXPECT_EQ(r->mtime_ns, -1'000'000'001);
+  EXPECT_EQ(r->mtime_ns, -1);  // -1 s + 0.999999999 s
   EXPECT_EQ(r->sha256, Sha256::of("x"));
 }
 
 TEST(MakeRecord, AbsentFieldsAreAbsentAttributes) {
+  const std::string path = base64_encode("/a/\xff");  // RawRecord holds views: keep the text alive
+  const std::string target = base64_encode(std::string("\x01", 1));
   RawRecord raw;
   raw.type = "symlink";
-  raw.path_b64 = base64_encode("/a/\xff");
-  raw.target_b64 = base64_encode(std::string("\x01", 1));
+  raw.path_b64 = path;
+  raw.target_b64 = target;
   auto r = make_record(raw, kLimits);
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->path, "/a/\xff");
@@ -55,10 +57,12 @@ TEST(MakeRecord, AbsentFieldsAreAbsentAttributes) {
 TEST(MakeRecord, ErrorsNameTheFieldAndKeepTheirCode) {
   const auto code_of = [](const RawRecord& raw) { return make_record(raw, kLimits).error().code; };
   const auto message_of = [](const RawRecord& raw) { return make_record(raw, kLimits).error().message; };
+  const std::string zeros(64, '0');  // RawRecord holds views: keep the text alive
+  const std::string long_path = "/" + std::string(20'000, 'a');
   RawRecord raw;
   raw.type = "dir";
   raw.path = "/d";
-  raw.sha256 = std::string(64, '0');
+  raw.sha256 = zeros;
   EXPECT_EQ(message_of(raw), "entry '/d': a content hash on a dir entry");
   raw = {};
   raw.type = "file";
@@ -73,7 +77,7 @@ TEST(MakeRecord, ErrorsNameTheFieldAndKeepTheirCode) {
   raw.path = std::nullopt;
   raw.path_b64 = std::nullopt;
   EXPECT_EQ(message_of(raw), "missing path");
-  raw.path = "/" + std::string(20'000, 'a');
+  raw.path = long_path;
   EXPECT_EQ(code_of(raw), ErrorCode::limit);
   raw.path = "/p";
   raw.gid = "4294967296";

@@ -217,6 +217,7 @@ TEST(RoundTrip, ParseScanSniffsTheSyntax) {
   const std::string json = write_to_string(ScanFormat::json, tricky_document());
   EXPECT_TRUE(parse_scan(" \n\t" + json));
   EXPECT_TRUE(parse_scan("\xEF\xBB\xBF" + xml));  // a UTF-8 byte-order mark
+  EXPECT_TRUE(parse_scan("\xEF\xBB\xBF" + json));
   EXPECT_TRUE(test::fails_with(parse_scan(""), ErrorCode::parse, "not a scan document"));
   EXPECT_TRUE(test::fails_with(parse_scan("   "), ErrorCode::parse, "not a scan document"));
   EXPECT_TRUE(test::fails_with(parse_scan("[1,2]"), ErrorCode::parse, "not a scan document"));

@@ -1,9 +1,7 @@
 // What the scanner records for ordinary trees: hashes equal to sha256sum's, metadata
 // equal to lstat's, path order whatever the thread count, a > 4 GiB sparse file, and
 // exact summary counters.
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>

@@ -42,7 +42,7 @@ TEST_F(ScannerTree, SymlinksAreRecordedNeverFollowed) {
   tree.symlink("dangling", "does/not/exist");
   const std::string raw_target = std::string("\xff\xfe/t\x80rg\n et\"'\\");
   tree.symlink("raw", raw_target);
-  const std::string long_target(4000, 'x');  // longer than the first readlink guess? st_size + 1 fits
+  const std::string long_target(4000, 'x');  // near PATH_MAX
   tree.symlink("long", long_target);
 
   Watchdog dog(30s, "symlink scan");
@@ -176,7 +176,10 @@ TEST_F(ScannerTree, PathLongerThanTheScannerLimitIsALimitError) {
   ASSERT_EQ(scan->outcome.errors.size(), 1u);
   const ScanError& e = scan->outcome.errors[0];
   EXPECT_EQ(e.kind, ScanErrorKind::limit);
-  EXPECT_GT(e.path.size(), PathLimits{}.max_path_bytes);
+  // Reported on the last directory that fits, so a document can carry the error.
+  EXPECT_LE(e.path.size(), PathLimits{}.max_path_bytes);
+  EXPECT_EQ(deepest.rfind(e.path + "/", 0), 0u) << e.path;
+  EXPECT_NE(e.message.find("longer than"), std::string::npos);
   for (const FileRecord& r : scan->manifest) EXPECT_LE(r.path.size(), PathLimits{}.max_path_bytes);
   EXPECT_NE(find(*scan, tree.path("zz-after")), nullptr) << "the scan goes on after the limit";
 }
