@@ -41,6 +41,8 @@ class Sha256 {
   void update(std::string_view data);
   // Returns the digest and resets the hasher for reuse.
   Sha256Digest finish();
+  // Discards any input given since the last finish().
+  void reset();
 
   // One-shot convenience.
   static Sha256Digest of(std::string_view data);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/sha256.h"
@@ -100,8 +101,12 @@ Captured capture_other(Sys& sys, int dirfd, const std::string& name, std::string
   return c;
 }
 
-Captured capture_file(Sys& sys, int dirfd, const std::string& name, std::string path,
-                      std::span<std::byte> buffer, RateLimiter& limiter, const std::atomic<bool>* cancel) {
+FileHasher::FileHasher(Sys& sys, RateLimiter& limiter, std::size_t buffer_bytes, const std::atomic<bool>* cancel)
+    : sys_(sys), limiter_(limiter), cancel_(cancel), buffer_(std::max<std::size_t>(buffer_bytes, 4096)) {}
+
+Captured FileHasher::capture(int dirfd, const std::string& name, std::string path) {
+  Sys& sys = sys_;
+  const std::span<std::byte> buffer(buffer_);
   constexpr int kFlags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY;
   int fd = sys.open_at(dirfd, name.c_str(), kFlags | O_NOATIME);
   // O_NOATIME is refused (EPERM) on files the caller does not own unless privileged.
@@ -136,11 +141,14 @@ Captured capture_file(Sys& sys, int dirfd, const std::string& name, std::string 
   }
   if (static_cast<std::size_t>(before.st_size) > buffer.size()) sys.advise_sequential(fd);
 
-  Sha256 hasher;
+  Sha256& hasher = hasher_;
+  if (hasher_dirty_) hasher.reset();  // an earlier capture stopped mid-file
+  hasher_dirty_ = true;
+  const auto expected_size = static_cast<std::uint64_t>(before.st_size);
   std::uint64_t total = 0;
   ssize_t n;
   while ((n = sys.read(fd, buffer.data(), buffer.size())) > 0) {
-    if (cancel != nullptr && cancel->load(std::memory_order_relaxed)) {
+    if (cancel_ != nullptr && cancel_->load(std::memory_order_relaxed)) {
       // A throttled multi-gigabyte file must not hold a cancelled scan for minutes.
       sys.close(fd);
       Captured dropped;
@@ -148,9 +156,12 @@ Captured capture_file(Sys& sys, int dirfd, const std::string& name, std::string 
       dropped.bytes_hashed = total;
       return dropped;
     }
-    limiter.acquire(static_cast<std::uint64_t>(n));
+    limiter_.acquire(static_cast<std::uint64_t>(n));
     hasher.update(buffer.first(static_cast<std::size_t>(n)));
     total += static_cast<std::uint64_t>(n);
+    // A short read that reaches the size fstat reported is the end: this saves a read()
+    // per file, and a file that grew meanwhile is caught by the check after reading.
+    if (static_cast<std::size_t>(n) < buffer.size() && total == expected_size) break;
   }
   struct stat after {};
   const int stat_rc = sys.fstat(fd, &after);
@@ -175,7 +186,8 @@ Captured capture_file(Sys& sys, int dirfd, const std::string& name, std::string 
                             std::to_string(after.st_size) + "); hash withheld"};
     return c;
   }
-  c.record.sha256 = hasher.finish();
+  c.record.sha256 = hasher.finish();  // also resets the context
+  hasher_dirty_ = false;
   c.record.present |= Attr::sha256;
   return c;
 }

@@ -9,9 +9,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/file_record.h"
 #include "core/scan_document.h"
+#include "core/sha256.h"
 #include "scan/sys.h"
 #include "scan/throttle.h"
 
@@ -31,14 +33,26 @@ FileRecord record_from_stat(std::string path, const struct stat& st);
 // A ScanError for a failed system call; `neg_errno` as returned by Sys.
 ScanError make_scan_error(std::string path, ScanErrorKind kind, int neg_errno);
 
-// Opens `name` relative to `dirfd` (O_NOFOLLOW, O_NOATIME when permitted, O_NONBLOCK so a
-// FIFO swapped in cannot block), hashes it with SHA-256 and re-checks the descriptor after
-// reading. If the entry is no longer a regular file it is captured as what it now is.
-// `buffer` is the caller's read buffer (one per thread). When `cancel` becomes true the
-// read stops at the next chunk and nothing is captured (has_record false, no error).
-Captured capture_file(Sys& sys, int dirfd, const std::string& name, std::string path,
-                      std::span<std::byte> buffer, RateLimiter& limiter,
-                      const std::atomic<bool>* cancel = nullptr);
+// Per-thread hashing state (read buffer, digest context), reused from file to file so
+// that hashing a small file costs no allocation. Not thread-safe: one per thread.
+class FileHasher {
+ public:
+  // `cancel`, when set, makes a capture in progress stop at its next chunk.
+  FileHasher(Sys& sys, RateLimiter& limiter, std::size_t buffer_bytes, const std::atomic<bool>* cancel = nullptr);
+
+  // Opens `name` relative to `dirfd` (O_NOFOLLOW, O_NOATIME when permitted, O_NONBLOCK so
+  // a FIFO swapped in cannot block), hashes it with SHA-256 and re-checks the descriptor
+  // after reading. If the entry is no longer a regular file it is captured as what it now is.
+  Captured capture(int dirfd, const std::string& name, std::string path);
+
+ private:
+  Sys& sys_;
+  RateLimiter& limiter_;
+  const std::atomic<bool>* cancel_;
+  std::vector<std::byte> buffer_;
+  Sha256 hasher_;
+  bool hasher_dirty_ = false;  // holds input of a capture that did not finish
+};
 
 // Captures a non-regular entry with fstatat (and readlinkat for symlinks).
 Captured capture_other(Sys& sys, int dirfd, const std::string& name, std::string path);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <condition_variable>
 #include <cstdlib>
@@ -52,114 +53,193 @@ Expected<std::vector<std::string>> canonical_roots(const std::vector<std::string
 
 namespace {
 
+// Threads: the calling thread walks, hands out files and delivers records; `jobs`
+// hashing threads complete the slots that hold regular files. Items cross threads in
+// batches (one lock round per batch, not per file): on a 2-core VM the per-file futex
+// traffic of a naive queue cost more than the syscalls of the scan itself. When the
+// ring is full the calling thread hashes queued files itself instead of sleeping.
 class Pipeline {
  public:
-  Pipeline(const ScanOptions& options, Sys& sys, std::size_t window)
-      : options_(options), sys_(sys), slots_(window), limiter_(options.max_rate_mb_s * 1e6) {}
+  Pipeline(const ScanOptions& options, Sys& sys, std::size_t window, const RecordCallback& on_record,
+           ScanProgress* progress, ScanOutcome& outcome)
+      : options_(options),
+        sys_(sys),
+        on_record_(on_record),
+        progress_(progress),
+        outcome_(outcome),
+        slots_(window),
+        limiter_(options.max_rate_mb_s * 1e6),
+        own_hasher_(sys, limiter_, options.read_buffer_bytes, options.cancel) {}
 
   // Runs the whole scan on the given roots; returns the callback's error if it failed.
-  Expected<void> run(const std::vector<std::string>& roots, const RecordCallback& on_record, ScanProgress* progress,
-                     ScanOutcome& outcome);
+  Expected<void> run(const std::vector<std::string>& roots);
 
  private:
+  static constexpr std::size_t kHandOff = 32;  // walk items per lock round
+  static constexpr std::size_t kTake = 4;      // files a hashing thread takes at once
+
   struct Slot {
     WalkItem item;
     bool done = false;  // GUARDED_BY(mutex_)
   };
 
   bool cancelled() const { return options_.cancel != nullptr && options_.cancel->load(std::memory_order_relaxed); }
-  bool push(WalkItem&& item);     // walker thread
-  void hash_loop();               // hashing threads
-  void walk(const std::vector<std::string>& roots);
-  void consume(WalkItem& item, const RecordCallback& on_record, ScanProgress* progress, ScanOutcome& outcome,
-               Expected<void>& status);
+  bool stopped() const { return !status_ || cancelled(); }
+  bool add(WalkItem&& item);                 // calling thread, from the walker
+  bool flush();                              // calling thread
+  bool drain();                              // calling thread: deliver finished head slots
+  bool make_progress();                      // calling thread: drain, or hash, or wait
+  void hash_loop();                          // hashing threads
+  void hash_slot(FileHasher& hasher, Slot& slot);
+  void deliver(WalkItem& item);
+  void stop_all();
 
   const ScanOptions& options_;
   Sys& sys_;
+  const RecordCallback& on_record_;
+  ScanProgress* progress_;
+  ScanOutcome& outcome_;
+  Expected<void> status_;                    // calling thread only
+
   std::mutex mutex_;
-  std::condition_variable work_cv_;   // hashing threads: work_ non-empty or stopping
-  std::condition_variable ready_cv_;  // consumer: head slot done or walk finished
-  std::condition_variable space_cv_;  // walker: a slot is free
-  std::vector<Slot> slots_;           // ring; slot i holds sequence number head_ + k
-  std::uint64_t head_ = 0;            // GUARDED_BY(mutex_) next sequence to consume
-  std::uint64_t tail_ = 0;            // GUARDED_BY(mutex_) next sequence to fill
-  std::deque<std::uint64_t> work_;    // GUARDED_BY(mutex_) sequences waiting for a hash
-  bool walk_done_ = false;            // GUARDED_BY(mutex_)
-  bool stopping_ = false;             // GUARDED_BY(mutex_) consumer gave up; everyone leave
+  std::condition_variable work_cv_;          // hashing threads: work_ non-empty, or finishing
+  std::condition_variable ready_cv_;         // calling thread: a slot finished
+  std::vector<Slot> slots_;                  // ring; sequence number s lives in slot s % size
+  std::uint64_t head_ = 0;                   // GUARDED_BY(mutex_) next sequence to deliver
+  std::uint64_t tail_ = 0;                   // GUARDED_BY(mutex_) next sequence to fill
+  std::deque<std::uint64_t> work_;           // GUARDED_BY(mutex_) sequences waiting for a hash
+  bool finishing_ = false;                   // GUARDED_BY(mutex_) no more work will come
+  bool main_waiting_ = false;                // GUARDED_BY(mutex_) calling thread sleeps on ready_cv_
+
+  std::vector<WalkItem> pending_;            // calling thread: walked, not yet in the ring
+  std::vector<WalkItem> ready_;              // calling thread: taken from the ring, to deliver
   RateLimiter limiter_;
+  FileHasher own_hasher_;                    // the calling thread's, for helping out
 };
 
-bool Pipeline::push(WalkItem&& item) {
-  std::unique_lock lock(mutex_);
-  space_cv_.wait(lock, [&] { return stopping_ || tail_ - head_ < slots_.size(); });
-  if (stopping_) return false;
-  const std::uint64_t seq = tail_++;
-  Slot& slot = slots_[seq % slots_.size()];
-  slot.item = std::move(item);
-  slot.done = !slot.item.needs_hash;
-  if (slot.done) {
-    if (seq == head_) ready_cv_.notify_one();
-  } else {
-    work_.push_back(seq);
-    work_cv_.notify_one();
+bool Pipeline::add(WalkItem&& item) {
+  pending_.push_back(std::move(item));
+  if (pending_.size() >= kHandOff) return flush();
+  return !stopped();
+}
+
+bool Pipeline::flush() {
+  std::size_t next = 0;
+  while (next < pending_.size()) {
+    {
+      std::lock_guard lock(mutex_);
+      const std::size_t room = slots_.size() - static_cast<std::size_t>(tail_ - head_);
+      const std::size_t n = std::min(room, pending_.size() - next);
+      std::size_t queued = 0;
+      for (std::size_t k = 0; k < n; ++k) {
+        const std::uint64_t seq = tail_++;
+        Slot& slot = slots_[seq % slots_.size()];
+        slot.item = std::move(pending_[next++]);
+        slot.done = !slot.item.needs_hash;
+        if (!slot.done) {
+          work_.push_back(seq);
+          ++queued;
+        }
+      }
+      if (queued > kTake) work_cv_.notify_all();
+      else if (queued > 0) work_cv_.notify_one();
+    }
+    if (next < pending_.size() && !make_progress()) return false;  // ring full
   }
+  pending_.clear();
+  return drain();
+}
+
+bool Pipeline::drain() {
+  {
+    std::lock_guard lock(mutex_);
+    while (head_ < tail_ && slots_[head_ % slots_.size()].done) {
+      ready_.push_back(std::move(slots_[head_ % slots_.size()].item));
+      ++head_;
+    }
+  }
+  // Nothing is delivered after a failed callback, nor once cancellation is seen.
+  for (WalkItem& item : ready_) {
+    if (stopped()) break;
+    deliver(item);
+  }
+  ready_.clear();
+  return !stopped();
+}
+
+bool Pipeline::make_progress() {
+  const std::uint64_t before = head_;  // only this thread moves head_
+  if (!drain()) return false;
+  if (head_ != before) return true;
+  std::unique_lock lock(mutex_);
+  if (!work_.empty()) {
+    // The oldest queued file is the one blocking the head: hash it here.
+    const std::uint64_t seq = work_.front();
+    work_.pop_front();
+    lock.unlock();
+    Slot& slot = slots_[seq % slots_.size()];
+    hash_slot(own_hasher_, slot);
+    lock.lock();
+    slot.done = true;
+    return true;
+  }
+  main_waiting_ = true;
+  ready_cv_.wait(lock, [&] { return slots_[head_ % slots_.size()].done; });
+  main_waiting_ = false;
   return true;
 }
 
+void Pipeline::hash_slot(FileHasher& hasher, Slot& slot) {
+  // The slot is this thread's alone until marked done: the walker never reuses a slot
+  // that has not been delivered, and delivery waits for `done`.
+  WalkItem& item = slot.item;
+  if (cancelled()) {
+    // Queued files are dropped unread once cancelled: the scan is about to stop, and
+    // with a large window and a rate cap, hashing them could take minutes.
+    item.has_record = false;
+    item.error.reset();
+  } else {
+    Captured c = hasher.capture(item.dir->fd(), item.name, std::move(item.record.path));
+    item.has_record = c.has_record;
+    item.record = std::move(c.record);
+    item.error = std::move(c.error);
+    item.bytes_hashed = c.bytes_hashed;
+  }
+  item.dir.reset();  // close the directory as soon as its last file is read
+}
+
 void Pipeline::hash_loop() {
-  std::vector<std::byte> buffer(std::max<std::size_t>(options_.read_buffer_bytes, 4096));
+  FileHasher hasher(sys_, limiter_, options_.read_buffer_bytes, options_.cancel);
+  std::uint64_t taken[kTake];
   for (;;) {
-    std::uint64_t seq;
+    std::size_t n = 0;
     {
       std::unique_lock lock(mutex_);
-      work_cv_.wait(lock, [&] { return stopping_ || !work_.empty() || walk_done_; });
-      if (stopping_ || work_.empty()) return;
-      seq = work_.front();
-      work_.pop_front();
+      work_cv_.wait(lock, [&] { return !work_.empty() || finishing_; });
+      if (work_.empty()) return;
+      while (n < kTake && !work_.empty()) {
+        taken[n++] = work_.front();
+        work_.pop_front();
+      }
     }
-    // The slot is ours alone until marked done: the walker never reuses a slot that
-    // has not been consumed, and the consumer waits for `done`.
-    Slot& slot = slots_[seq % slots_.size()];
-    WalkItem& item = slot.item;
-    if (cancelled()) {
-      // Queued files are dropped unread once cancelled: the consumer is about to stop,
-      // and with a large window and a rate cap, hashing them could take minutes.
-      item.has_record = false;
-      item.error.reset();
-    } else {
-      Captured c = capture_file(sys_, item.dir->fd(), item.name, std::move(item.record.path), buffer, limiter_,
-                                options_.cancel);
-      item.has_record = c.has_record;
-      item.record = std::move(c.record);
-      item.error = std::move(c.error);
-      item.bytes_hashed = c.bytes_hashed;
-    }
-    item.dir.reset();  // close the directory as soon as its last file is read
+    for (std::size_t k = 0; k < n; ++k) hash_slot(hasher, slots_[taken[k] % slots_.size()]);
     std::lock_guard lock(mutex_);
-    slot.done = true;
-    if (seq == head_) ready_cv_.notify_one();
+    bool head_done = false;
+    for (std::size_t k = 0; k < n; ++k) {
+      slots_[taken[k] % slots_.size()].done = true;
+      head_done = head_done || taken[k] == head_;
+    }
+    if (head_done && main_waiting_) ready_cv_.notify_one();
   }
 }
 
-void Pipeline::walk(const std::vector<std::string>& roots) {
-  ExcludeSet excludes(options_.excludes);
-  Walker walker(options_, sys_, excludes, [this](WalkItem&& item) { return push(std::move(item)); });
-  for (const std::string& root : roots)
-    if (!walker.walk_root(root)) break;
-  std::lock_guard lock(mutex_);
-  walk_done_ = true;
-  work_cv_.notify_all();
-  ready_cv_.notify_one();
-}
-
-void Pipeline::consume(WalkItem& item, const RecordCallback& on_record, ScanProgress* progress, ScanOutcome& outcome,
-                       Expected<void>& status) {
-  ScanSummary& s = outcome.summary;
+void Pipeline::deliver(WalkItem& item) {
+  ScanSummary& s = outcome_.summary;
   if (item.error) {
     ++s.errors;
-    if (outcome.errors.size() < options_.max_listed_errors) outcome.errors.push_back(std::move(*item.error));
+    if (outcome_.errors.size() < options_.max_listed_errors) outcome_.errors.push_back(std::move(*item.error));
     else ++s.errors_dropped;
-    if (progress != nullptr) progress->errors.fetch_add(1, std::memory_order_relaxed);
+    if (progress_ != nullptr) progress_->errors.fetch_add(1, std::memory_order_relaxed);
   }
   if (!item.has_record) return;
   switch (item.record.type) {
@@ -169,52 +249,49 @@ void Pipeline::consume(WalkItem& item, const RecordCallback& on_record, ScanProg
     default: ++s.others; break;
   }
   s.bytes_hashed += item.bytes_hashed;
-  if (progress != nullptr) {
-    progress->entries.fetch_add(1, std::memory_order_relaxed);
-    progress->bytes.fetch_add(item.bytes_hashed, std::memory_order_relaxed);
+  if (progress_ != nullptr) {
+    progress_->entries.fetch_add(1, std::memory_order_relaxed);
+    progress_->bytes.fetch_add(item.bytes_hashed, std::memory_order_relaxed);
   }
-  status = on_record(item.record);
+  status_ = on_record_(item.record);
 }
 
-Expected<void> Pipeline::run(const std::vector<std::string>& roots, const RecordCallback& on_record,
-                             ScanProgress* progress, ScanOutcome& outcome) {
-  unsigned jobs = options_.jobs != 0 ? options_.jobs : std::max(1u, std::thread::hardware_concurrency());
+void Pipeline::stop_all() {
+  std::lock_guard lock(mutex_);
+  finishing_ = true;
+  work_cv_.notify_all();
+}
+
+Expected<void> Pipeline::run(const std::vector<std::string>& roots) {
+  const unsigned jobs = options_.jobs != 0 ? options_.jobs : std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> hashers;
   hashers.reserve(jobs);
   for (unsigned i = 0; i < jobs; ++i) hashers.emplace_back([this] { hash_loop(); });
-  std::thread walker([this, &roots] { walk(roots); });
 
-  Expected<void> status;
-  std::vector<WalkItem> batch;
-  for (;;) {
+  ExcludeSet excludes(options_.excludes);
+  Walker walker(options_, sys_, excludes, [this](WalkItem&& item) { return add(std::move(item)); });
+  bool ok = true;
+  for (const std::string& root : roots)
+    if (!(ok = walker.walk_root(root))) break;
+  if (ok) ok = flush();
+  // Deliver the rest in order.
+  while (ok) {
+    ok = drain();
     {
-      std::unique_lock lock(mutex_);
-      ready_cv_.wait(lock, [&] { return (head_ < tail_ && slots_[head_ % slots_.size()].done) || (walk_done_ && head_ == tail_); });
-      if (head_ == tail_) break;  // walk finished and everything consumed
-      // Take every consecutive finished slot at once: one lock round per batch.
-      while (head_ < tail_ && slots_[head_ % slots_.size()].done) {
-        batch.push_back(std::move(slots_[head_ % slots_.size()].item));
-        ++head_;
-      }
-      space_cv_.notify_one();
-    }
-    // Nothing is delivered after a failed callback, nor once cancellation is seen.
-    for (WalkItem& item : batch) {
-      if (!status || cancelled()) break;
-      consume(item, on_record, progress, outcome, status);
-    }
-    batch.clear();
-    if (!status || cancelled()) {
       std::lock_guard lock(mutex_);
-      stopping_ = true;
-      work_cv_.notify_all();
-      space_cv_.notify_all();
-      break;
+      if (head_ == tail_) break;
     }
+    if (ok) ok = make_progress();
   }
-  walker.join();
+  if (!ok) {
+    // Stopped: files queued but not started are never hashed; those in flight finish
+    // before the threads are joined, so no thread touches the ring after this returns.
+    std::lock_guard lock(mutex_);
+    work_.clear();
+  }
+  stop_all();
   for (std::thread& t : hashers) t.join();
-  return status;
+  return status_;
 }
 
 }  // namespace
@@ -225,8 +302,8 @@ Expected<ScanOutcome> scan(const ScanOptions& options, const RecordCallback& on_
   ScanOutcome outcome;
   outcome.roots = *roots;
   const std::size_t window = std::max<std::size_t>(options.window, 16);
-  Pipeline pipeline(options, options.sys != nullptr ? *options.sys : real_sys(), window);
-  if (auto st = pipeline.run(*roots, on_record, progress, outcome); !st) return tl::unexpected(st.error());
+  Pipeline pipeline(options, options.sys != nullptr ? *options.sys : real_sys(), window, on_record, progress, outcome);
+  if (auto st = pipeline.run(*roots); !st) return tl::unexpected(st.error());
   if (options.cancel != nullptr && options.cancel->load()) return fail(ErrorCode::io, "scan cancelled");
   return outcome;
 }
