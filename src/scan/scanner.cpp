@@ -54,10 +54,10 @@ Expected<std::vector<std::string>> canonical_roots(const std::vector<std::string
 namespace {
 
 // Threads: the calling thread walks, hands out files and delivers records; `jobs`
-// hashing threads complete the slots that hold regular files. Items cross threads in
-// batches (one lock round per batch, not per file): on a 2-core VM the per-file futex
-// traffic of a naive queue cost more than the syscalls of the scan itself. When the
-// ring is full the calling thread hashes queued files itself instead of sleeping.
+// hashing threads complete the slots that hold regular files. The calling thread hands
+// items over in batches and is woken for batches of finished slots: on a 2-core VM the
+// per-file futex traffic of a naive queue cost more than the syscalls of the scan
+// itself. While the ring is full the calling thread hashes queued files itself.
 class Pipeline {
  public:
   Pipeline(const ScanOptions& options, Sys& sys, std::size_t window, const RecordCallback& on_record,
@@ -76,7 +76,7 @@ class Pipeline {
 
  private:
   static constexpr std::size_t kHandOff = 32;  // walk items per lock round
-  static constexpr std::size_t kTake = 4;      // files a hashing thread takes at once
+  static constexpr std::uint64_t kWakeBatch = 64;  // finished slots that wake the calling thread
 
   struct Slot {
     WalkItem item;
@@ -89,6 +89,7 @@ class Pipeline {
   bool flush();                              // calling thread
   bool drain();                              // calling thread: deliver finished head slots
   bool make_progress();                      // calling thread: drain, or hash, or wait
+  bool deliverable() const;                  // REQUIRES(mutex_)
   void hash_loop();                          // hashing threads
   void hash_slot(FileHasher& hasher, Slot& slot);
   void deliver(WalkItem& item);
@@ -115,6 +116,7 @@ class Pipeline {
   std::vector<WalkItem> ready_;              // calling thread: taken from the ring, to deliver
   RateLimiter limiter_;
   FileHasher own_hasher_;                    // the calling thread's, for helping out
+  bool walk_over_ = false;                   // calling thread only
 };
 
 bool Pipeline::add(WalkItem&& item) {
@@ -141,8 +143,8 @@ bool Pipeline::flush() {
           ++queued;
         }
       }
-      if (queued > kTake) work_cv_.notify_all();
-      else if (queued > 0) work_cv_.notify_one();
+      if (queued > 1) work_cv_.notify_all();
+      else if (queued == 1) work_cv_.notify_one();
     }
     if (next < pending_.size() && !make_progress()) return false;  // ring full
   }
@@ -172,7 +174,10 @@ bool Pipeline::make_progress() {
   if (!drain()) return false;
   if (head_ != before) return true;
   std::unique_lock lock(mutex_);
-  if (!work_.empty()) {
+  // Help only while walking (the ring is full: the walk is ahead of the hashing threads).
+  // Once the walk is over, a third thread on the same cores hashing one of the last,
+  // possibly big, files would only stretch the tail of the scan.
+  if (!walk_over_ && !work_.empty()) {
     // The oldest queued file is the one blocking the head: hash it here.
     const std::uint64_t seq = work_.front();
     work_.pop_front();
@@ -183,10 +188,21 @@ bool Pipeline::make_progress() {
     slot.done = true;
     return true;
   }
+  // Bounded wait: a batch behind a slow (big or throttled) file must not hold back the
+  // records already finished, nor the cancellation check that delivering them allows.
   main_waiting_ = true;
-  ready_cv_.wait(lock, [&] { return slots_[head_ % slots_.size()].done; });
+  ready_cv_.wait_for(lock, std::chrono::milliseconds(20), [&] { return deliverable(); });
   main_waiting_ = false;
   return true;
+}
+
+bool Pipeline::deliverable() const {
+  // Wake the calling thread for a batch of finished slots, not for each one: one wake
+  // per file is a futex round trip per file.
+  const std::uint64_t want = std::min<std::uint64_t>(kWakeBatch, tail_ - head_);
+  std::uint64_t run = 0;
+  while (run < want && slots_[(head_ + run) % slots_.size()].done) ++run;
+  return run == want;
 }
 
 void Pipeline::hash_slot(FileHasher& hasher, Slot& slot) {
@@ -210,26 +226,21 @@ void Pipeline::hash_slot(FileHasher& hasher, Slot& slot) {
 
 void Pipeline::hash_loop() {
   FileHasher hasher(sys_, limiter_, options_.read_buffer_bytes, options_.cancel);
-  std::uint64_t taken[kTake];
   for (;;) {
-    std::size_t n = 0;
+    std::uint64_t seq;
     {
       std::unique_lock lock(mutex_);
       work_cv_.wait(lock, [&] { return !work_.empty() || finishing_; });
       if (work_.empty()) return;
-      while (n < kTake && !work_.empty()) {
-        taken[n++] = work_.front();
-        work_.pop_front();
-      }
+      // One file at a time: taking several would pile big files onto one thread.
+      seq = work_.front();
+      work_.pop_front();
     }
-    for (std::size_t k = 0; k < n; ++k) hash_slot(hasher, slots_[taken[k] % slots_.size()]);
+    Slot& slot = slots_[seq % slots_.size()];
+    hash_slot(hasher, slot);
     std::lock_guard lock(mutex_);
-    bool head_done = false;
-    for (std::size_t k = 0; k < n; ++k) {
-      slots_[taken[k] % slots_.size()].done = true;
-      head_done = head_done || taken[k] == head_;
-    }
-    if (head_done && main_waiting_) ready_cv_.notify_one();
+    slot.done = true;
+    if (main_waiting_ && deliverable()) ready_cv_.notify_one();
   }
 }
 
@@ -274,6 +285,7 @@ Expected<void> Pipeline::run(const std::vector<std::string>& roots) {
   for (const std::string& root : roots)
     if (!(ok = walker.walk_root(root))) break;
   if (ok) ok = flush();
+  walk_over_ = true;
   // Deliver the rest in order.
   while (ok) {
     ok = drain();
