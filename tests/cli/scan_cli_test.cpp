@@ -116,6 +116,15 @@ TEST_F(ScanCli, StdoutIsTheDefaultAndProgressStaysOffInPipes) {
   EXPECT_TRUE(tb::parse_scan(r.out));
 }
 
+TEST_F(ScanCli, ProgressFlagForcesTheProgressLine) {
+  const RunResult r = run("--progress --root " + quote(tree_));
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The final line is always drawn: entries, bytes, rate, errors.
+  EXPECT_NE(r.err.find("\r\033[K"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("7 entries"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("0 errors"), std::string::npos) << r.err;
+}
+
 TEST_F(ScanCli, QuietPrintsNothingOnStderr) {
   const RunResult r = run("--quiet --root " + quote(tree_));
   ASSERT_EQ(r.status, 0);

@@ -1,0 +1,19 @@
+#include "core/signature.h"
+
+namespace tb {
+
+std::string_view to_string(SignatureKind kind) noexcept { return kind == SignatureKind::patch ? "patch" : "product"; }
+
+std::optional<SignatureKind> signature_kind_from_string(std::string_view name) noexcept {
+  if (name == "product") return SignatureKind::product;
+  if (name == "patch") return SignatureKind::patch;
+  return std::nullopt;
+}
+
+std::optional<SignatureRef> SignatureRef::parse(std::string_view id) {
+  const std::size_t at = id.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == id.size()) return std::nullopt;
+  return SignatureRef{std::string(id.substr(0, at)), std::string(id.substr(at + 1))};
+}
+
+}  // namespace tb
