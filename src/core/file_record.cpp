@@ -51,6 +51,24 @@ std::string describe(AttrSet attrs) {
   return out;
 }
 
+std::optional<AttrSet> parse_attr_list(std::string_view names) {
+  AttrSet out;
+  while (!names.empty()) {
+    const std::size_t comma = names.find(',');
+    const std::string_view name = names.substr(0, comma);
+    names = comma == std::string_view::npos ? std::string_view() : names.substr(comma + 1);
+    if (name.empty()) continue;
+    bool known = false;
+    for (const auto& [a, n] : kAttrNames) {
+      if (n != name) continue;
+      out |= a;
+      known = true;
+    }
+    if (!known) return std::nullopt;
+  }
+  return out;
+}
+
 AttrSet changed_attributes(const FileRecord& a, const FileRecord& b) {
   const AttrSet both = a.present & b.present;
   AttrSet changed;

@@ -60,8 +60,11 @@ class AttrSet {
 
 constexpr AttrSet operator|(Attr a, Attr b) { return AttrSet(a) | AttrSet(b); }
 
-// "content,mode,owner" style list of the attributes in a set, for reports.
+// "content,mode,uid" style list of the attributes in a set, for reports.
 std::string describe(AttrSet attrs);
+// The inverse of describe(): a comma-separated list of attribute names (type, size, mode,
+// uid, gid, mtime, content, target); nullopt naming nothing when a name is unknown.
+std::optional<AttrSet> parse_attr_list(std::string_view names);
 
 struct FileRecord {
   std::string path;             // canonical absolute path (see core/path.h), raw bytes

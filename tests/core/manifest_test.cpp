@@ -419,3 +419,17 @@ TEST(ManifestDigest, HashRecordMatchesDigestLayout) {
 
 }  // namespace
 }  // namespace tb
+
+namespace {
+TEST(AttrList, ParsesWhatDescribeWrites) {
+  using tb::Attr;
+  const tb::AttrSet all = Attr::type | Attr::size | Attr::mode | Attr::uid | Attr::gid | Attr::mtime |
+                          Attr::sha256 | Attr::link_target;
+  EXPECT_EQ(tb::parse_attr_list(tb::describe(all)), all);
+  EXPECT_EQ(tb::parse_attr_list("mtime,uid"), Attr::mtime | Attr::uid);
+  EXPECT_EQ(tb::parse_attr_list(""), tb::AttrSet());
+  EXPECT_EQ(tb::parse_attr_list("content,,target"), Attr::sha256 | Attr::link_target);
+  EXPECT_EQ(tb::parse_attr_list("mtime,colour"), std::nullopt);
+  EXPECT_EQ(tb::parse_attr_list("sha256"), std::nullopt) << "the report name is 'content'";
+}
+}  // namespace

@@ -1,0 +1,368 @@
+#include "core/analysis.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "core/path.h"
+
+namespace tb {
+
+std::string_view to_string(SignatureState state) noexcept {
+  switch (state) {
+    case SignatureState::complete: return "complete";
+    case SignatureState::partial: return "partial";
+    case SignatureState::absent: return "absent";
+    case SignatureState::superseded: return "superseded";
+    case SignatureState::tampered: return "tampered";
+  }
+  return "unknown";
+}
+
+std::string_view to_string(IssueKind kind) noexcept {
+  switch (kind) {
+    case IssueKind::missing: return "missing";
+    case IssueKind::modified: return "modified";
+    case IssueKind::not_applied: return "not_applied";
+    case IssueKind::replaced: return "replaced";
+  }
+  return "unknown";
+}
+
+namespace {
+
+using Id = SignatureIndex::Id;
+using PathId = SignatureIndex::PathId;
+constexpr Id kNone = std::numeric_limits<Id>::max();
+
+// Signature refs of entries (sorted by Id), each signature once, optionally only products.
+std::vector<SignatureRef> refs_of(const SignatureIndex& index, std::span<const SignatureIndex::Entry> entries,
+                                  bool products_only = false) {
+  std::vector<SignatureRef> out;
+  Id last = kNone;
+  for (const SignatureIndex::Entry& e : entries) {
+    if (e.signature == last) continue;
+    last = e.signature;
+    if (products_only && index.signature(e.signature).info.kind != SignatureKind::product) continue;
+    out.push_back(index.ref(e.signature));
+  }
+  return out;
+}
+
+std::vector<SignatureRef> content_refs(const SignatureIndex& index, const FileRecord* actual) {
+  if (actual == nullptr || !actual->has(Attr::sha256)) return {};
+  // Entries come sorted by Id; refs_of drops the repeats of one signature.
+  return refs_of(index, index.content_owners(actual->sha256));
+}
+
+std::vector<SignatureRef> refs_of(const SignatureIndex& index, std::vector<Id> ids) {
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<SignatureRef> out;
+  out.reserve(ids.size());
+  for (const Id id : ids) out.push_back(index.ref(id));
+  return out;
+}
+
+// A signature file that does not match the scan, before it is turned into a FileIssue.
+struct Finding {
+  std::uint32_t record;  // position in the signature's manifest
+  IssueKind kind;
+  AttrSet changed;
+  Id other = kNone;      // the signature whose record the scan matches
+  bool by_later = false; // `other` is later in the chain (else: earlier or other version)
+};
+
+struct Work {
+  std::vector<Finding> findings;  // manifest order, so path order
+  VerdictCounts counts;
+  SignatureState state = SignatureState::partial;
+  bool decided = false;
+};
+
+// One analysis run: the scan spread over the index's PathIds, then every signature
+// classified, later signatures of a chain before earlier ones.
+class Analyzer {
+ public:
+  Analyzer(const Manifest& scan, const SignatureIndex& index, const AnalysisOptions& options)
+      : index_(index), options_(options), compare_(options.compare | Attr::type), work_(index.size()) {
+    place(scan);
+  }
+
+  Analysis run() {
+    for (const Id id : chain_order()) {
+      classify(id);
+      decide(id);
+    }
+    Analysis out;
+    out.verdicts.reserve(index_.size());
+    for (Id id = 0; id < index_.size(); ++id) out.verdicts.push_back(verdict(id));
+    out.deviations = deviations();
+    return out;
+  }
+
+ private:
+  bool same(const FileRecord& expected, const FileRecord& actual) const {
+    return (changed_attributes(expected, actual) & compare_).empty();
+  }
+  bool good(Id id) const {
+    const Work& w = work_[id];
+    return w.decided && (w.state == SignatureState::complete || w.state == SignatureState::superseded);
+  }
+
+  void place(const Manifest& scan) {
+    actual_.assign(index_.path_count(), nullptr);
+    for (const FileRecord& r : scan) {
+      if (const auto p = index_.find_path(r.path)) actual_[*p] = &r;
+      else unknown_.push_back(&r);
+    }
+  }
+
+  // Every signature after all those later in its chain: later(T) is a strict subset of
+  // later(S) when T is later than S, so ordering by the size of later() suffices.
+  std::vector<Id> chain_order() const {
+    std::vector<Id> order(index_.size());
+    for (Id id = 0; id < order.size(); ++id) order[id] = id;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](Id a, Id b) { return index_.later(a).size() < index_.later(b).size(); });
+    return order;
+  }
+
+  void classify(Id id) {
+    Work& w = work_[id];
+    const auto records = index_.signature(id).manifest.records();
+    const auto paths = index_.path_ids(id);
+    w.counts.expected = records.size();
+    for (std::uint32_t i = 0; i < records.size(); ++i) {
+      const FileRecord* actual = actual_[paths[i]];
+      if (actual == nullptr) {
+        w.findings.push_back(Finding{i, IssueKind::missing, {}});
+        ++w.counts.missing;
+        continue;
+      }
+      const AttrSet changed = changed_attributes(records[i], *actual) & compare_;
+      if (changed.empty()) {
+        ++w.counts.matching;
+        continue;
+      }
+      Finding f = explain(id, paths[i], *actual);
+      f.record = i;
+      f.changed = changed;
+      w.findings.push_back(f);
+      switch (f.kind) {
+        case IssueKind::missing: break;
+        case IssueKind::modified: ++w.counts.modified; break;
+        case IssueKind::not_applied: ++w.counts.not_applied; break;
+        case IssueKind::replaced: ++w.counts.replaced; break;
+      }
+    }
+  }
+
+  // Which other signature declares exactly what the scan holds at this path: a later one
+  // of the chain (preferably one already judged complete), else an earlier one, else
+  // another version of the same name.
+  Finding explain(Id id, PathId path, const FileRecord& actual) const {
+    Id later = kNone, earlier = kNone, other = kNone;
+    for (const SignatureIndex::Entry& e : index_.owners(path)) {
+      if (e.signature == id || !same(*e.record, actual)) continue;
+      if (index_.is_later(id, e.signature)) {
+        if (later == kNone || (!good(later) && good(e.signature))) later = e.signature;
+      } else if (index_.is_earlier(id, e.signature)) {
+        if (earlier == kNone) earlier = e.signature;
+      } else if (index_.is_other_version(id, e.signature)) {
+        if (other == kNone) other = e.signature;
+      }
+    }
+    if (later != kNone) return Finding{0, IssueKind::replaced, {}, later, true};
+    if (earlier != kNone) return Finding{0, IssueKind::not_applied, {}, earlier};
+    if (other != kNone) return Finding{0, IssueKind::replaced, {}, other};
+    return Finding{0, IssueKind::modified, {}};
+  }
+
+  // True when some file matches that no other signature also explains: evidence that
+  // this very signature is installed, not just a directory or file it shares.
+  bool has_own_match(Id id) const {
+    const auto records = index_.signature(id).manifest.records();
+    const auto paths = index_.path_ids(id);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const FileRecord* actual = actual_[paths[i]];
+      if (actual == nullptr || !same(records[i], *actual)) continue;
+      const auto owners = index_.owners(paths[i]);
+      const bool shared = std::any_of(owners.begin(), owners.end(), [&](const SignatureIndex::Entry& e) {
+        return e.signature != id && same(*e.record, *actual);
+      });
+      if (!shared) return true;
+    }
+    return false;
+  }
+
+  void decide(Id id) {
+    Work& w = work_[id];
+    w.state = state_of(id);
+    w.decided = true;
+  }
+
+  SignatureState state_of(Id id) const {
+    const Work& w = work_[id];
+    if (w.findings.empty()) return SignatureState::complete;
+    std::size_t by_good_later = 0, by_other_later = 0;
+    for (const Finding& f : w.findings) {
+      if (!f.by_later) continue;
+      (good(f.other) ? by_good_later : by_other_later)++;
+    }
+    if (by_good_later == w.findings.size()) {
+      return index_.signature(id).info.kind == SignatureKind::patch ? SignatureState::superseded
+                                                                    : SignatureState::complete;
+    }
+    const VerdictCounts& c = w.counts;
+    if (c.modified == 0 && by_good_later + by_other_later == 0 && !has_own_match(id)) return SignatureState::absent;
+    if (c.missing == 0 && c.not_applied == 0 && c.modified > 0) return SignatureState::tampered;
+    return SignatureState::partial;
+  }
+
+  SignatureVerdict verdict(Id id) const {
+    const Work& w = work_[id];
+    const Signature& s = index_.signature(id);
+    SignatureVerdict v;
+    v.ref = s.info.ref;
+    v.kind = s.info.kind;
+    v.state = w.state;
+    v.counts = w.counts;
+    if (v.state != SignatureState::absent || options_.list_absent_issues) {
+      v.issues.reserve(w.findings.size());
+      for (const Finding& f : w.findings) {
+        FileIssue issue{s.manifest[f.record].path, f.kind, f.changed, std::nullopt};
+        if (f.other != kNone) issue.other = index_.ref(f.other);
+        v.issues.push_back(std::move(issue));
+      }
+    }
+    if (v.state == SignatureState::superseded) v.superseded_by = explained_by(w, /*later=*/true);
+    if (v.state == SignatureState::absent) v.other_version = explained_by(w, /*later=*/false);
+    if (v.kind == SignatureKind::product && v.state != SignatureState::absent) {
+      std::vector<Id> patches;
+      for (const Id later : index_.later(id)) {
+        if (good(later)) patches.push_back(later);
+      }
+      v.patched_by = refs_of(index_, std::move(patches));
+    }
+    return v;
+  }
+
+  // The signatures whose content replaced files: later ones of the chain, or other versions.
+  std::vector<SignatureRef> explained_by(const Work& w, bool later) const {
+    std::vector<Id> ids;
+    for (const Finding& f : w.findings) {
+      if (f.kind == IssueKind::replaced && f.by_later == later) ids.push_back(f.other);
+    }
+    return refs_of(index_, std::move(ids));
+  }
+
+  // A deviating signature file, before owners are attached.
+  struct Raw {
+    PathId path;
+    Change change;
+    AttrSet changed;
+  };
+
+  // Issues of the signatures that are meant to be there (not absent, not superseded):
+  // missing files are removed, foreign content is modified. A file of another version
+  // counts too: mixed versions are a deviation, while the later patches of a chain are not.
+  std::vector<Raw> signature_deviations() const {
+    std::vector<Raw> raw;
+    for (Id id = 0; id < index_.size(); ++id) {
+      const Work& w = work_[id];
+      if (w.state == SignatureState::absent || w.state == SignatureState::superseded) continue;
+      const auto paths = index_.path_ids(id);
+      for (const Finding& f : w.findings) {
+        if (f.by_later) continue;
+        const Change change = f.kind == IssueKind::missing ? Change::removed : Change::modified;
+        raw.push_back(Raw{paths[f.record], change, f.changed});
+      }
+    }
+    // One entry per path, the changed sets of all its owners merged.
+    std::sort(raw.begin(), raw.end(), [](const Raw& a, const Raw& b) { return a.path < b.path; });
+    std::vector<Raw> merged;
+    for (const Raw& r : raw) {
+      if (!merged.empty() && merged.back().path == r.path) merged.back().changed |= r.changed;
+      else merged.push_back(r);
+    }
+    return merged;
+  }
+
+  std::vector<FileDeviation> deviations() const {
+    std::vector<FileDeviation> known;
+    for (const Raw& r : signature_deviations()) {
+      const auto owners = index_.owners(r.path);
+      FileDeviation d;
+      d.path = owners.front().record->path;
+      d.change = r.change;
+      d.changed = r.changed;
+      d.owners = refs_of(index_, owners);
+      d.content_owners = content_refs(index_, actual_[r.path]);
+      known.push_back(std::move(d));
+    }
+    std::sort(known.begin(), known.end(),
+              [](const FileDeviation& a, const FileDeviation& b) { return path_less(a.path, b.path); });
+
+    // Unknown scan entries are in path order already and never share a path with `known`
+    // (no signature lists them): a merge keeps the whole list sorted.
+    std::vector<FileDeviation> out;
+    out.reserve(known.size() + unknown_.size());
+    auto k = known.begin();
+    for (const FileRecord* u : unknown_) {
+      while (k != known.end() && path_less(k->path, u->path)) out.push_back(std::move(*k++));
+      out.push_back(FileDeviation{u->path, Change::added, {}, {}, content_refs(index_, u)});
+    }
+    while (k != known.end()) out.push_back(std::move(*k++));
+    return out;
+  }
+
+  const SignatureIndex& index_;
+  const AnalysisOptions& options_;
+  const AttrSet compare_;
+  std::vector<const FileRecord*> actual_;   // per PathId: the scan's record, or null
+  std::vector<const FileRecord*> unknown_;  // scan records no signature lists, path order
+  std::vector<Work> work_;                  // per signature Id
+};
+
+}  // namespace
+
+Analysis analyze(const Manifest& scan, const SignatureIndex& index, const AnalysisOptions& options) {
+  return Analyzer(scan, index, options).run();
+}
+
+Drift compare_with_snapshot(const Manifest& member, const Manifest& snapshot, const SignatureIndex& index,
+                            AttrSet compare) {
+  // Filtering the differences equals filtering both inputs first: a patch path present on
+  // either side only ever yields a difference at that same path.
+  Drift drift;
+  for_each_difference(
+      snapshot, member,
+      [&](const DiffEntry& d) {
+        const auto path = index.find_path(d.path());
+        if (path && index.listed_by_patch(*path)) return;
+        const auto owners = path ? index.owners(*path) : std::span<const SignatureIndex::Entry>();
+        drift.deviations.push_back(FileDeviation{std::string(d.path()), d.change, d.changed,
+                                                 refs_of(index, owners, /*products_only=*/true),
+                                                 content_refs(index, d.after)});
+        switch (d.change) {
+          case Change::added: ++drift.counts.added; break;
+          case Change::removed: ++drift.counts.removed; break;
+          case Change::modified: ++drift.counts.modified; break;
+        }
+      },
+      compare);
+  return drift;
+}
+
+Manifest without_patch_files(const Manifest& manifest, const SignatureIndex& index) {
+  std::vector<FileRecord> kept;
+  kept.reserve(manifest.size());
+  for (const FileRecord& r : manifest) {
+    if (!index.listed_by_patch(r.path)) kept.push_back(r);
+  }
+  // A subsequence of a valid manifest is sorted and unique.
+  return *Manifest::from_sorted(std::move(kept));
+}
+
+}  // namespace tb

@@ -1,0 +1,115 @@
+// Analysis: a scan judged against the imported signatures (which products and patches
+// are installed, complete, tampered...) and against a cluster's reference snapshot.
+// Pure: no I/O. Results are value types that own their strings, so they outlive both
+// the scan and the index.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/diff.h"
+#include "core/manifest.h"
+#include "core/signature.h"
+#include "core/signature_index.h"
+
+namespace tb {
+
+// Attributes compared between a signature's record and the scanned one by default.
+// mode is left out because many packages do not fix it (umask, post-install scripts);
+// uid/gid/mtime because packages cannot know them across hosts.
+inline constexpr AttrSet kSignatureAttrs =
+    AttrSet::from_bits(static_cast<std::uint16_t>(Attr::type) | static_cast<std::uint16_t>(Attr::size) |
+                       static_cast<std::uint16_t>(Attr::sha256) | static_cast<std::uint16_t>(Attr::link_target));
+
+struct AnalysisOptions {
+  // Attributes compared for signature files; an attribute is compared only when both
+  // records carry it, and type always is. Default kSignatureAttrs; add Attr::mode to
+  // check permissions too.
+  AttrSet compare = kSignatureAttrs;
+  // List the file issues of `absent` signatures too (default false: "every file missing"
+  // for each of hundreds of uninstalled signatures would swamp a report; counts still say it).
+  bool list_absent_issues = false;
+};
+
+enum class SignatureState : std::uint8_t {
+  complete,    // every file present and matching (or replaced by complete later patches)
+  partial,     // some files match, others missing / not applied / modified
+  absent,      // nothing of it is installed (or another version of it is)
+  superseded,  // a patch whose changed files are all replaced by a complete later patch
+  tampered,    // every file present, some modified
+};
+std::string_view to_string(SignatureState state) noexcept;
+
+enum class IssueKind : std::uint8_t {
+  missing,      // no record at the path
+  modified,     // content no known signature explains
+  not_applied,  // still the content of an earlier signature of the chain (base, superseded patch)
+  replaced,     // content of a later signature of the chain, or of another version
+};
+std::string_view to_string(IssueKind kind) noexcept;
+
+// One signature file that does not match the scan.
+struct FileIssue {
+  std::string path;
+  IssueKind kind = IssueKind::missing;
+  AttrSet changed;                    // compared attributes that differ (empty for missing)
+  std::optional<SignatureRef> other;  // the signature whose record the scan matches, if any
+  bool operator==(const FileIssue&) const = default;
+};
+
+struct VerdictCounts {
+  std::size_t expected = 0;  // records of the signature
+  std::size_t matching = 0, missing = 0, modified = 0, not_applied = 0, replaced = 0;
+  bool operator==(const VerdictCounts&) const = default;
+};
+
+struct SignatureVerdict {
+  SignatureRef ref;
+  SignatureKind kind = SignatureKind::product;
+  SignatureState state = SignatureState::absent;
+  VerdictCounts counts;
+  std::vector<FileIssue> issues;             // path order; empty for absent unless asked
+  std::vector<SignatureRef> superseded_by;   // superseded patch: the later patches holding its files
+  std::vector<SignatureRef> patched_by;      // product: later patches installed (complete or superseded)
+  std::vector<SignatureRef> other_version;   // absent: the versions of the same name found instead
+};
+
+// One deviating path, attributed to the signatures it concerns.
+struct FileDeviation {
+  std::string path;
+  Change change = Change::modified;          // added: no signature (or snapshot) lists it
+  AttrSet changed;                           // modified: attributes that differ (union over owners)
+  std::vector<SignatureRef> owners;          // signatures listing the path
+  std::vector<SignatureRef> content_owners;  // signatures with a file of the content found on the
+                                             // host (empty for removed or unhashed records)
+  bool operator==(const FileDeviation&) const = default;
+};
+
+struct Analysis {
+  std::vector<SignatureVerdict> verdicts;   // one per signature, in index (Id) order
+  std::vector<FileDeviation> deviations;    // path order, each path once
+};
+
+// Judges `scan` against every signature of `index`. O(scan + signature records): one
+// hash lookup per scanned record, one pass over every signature's records.
+Analysis analyze(const Manifest& scan, const SignatureIndex& index, const AnalysisOptions& options = {});
+
+struct Drift {
+  std::vector<FileDeviation> deviations;  // path order; added = on the member only
+  DiffCounts counts;
+};
+
+// A cluster member against the cluster's reference snapshot, with every path listed by a
+// patch signature left out on both sides (patches are judged per signature instead).
+// Differences are attributed: owners = products listing the path, content_owners by hash.
+Drift compare_with_snapshot(const Manifest& member, const Manifest& snapshot, const SignatureIndex& index,
+                            AttrSet compare = kAllAttrs);
+
+// `manifest` without the paths patch signatures list: what a published snapshot holds.
+Manifest without_patch_files(const Manifest& manifest, const SignatureIndex& index);
+
+}  // namespace tb

@@ -1,0 +1,571 @@
+// Signature analysis and snapshot drift: hand-made products, versions and patch chains with
+// exact verdicts and deviations, and a seeded randomised check that an exact union of
+// signatures is judged complete with no deviation.
+#include "core/analysis.h"
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/signature_index.h"
+#include "core/test_records.h"
+
+namespace tb {
+namespace {
+
+using test::manifest;
+
+// --- builders -------------------------------------------------------------------------
+
+// A package's view of a file: no owner, no mtime.
+FileRecord pkg(std::string path, std::string_view content, std::uint32_t mode = 0644) {
+  FileRecord r = test::file(std::move(path), content, mode);
+  r.present = Attr::type | Attr::size | Attr::mode | Attr::sha256;
+  return r;
+}
+
+FileRecord pkg_dir(std::string path) {
+  FileRecord r = test::dir(std::move(path));
+  r.present = Attr::type | Attr::mode;
+  return r;
+}
+
+// What a scanner sees of an installed package record: every attribute.
+FileRecord as_scanned(FileRecord r) {
+  r.present |= Attr::mode | Attr::uid | Attr::gid | Attr::mtime;
+  if (r.type == FileType::directory) {
+    r.present |= Attr::size;
+    r.size = 4096;
+  }
+  r.mtime_ns = 1'700'000'000'000'000'000;
+  return r;
+}
+
+SignatureRef ref(std::string id) { return *SignatureRef::parse(id); }
+
+Signature product(std::string id, std::vector<FileRecord> records) {
+  Signature s;
+  s.info.ref = ref(std::move(id));
+  s.info.kind = SignatureKind::product;
+  s.manifest = manifest(std::move(records));
+  return s;
+}
+
+Signature patch(std::string id, std::optional<std::string> base, std::vector<std::string> supersedes,
+                std::vector<FileRecord> records) {
+  Signature s = product(std::move(id), std::move(records));
+  s.info.kind = SignatureKind::patch;
+  if (base) s.info.patches = ref(*base);
+  for (std::string& old : supersedes) s.info.supersedes.push_back(ref(std::move(old)));
+  return s;
+}
+
+SignatureIndex make_index(std::vector<Signature> signatures) {
+  auto index = SignatureIndex::build(std::move(signatures));
+  if (!index) throw std::runtime_error(index.error().message);
+  return std::move(*index);
+}
+
+// The files of the given signatures as installed, later ones overwriting earlier ones
+// (a patch applied over its product), plus `extra` scanned records.
+Manifest installed(const SignatureIndex& index, std::vector<std::string> ids, std::vector<FileRecord> extra = {}) {
+  std::map<std::string, FileRecord> files;
+  for (const std::string& id : ids) {
+    for (const FileRecord& r : index.signature(*index.find(ref(id))).manifest) files[r.path] = as_scanned(r);
+  }
+  for (FileRecord& r : extra) files[r.path] = std::move(r);
+  std::vector<FileRecord> records;
+  for (auto& [path, r] : files) records.push_back(std::move(r));
+  return manifest(std::move(records));
+}
+
+// Replaces (or with nullopt removes) one record of a manifest.
+Manifest with(const Manifest& m, const std::string& path, std::optional<FileRecord> record) {
+  std::vector<FileRecord> records;
+  for (const FileRecord& r : m) {
+    if (r.path != path) records.push_back(r);
+  }
+  if (record) records.push_back(std::move(*record));
+  return manifest(std::move(records));
+}
+
+const SignatureVerdict& verdict(const Analysis& a, const std::string& id) {
+  for (const SignatureVerdict& v : a.verdicts) {
+    if (v.ref.id() == id) return v;
+  }
+  throw std::runtime_error("no verdict for " + id);
+}
+
+std::vector<std::string> ids(const std::vector<SignatureRef>& refs) {
+  std::vector<std::string> out;
+  for (const SignatureRef& r : refs) out.push_back(r.id());
+  return out;
+}
+
+// "modified /x size,content owners=a@1,b@1 content=c@1": one line per deviation.
+std::vector<std::string> lines(const std::vector<FileDeviation>& deviations) {
+  std::vector<std::string> out;
+  for (const FileDeviation& d : deviations) {
+    std::string s = std::string(to_string(d.change)) + " " + d.path;
+    if (!d.changed.empty()) s += " " + describe(d.changed);
+    auto list = [&s](const char* name, const std::vector<SignatureRef>& refs) {
+      if (refs.empty()) return;
+      s += std::string(" ") + name + "=";
+      for (std::size_t i = 0; i < refs.size(); ++i) s += (i ? "," : "") + refs[i].id();
+    };
+    list("owners", d.owners);
+    list("content", d.content_owners);
+    out.push_back(s);
+  }
+  return out;
+}
+
+using Strings = std::vector<std::string>;
+const AttrSet kContent = Attr::size | Attr::sha256;
+
+// app@1 and app@2 share lib and conf; app-p1 patches app@1 (new lib, new file); app-p2
+// supersedes app-p1 (newer lib again, one more file) and leaves app-p1's /opt/app/new alone.
+Signature app1() {
+  return product("app@1", {pkg_dir("/opt/app"), pkg("/opt/app/bin", "bin1", 0755), pkg("/opt/app/lib", "lib1"),
+                           pkg("/opt/app/conf", "conf1")});
+}
+Signature app2() {
+  return product("app@2", {pkg_dir("/opt/app"), pkg("/opt/app/bin", "bin2", 0755), pkg("/opt/app/lib", "lib1"),
+                           pkg("/opt/app/conf", "conf1")});
+}
+Signature p1() {
+  return patch("app-p1@1", "app@1", {}, {pkg_dir("/opt/app"), pkg("/opt/app/lib", "lib1-p1"), pkg("/opt/app/new", "new1")});
+}
+Signature p2() {
+  return patch("app-p2@1", "app@1", {"app-p1@1"}, {pkg("/opt/app/lib", "lib1-p2"), pkg("/opt/app/new2", "new2")});
+}
+
+// --- index ------------------------------------------------------------------------------
+
+TEST(SignatureIndex, LooksUpByRefPathAndContent) {
+  const SignatureIndex index = make_index({app1(), app2(), p1()});
+  ASSERT_EQ(index.size(), 3u);
+  EXPECT_EQ(index.find(ref("app@2")), SignatureIndex::Id{1});
+  EXPECT_EQ(index.find(ref("app@3")), std::nullopt);
+  EXPECT_EQ(index.ref(2).id(), "app-p1@1");
+
+  const auto lib = index.owners(std::string_view("/opt/app/lib"));
+  ASSERT_EQ(lib.size(), 3u);
+  EXPECT_EQ(lib[0].signature, 0u);
+  EXPECT_EQ(lib[2].signature, 2u);
+  EXPECT_EQ(lib[2].record->sha256, Sha256::of("lib1-p1"));
+  EXPECT_TRUE(index.owners(std::string_view("/opt/nothing")).empty());
+  EXPECT_EQ(index.path_count(), 5u);  // /opt/app, bin, conf, lib, new
+
+  const auto lib1 = index.content_owners(Sha256::of("lib1"));
+  ASSERT_EQ(lib1.size(), 2u);
+  EXPECT_EQ(lib1[0].signature, 0u);
+  EXPECT_EQ(lib1[1].signature, 1u);
+  EXPECT_EQ(lib1[1].record->path, "/opt/app/lib");
+  EXPECT_TRUE(index.content_owners(Sha256::of("nope")).empty());
+
+  EXPECT_TRUE(index.listed_by_patch("/opt/app/new"));
+  EXPECT_TRUE(index.listed_by_patch("/opt/app"));
+  EXPECT_FALSE(index.listed_by_patch("/opt/app/bin"));
+  EXPECT_FALSE(index.listed_by_patch("/elsewhere"));
+
+  // path_ids are aligned with each manifest's records.
+  const auto paths = index.path_ids(0);
+  ASSERT_EQ(paths.size(), 4u);
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    EXPECT_EQ(index.owners(paths[i]).front().record->path, index.signature(0).manifest[i].path);
+  }
+}
+
+TEST(SignatureIndex, RelationGraphIsTransitive) {
+  // p3 supersedes p2, which supersedes p1, which patches app@1; p2 names no base itself.
+  const SignatureIndex index = make_index({
+      p1(), app1(), patch("app-p2@1", std::nullopt, {"app-p1@1"}, {pkg("/opt/app/lib", "2")}),
+      patch("app-p3@1", std::nullopt, {"app-p2@1", "gone@9"}, {pkg("/opt/app/lib", "3")}), app2()});
+  const auto id = [&](const char* s) { return *index.find(ref(s)); };
+  const auto later = [&](const char* s) {
+    Strings out;
+    for (const auto l : index.later(id(s))) out.push_back(index.ref(l).id());
+    return out;
+  };
+  const auto earlier = [&](const char* s) {
+    Strings out;
+    for (const auto l : index.earlier(id(s))) out.push_back(index.ref(l).id());
+    return out;
+  };
+  EXPECT_EQ(later("app@1"), (Strings{"app-p1@1", "app-p2@1", "app-p3@1"}));
+  EXPECT_EQ(later("app-p1@1"), (Strings{"app-p2@1", "app-p3@1"}));
+  EXPECT_EQ(later("app-p3@1"), Strings{});
+  EXPECT_EQ(later("app@2"), Strings{});
+  EXPECT_EQ(earlier("app-p3@1"), (Strings{"app-p1@1", "app@1", "app-p2@1"}));  // Id order
+  EXPECT_TRUE(index.is_later(id("app@1"), id("app-p3@1")));
+  EXPECT_FALSE(index.is_later(id("app-p3@1"), id("app@1")));
+  EXPECT_TRUE(index.is_earlier(id("app-p3@1"), id("app@1")));
+  EXPECT_FALSE(index.is_later(id("app@1"), id("app@1")));
+  EXPECT_TRUE(index.is_other_version(id("app@1"), id("app@2")));
+  EXPECT_FALSE(index.is_other_version(id("app@1"), id("app@1")));
+  EXPECT_FALSE(index.is_other_version(id("app@1"), id("app-p1@1")));
+}
+
+TEST(SignatureIndex, CycleTerminatesAndDuplicatesAreRejected) {
+  const SignatureIndex index = make_index({patch("a@1", std::nullopt, {"b@1"}, {pkg("/a", "a")}),
+                                           patch("b@1", std::nullopt, {"a@1"}, {pkg("/b", "b")})});
+  EXPECT_EQ(index.later(0).size(), 1u);
+  EXPECT_EQ(index.later(1).size(), 1u);
+
+  auto dup = SignatureIndex::build({app1(), app1()});
+  ASSERT_FALSE(dup.has_value());
+  EXPECT_EQ(dup.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(dup.error().message.find("app@1"), std::string::npos);
+}
+
+TEST(SignatureIndex, MovedIndexStillAnswers) {
+  SignatureIndex a = make_index({app1()});
+  SignatureIndex b = std::move(a);
+  EXPECT_EQ(b.owners(std::string_view("/opt/app/conf")).size(), 1u);
+  EXPECT_EQ(b.find(ref("app@1")), SignatureIndex::Id{0});
+}
+
+// --- products ---------------------------------------------------------------------------
+
+TEST(Analysis, ProductComplete) {
+  const SignatureIndex index = make_index({app1(), app2()});
+  const Analysis a = analyze(installed(index, {"app@1"}), index);
+  ASSERT_EQ(a.verdicts.size(), 2u);
+  const SignatureVerdict& v = verdict(a, "app@1");
+  EXPECT_EQ(v.state, SignatureState::complete);
+  EXPECT_EQ(v.kind, SignatureKind::product);
+  EXPECT_EQ(v.counts, (VerdictCounts{4, 4, 0, 0, 0, 0}));
+  EXPECT_TRUE(v.issues.empty());
+  EXPECT_TRUE(v.patched_by.empty());
+  EXPECT_TRUE(a.deviations.empty());
+}
+
+TEST(Analysis, EditedFileIsTampered) {
+  const SignatureIndex index = make_index({app1()});
+  const Manifest scan = with(installed(index, {"app@1"}), "/opt/app/conf", test::file("/opt/app/conf", "edited!"));
+  const Analysis a = analyze(scan, index);
+  const SignatureVerdict& v = verdict(a, "app@1");
+  EXPECT_EQ(v.state, SignatureState::tampered);
+  EXPECT_EQ(v.counts, (VerdictCounts{4, 3, 0, 1, 0, 0}));
+  EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/conf", IssueKind::modified, kContent, std::nullopt}}));
+  EXPECT_EQ(lines(a.deviations), Strings{"modified /opt/app/conf " + describe(kContent) + " owners=app@1"});
+}
+
+TEST(Analysis, DeletedFileIsPartial) {
+  const SignatureIndex index = make_index({app1()});
+  const Analysis a = analyze(with(installed(index, {"app@1"}), "/opt/app/bin", std::nullopt), index);
+  const SignatureVerdict& v = verdict(a, "app@1");
+  EXPECT_EQ(v.state, SignatureState::partial);
+  EXPECT_EQ(v.counts, (VerdictCounts{4, 3, 1, 0, 0, 0}));
+  EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/bin", IssueKind::missing, {}, std::nullopt}}));
+  EXPECT_EQ(lines(a.deviations), Strings{"removed /opt/app/bin owners=app@1"});
+}
+
+TEST(Analysis, NothingInstalledIsAbsent) {
+  const SignatureIndex index = make_index({app1()});
+  const Manifest scan = manifest({test::dir("/etc"), test::file("/etc/hosts", "127.0.0.1")});
+  const Analysis a = analyze(scan, index);
+  const SignatureVerdict& v = verdict(a, "app@1");
+  EXPECT_EQ(v.state, SignatureState::absent);
+  EXPECT_EQ(v.counts, (VerdictCounts{4, 0, 4, 0, 0, 0}));
+  EXPECT_TRUE(v.issues.empty()) << "absent issues are only listed on request";
+  EXPECT_TRUE(v.other_version.empty());
+  // Absent signatures yield no deviations; the host's own files are unknown ones.
+  EXPECT_EQ(lines(a.deviations), (Strings{"added /etc", "added /etc/hosts"}));
+
+  const Analysis listed = analyze(scan, index, AnalysisOptions{kSignatureAttrs, /*list_absent_issues=*/true});
+  EXPECT_EQ(verdict(listed, "app@1").issues.size(), 4u);
+}
+
+TEST(Analysis, OtherVersionInstalledIsAbsentWithOtherVersion) {
+  const SignatureIndex index = make_index({app1(), app2()});
+  const Analysis a = analyze(installed(index, {"app@2"}), index);
+  EXPECT_EQ(verdict(a, "app@2").state, SignatureState::complete);
+  const SignatureVerdict& v = verdict(a, "app@1");
+  EXPECT_EQ(v.state, SignatureState::absent);
+  EXPECT_EQ(ids(v.other_version), Strings{"app@2"});
+  // Shared dir, lib and conf match; only bin tells the versions apart.
+  EXPECT_EQ(v.counts, (VerdictCounts{4, 3, 0, 0, 0, 1}));
+  EXPECT_TRUE(a.deviations.empty());
+}
+
+TEST(Analysis, OtherVersionWithEditedSharedFileStaysAbsent) {
+  // The edit is the installed version's problem, not a sign that app@1 is there.
+  const SignatureIndex index = make_index({app1(), app2()});
+  const Manifest scan = with(installed(index, {"app@2"}), "/opt/app/conf", test::file("/opt/app/conf", "x"));
+  const Analysis a = analyze(scan, index);
+  EXPECT_EQ(verdict(a, "app@2").state, SignatureState::tampered);
+  EXPECT_EQ(verdict(a, "app@1").state, SignatureState::absent);
+  EXPECT_EQ(lines(a.deviations), Strings{"modified /opt/app/conf " + describe(kContent) + " owners=app@1,app@2"});
+}
+
+TEST(Analysis, MixedVersionsAreADeviation) {
+  // app@1 with app@2's binary: app@1 is partial and the foreign binary is reported.
+  const SignatureIndex index = make_index({app1(), app2(), product("tool@1", {pkg("/opt/tool", "t")})});
+  const Manifest scan = installed(index, {"app@1", "tool@1"}, {as_scanned(pkg("/opt/app/bin", "bin2", 0755))});
+  const Analysis a = analyze(scan, index);
+  const SignatureVerdict& v = verdict(a, "app@1");
+  EXPECT_EQ(v.state, SignatureState::partial);
+  EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/bin", IssueKind::replaced, kContent, ref("app@2")}}));
+  EXPECT_EQ(verdict(a, "app@2").state, SignatureState::partial);
+  EXPECT_EQ(verdict(a, "tool@1").state, SignatureState::complete);
+  EXPECT_EQ(lines(a.deviations),
+            Strings{"modified /opt/app/bin " + describe(kContent) + " owners=app@1,app@2 content=app@2"});
+}
+
+TEST(Analysis, CompareMaskIgnoresModeByDefault) {
+  const SignatureIndex index = make_index({app1()});
+  const Manifest scan = with(installed(index, {"app@1"}), "/opt/app/conf", test::file("/opt/app/conf", "conf1", 0600));
+  EXPECT_EQ(verdict(analyze(scan, index), "app@1").state, SignatureState::complete);
+
+  const Analysis a = analyze(scan, index, AnalysisOptions{kSignatureAttrs | Attr::mode});
+  const SignatureVerdict& v = verdict(a, "app@1");
+  EXPECT_EQ(v.state, SignatureState::tampered);
+  EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/conf", IssueKind::modified, Attr::mode, std::nullopt}}));
+  // Content unchanged: the deviation names who ships this content.
+  EXPECT_EQ(lines(a.deviations), Strings{"modified /opt/app/conf mode owners=app@1 content=app@1"});
+}
+
+TEST(Analysis, UidGidMtimeNeverComparedByDefault) {
+  const SignatureIndex index = make_index({app1()});
+  FileRecord bin = as_scanned(pkg("/opt/app/bin", "bin1", 0755));
+  bin.uid = 1000;
+  bin.gid = 1000;
+  bin.mtime_ns = 5;
+  const Signature& s = index.signature(0);
+  (void)s;
+  const Analysis a = analyze(with(installed(index, {"app@1"}), bin.path, bin), index);
+  EXPECT_EQ(verdict(a, "app@1").state, SignatureState::complete);
+}
+
+// --- patches ----------------------------------------------------------------------------
+
+TEST(Analysis, PatchFullyApplied) {
+  const SignatureIndex index = make_index({app1(), p1()});
+  const Analysis a = analyze(installed(index, {"app@1", "app-p1@1"}), index);
+  const SignatureVerdict& patch_v = verdict(a, "app-p1@1");
+  EXPECT_EQ(patch_v.state, SignatureState::complete);
+  EXPECT_EQ(patch_v.kind, SignatureKind::patch);
+  EXPECT_EQ(patch_v.counts, (VerdictCounts{3, 3, 0, 0, 0, 0}));
+
+  const SignatureVerdict& v = verdict(a, "app@1");
+  EXPECT_EQ(v.state, SignatureState::complete);
+  EXPECT_EQ(ids(v.patched_by), Strings{"app-p1@1"});
+  EXPECT_EQ(v.counts, (VerdictCounts{4, 3, 0, 0, 0, 1}));
+  EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/lib", IssueKind::replaced, kContent, ref("app-p1@1")}}));
+  EXPECT_TRUE(a.deviations.empty());
+}
+
+TEST(Analysis, PatchHalfAppliedIsPartialWithNotApplied) {
+  // The new file arrived, the library is still the product's.
+  const SignatureIndex index = make_index({app1(), p1()});
+  const Manifest scan = installed(index, {"app@1"}, {as_scanned(pkg("/opt/app/new", "new1"))});
+  const Analysis a = analyze(scan, index);
+  const SignatureVerdict& v = verdict(a, "app-p1@1");
+  EXPECT_EQ(v.state, SignatureState::partial);
+  EXPECT_EQ(v.counts, (VerdictCounts{3, 2, 0, 0, 1, 0}));
+  EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/lib", IssueKind::not_applied, kContent, ref("app@1")}}));
+
+  const SignatureVerdict& product_v = verdict(a, "app@1");
+  EXPECT_EQ(product_v.state, SignatureState::complete);
+  EXPECT_TRUE(product_v.patched_by.empty());
+  EXPECT_EQ(lines(a.deviations),
+            Strings{"modified /opt/app/lib " + describe(kContent) + " owners=app@1,app-p1@1 content=app@1"});
+}
+
+TEST(Analysis, PatchNotAppliedIsAbsent) {
+  // The patch's directory matches, but the product declares it too: no evidence.
+  const SignatureIndex index = make_index({app1(), p1()});
+  const Analysis a = analyze(installed(index, {"app@1"}), index);
+  const SignatureVerdict& v = verdict(a, "app-p1@1");
+  EXPECT_EQ(v.state, SignatureState::absent);
+  EXPECT_EQ(v.counts, (VerdictCounts{3, 1, 1, 0, 1, 0}));
+  EXPECT_TRUE(a.deviations.empty());
+}
+
+TEST(Analysis, PatchWithForeignContentIsTampered) {
+  const SignatureIndex index = make_index({app1(), p1()});
+  const Manifest scan = installed(index, {"app@1", "app-p1@1"}, {test::file("/opt/app/new", "evil")});
+  const SignatureVerdict& v = verdict(analyze(scan, index), "app-p1@1");
+  EXPECT_EQ(v.state, SignatureState::tampered);
+  EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/new", IssueKind::modified, kContent, std::nullopt}}));
+}
+
+TEST(Analysis, CompleteLaterPatchSupersedes) {
+  const SignatureIndex index = make_index({app1(), p1(), p2()});
+  const Analysis a = analyze(installed(index, {"app@1", "app-p1@1", "app-p2@1"}), index);
+  EXPECT_EQ(verdict(a, "app-p2@1").state, SignatureState::complete);
+
+  const SignatureVerdict& v1 = verdict(a, "app-p1@1");
+  EXPECT_EQ(v1.state, SignatureState::superseded);
+  EXPECT_EQ(ids(v1.superseded_by), Strings{"app-p2@1"});
+  EXPECT_EQ(v1.issues, (std::vector<FileIssue>{{"/opt/app/lib", IssueKind::replaced, kContent, ref("app-p2@1")}}));
+
+  const SignatureVerdict& v = verdict(a, "app@1");
+  EXPECT_EQ(v.state, SignatureState::complete);
+  EXPECT_EQ(ids(v.patched_by), (Strings{"app-p1@1", "app-p2@1"}));
+  EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/lib", IssueKind::replaced, kContent, ref("app-p2@1")}}));
+  EXPECT_TRUE(a.deviations.empty());
+}
+
+TEST(Analysis, PartialLaterPatchDoesNotSupersede) {
+  // p2's library is in place but its new file is not.
+  const SignatureIndex index = make_index({app1(), p1(), p2()});
+  const Manifest scan = with(installed(index, {"app@1", "app-p1@1", "app-p2@1"}), "/opt/app/new2", std::nullopt);
+  const Analysis a = analyze(scan, index);
+  EXPECT_EQ(verdict(a, "app-p2@1").state, SignatureState::partial);
+  const SignatureVerdict& v1 = verdict(a, "app-p1@1");
+  EXPECT_EQ(v1.state, SignatureState::partial);
+  EXPECT_TRUE(v1.superseded_by.empty());
+  EXPECT_EQ(v1.counts, (VerdictCounts{3, 2, 0, 0, 0, 1}));
+  EXPECT_EQ(verdict(a, "app@1").state, SignatureState::partial);
+  // Only the missing file deviates: the library is explained by the chain.
+  EXPECT_EQ(lines(a.deviations), Strings{"removed /opt/app/new2 owners=app-p2@1"});
+}
+
+TEST(Analysis, SupersedingPatchWithOldContentLeftIsNotApplied) {
+  // p2 installed except its library, which is still p1's: not applied, pointing at p1.
+  const SignatureIndex index = make_index({app1(), p1(), p2()});
+  const Manifest scan = installed(index, {"app@1", "app-p1@1"}, {as_scanned(pkg("/opt/app/new2", "new2"))});
+  const Analysis a = analyze(scan, index);
+  const SignatureVerdict& v2 = verdict(a, "app-p2@1");
+  EXPECT_EQ(v2.state, SignatureState::partial);
+  EXPECT_EQ(v2.issues, (std::vector<FileIssue>{{"/opt/app/lib", IssueKind::not_applied, kContent, ref("app-p1@1")}}));
+  EXPECT_EQ(verdict(a, "app-p1@1").state, SignatureState::partial);
+}
+
+// --- deviations -------------------------------------------------------------------------
+
+TEST(Analysis, UnknownFileIsAddedWithoutOwners) {
+  const SignatureIndex index = make_index({app1()});
+  const Manifest scan = installed(index, {"app@1"}, {test::file("/opt/app/core.1234", "dump")});
+  const Analysis a = analyze(scan, index);
+  EXPECT_EQ(verdict(a, "app@1").state, SignatureState::complete);
+  ASSERT_EQ(a.deviations.size(), 1u);
+  EXPECT_EQ(a.deviations[0], (FileDeviation{"/opt/app/core.1234", Change::added, {}, {}, {}}));
+}
+
+TEST(Analysis, CopiedPackageFileIsAddedWithContentOwners) {
+  const SignatureIndex index = make_index({app1(), app2()});
+  const Manifest scan = installed(index, {"app@1"}, {test::file("/usr/local/bin/app", "bin1")});
+  EXPECT_EQ(lines(analyze(scan, index).deviations), Strings{"added /usr/local/bin/app content=app@1"});
+}
+
+TEST(Analysis, DeviationsAreMergedPerPathAndSorted) {
+  // Two products ship the same config; tool@1 does not know its size, so the changed sets differ.
+  FileRecord shared = pkg("/opt/shared.conf", "A");
+  shared.present = Attr::type | Attr::sha256;
+  const SignatureIndex index = make_index({product("tool@1", {pkg("/opt/tool", "t"), shared}),
+                                           product("app@1", {pkg("/opt/app", "a"), pkg("/opt/shared.conf", "A")})});
+  const Manifest scan = manifest({test::file("/etc/zzz", "z"), test::file("/opt/app", "a"),
+                                  test::file("/opt/shared.conf", "BB"), test::file("/opt/tool", "t"),
+                                  test::file("/aaa", "t")});
+  const Analysis a = analyze(scan, index);
+  EXPECT_EQ(verdict(a, "tool@1").state, SignatureState::tampered);
+  EXPECT_EQ(verdict(a, "app@1").state, SignatureState::tampered);
+  EXPECT_EQ(lines(a.deviations), (Strings{"added /aaa content=tool@1", "added /etc/zzz",
+                                          "modified /opt/shared.conf " + describe(kContent) + " owners=tool@1,app@1"}));
+}
+
+// --- snapshot drift ---------------------------------------------------------------------
+
+TEST(Drift, ExcludesPatchFilesOnBothSidesAndAttributesToProducts) {
+  const SignatureIndex index = make_index({app1(), p1(), product("tool@1", {pkg("/opt/tool", "t")})});
+  const Manifest snapshot =
+      installed(index, {"app@1", "app-p1@1", "tool@1"}, {test::file("/etc/x", "x"), test::file("/etc/same", "s")});
+  // The member: p1 not applied (old lib, no new file), bin edited, tool deleted, /etc/x
+  // gone, /etc/y new, a copy of the tool elsewhere.
+  Manifest member = with(snapshot, "/opt/app/lib", as_scanned(pkg("/opt/app/lib", "lib1")));
+  member = with(member, "/opt/app/new", std::nullopt);
+  member = with(member, "/opt/app/bin", test::file("/opt/app/bin", "patched by hand", 0755));
+  member = with(member, "/opt/tool", std::nullopt);
+  member = with(member, "/etc/x", std::nullopt);
+  member = with(member, "/etc/y", test::file("/etc/y", "y"));
+  member = with(member, "/srv/tool-copy", test::file("/srv/tool-copy", "t"));
+
+  const Drift d = compare_with_snapshot(member, snapshot, index, kAllAttrs);
+  EXPECT_EQ(lines(d.deviations), (Strings{"removed /etc/x", "added /etc/y",
+                                          "modified /opt/app/bin " + describe(kContent) + " owners=app@1",
+                                          "removed /opt/tool owners=tool@1", "added /srv/tool-copy content=tool@1"}));
+  EXPECT_EQ(d.counts.added, 2u);
+  EXPECT_EQ(d.counts.removed, 2u);
+  EXPECT_EQ(d.counts.modified, 1u);
+
+  // The same member against itself with mtimes moved: only the compare mask decides.
+  FileRecord touched = *member.find("/etc/y");
+  touched.mtime_ns += 1;
+  const Manifest later = with(member, "/etc/y", touched);
+  EXPECT_EQ(compare_with_snapshot(later, member, index, kAllAttrs).deviations.size(), 1u);
+  EXPECT_TRUE(compare_with_snapshot(later, member, index, kSignatureAttrs | Attr::mode).deviations.empty());
+}
+
+TEST(Drift, WithoutPatchFilesDropsEveryPathAPatchLists) {
+  const SignatureIndex index = make_index({app1(), p1()});
+  const Manifest scan = installed(index, {"app@1", "app-p1@1"}, {test::file("/etc/x", "x")});
+  const Manifest published = without_patch_files(scan, index);
+  Strings paths;
+  for (const FileRecord& r : published) paths.push_back(r.path);
+  // p1 lists /opt/app itself, so the directory goes too.
+  EXPECT_EQ(paths, (Strings{"/etc/x", "/opt/app/bin", "/opt/app/conf"}));
+  EXPECT_EQ(*published.find("/etc/x"), *scan.find("/etc/x"));
+}
+
+// --- randomised -------------------------------------------------------------------------
+
+// Signatures drawn from one pool of paths whose content depends on the path only, so any
+// union of them is consistent. Installing an exact union must give: every chosen
+// signature complete, no deviation; editing one file must make exactly the chosen
+// signatures that list it tampered, with one deviation.
+TEST(Analysis, RandomUnionsAreCompleteAndOneEditIsFound) {
+  std::mt19937_64 rng(20240611);
+  std::vector<std::string> pool;
+  for (int i = 0; i < 400; ++i) pool.push_back("/opt/p" + std::to_string(i % 20) + "/f" + std::to_string(i));
+
+  for (int round = 0; round < 30; ++round) {
+    std::vector<Signature> sigs;
+    const int n = 2 + static_cast<int>(rng() % 12);
+    for (int s = 0; s < n; ++s) {
+      std::set<std::string> paths;
+      const std::size_t files = 5 + rng() % 40;
+      while (paths.size() < files) paths.insert(pool[rng() % pool.size()]);
+      std::vector<FileRecord> records;
+      for (const std::string& p : paths) records.push_back(pkg(p, "content of " + p));
+      sigs.push_back(product("sig" + std::to_string(s) + "@1", std::move(records)));
+    }
+    const SignatureIndex index = make_index(std::move(sigs));
+    std::vector<std::string> chosen;
+    for (int s = 0; s < n; ++s) {
+      if (rng() % 2 == 0) chosen.push_back("sig" + std::to_string(s) + "@1");
+    }
+    const Manifest scan = installed(index, chosen);
+    const Analysis a = analyze(scan, index);
+    for (const std::string& id : chosen) EXPECT_EQ(verdict(a, id).state, SignatureState::complete) << id;
+    for (const SignatureVerdict& v : a.verdicts) {
+      EXPECT_EQ(v.counts.modified + v.counts.not_applied + v.counts.replaced, 0u) << v.ref.id();
+    }
+    EXPECT_TRUE(a.deviations.empty()) << "round " << round;
+    if (scan.empty()) continue;
+
+    const FileRecord& victim = scan[rng() % scan.size()];
+    const Analysis edited = analyze(with(scan, victim.path, test::file(victim.path, "edited")), index);
+    Strings expected_tampered;
+    for (const std::string& id : chosen) {
+      if (!index.signature(*index.find(ref(id))).manifest.find(victim.path)) continue;
+      expected_tampered.push_back(id);
+      EXPECT_EQ(verdict(edited, id).state, SignatureState::tampered) << id;
+    }
+    ASSERT_EQ(edited.deviations.size(), 1u);
+    EXPECT_EQ(edited.deviations[0].path, victim.path);
+    EXPECT_EQ(edited.deviations[0].change, Change::modified);
+    EXPECT_EQ(edited.deviations[0].owners.size(), index.owners(std::string_view(victim.path)).size());
+  }
+}
+
+}  // namespace
+}  // namespace tb
