@@ -90,6 +90,8 @@ class Analyzer {
   }
 
   Analysis run() {
+    own_match_.resize(index_.size());
+    for (Id id = 0; id < index_.size(); ++id) own_match_[id] = has_own_match(id);
     for (const Id id : chain_order()) {
       classify(id);
       decide(id);
@@ -196,6 +198,21 @@ class Analyzer {
     return false;
   }
 
+  // True when every modified file's path is also listed by a signature that has a match of
+  // its own: the edit is that signature's, not evidence that this one is installed.
+  bool modified_claimed_elsewhere(Id id) const {
+    const auto paths = index_.path_ids(id);
+    for (const Finding& f : work_[id].findings) {
+      if (f.kind != IssueKind::modified) continue;
+      const auto owners = index_.owners(paths[f.record]);
+      const bool claimed = std::any_of(owners.begin(), owners.end(), [&](const SignatureIndex::Entry& e) {
+        return e.signature != id && own_match_[e.signature];
+      });
+      if (!claimed) return false;
+    }
+    return true;
+  }
+
   void decide(Id id) {
     Work& w = work_[id];
     w.state = state_of(id);
@@ -215,7 +232,12 @@ class Analyzer {
                                                                     : SignatureState::complete;
     }
     const VerdictCounts& c = w.counts;
-    if (c.modified == 0 && by_good_later + by_other_later == 0 && !has_own_match(id)) return SignatureState::absent;
+    if (by_good_later + by_other_later == 0 && !own_match_[id]) {
+      // No file of its own is there. Absent, unless the modified files can only be its own
+      // (nothing missing, or nobody else with evidence of being installed lists them).
+      const bool all_there = c.missing + c.not_applied + c.replaced == 0;
+      if (c.modified == 0 || (!all_there && modified_claimed_elsewhere(id))) return SignatureState::absent;
+    }
     if (c.missing == 0 && c.not_applied == 0 && c.modified > 0) return SignatureState::tampered;
     return SignatureState::partial;
   }
@@ -323,6 +345,7 @@ class Analyzer {
   std::vector<const FileRecord*> actual_;   // per PathId: the scan's record, or null
   std::vector<const FileRecord*> unknown_;  // scan records no signature lists, path order
   std::vector<Work> work_;                  // per signature Id
+  std::vector<bool> own_match_;             // per signature Id: see has_own_match()
 };
 
 }  // namespace

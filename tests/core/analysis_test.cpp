@@ -306,17 +306,18 @@ TEST(Analysis, OtherVersionWithEditedSharedFileStaysAbsent) {
 }
 
 TEST(Analysis, MixedVersionsAreADeviation) {
-  // app@1 with app@2's binary: app@1 is partial and the foreign binary is reported.
-  const SignatureIndex index = make_index({app1(), app2(), product("tool@1", {pkg("/opt/tool", "t")})});
-  const Manifest scan = installed(index, {"app@1", "tool@1"}, {as_scanned(pkg("/opt/app/bin", "bin2", 0755))});
+  // a@1's x with a@2's y: both versions partly there, both files reported.
+  const SignatureIndex index = make_index({product("a@1", {pkg("/a/x", "x1"), pkg("/a/y", "y1")}),
+                                           product("a@2", {pkg("/a/x", "x2"), pkg("/a/y", "y2")})});
+  const Manifest scan = manifest({test::file("/a/x", "x1"), test::file("/a/y", "y2")});
   const Analysis a = analyze(scan, index);
-  const SignatureVerdict& v = verdict(a, "app@1");
+  const SignatureVerdict& v = verdict(a, "a@1");
   EXPECT_EQ(v.state, SignatureState::partial);
-  EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/bin", IssueKind::replaced, kContent, ref("app@2")}}));
-  EXPECT_EQ(verdict(a, "app@2").state, SignatureState::partial);
-  EXPECT_EQ(verdict(a, "tool@1").state, SignatureState::complete);
-  EXPECT_EQ(lines(a.deviations),
-            Strings{"modified /opt/app/bin " + describe(kContent) + " owners=app@1,app@2 content=app@2"});
+  EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/a/y", IssueKind::replaced, Attr::sha256, ref("a@2")}}));
+  EXPECT_TRUE(v.other_version.empty());
+  EXPECT_EQ(verdict(a, "a@2").state, SignatureState::partial);
+  EXPECT_EQ(lines(a.deviations), (Strings{"modified /a/x " + describe(Attr::sha256) + " owners=a@1,a@2 content=a@1",
+                                          "modified /a/y " + describe(Attr::sha256) + " owners=a@1,a@2 content=a@2"}));
 }
 
 TEST(Analysis, CompareMaskIgnoresModeByDefault) {
@@ -338,8 +339,6 @@ TEST(Analysis, UidGidMtimeNeverComparedByDefault) {
   bin.uid = 1000;
   bin.gid = 1000;
   bin.mtime_ns = 5;
-  const Signature& s = index.signature(0);
-  (void)s;
   const Analysis a = analyze(with(installed(index, {"app@1"}), bin.path, bin), index);
   EXPECT_EQ(verdict(a, "app@1").state, SignatureState::complete);
 }
@@ -437,7 +436,10 @@ TEST(Analysis, SupersedingPatchWithOldContentLeftIsNotApplied) {
   const SignatureVerdict& v2 = verdict(a, "app-p2@1");
   EXPECT_EQ(v2.state, SignatureState::partial);
   EXPECT_EQ(v2.issues, (std::vector<FileIssue>{{"/opt/app/lib", IssueKind::not_applied, kContent, ref("app-p1@1")}}));
-  EXPECT_EQ(verdict(a, "app-p1@1").state, SignatureState::partial);
+  EXPECT_EQ(verdict(a, "app-p1@1").state, SignatureState::complete);
+  EXPECT_EQ(ids(verdict(a, "app@1").patched_by), Strings{"app-p1@1"});
+  EXPECT_EQ(lines(a.deviations),
+            Strings{"modified /opt/app/lib " + describe(kContent) + " owners=app@1,app-p1@1,app-p2@1 content=app-p1@1"});
 }
 
 // --- deviations -------------------------------------------------------------------------
@@ -520,8 +522,8 @@ TEST(Drift, WithoutPatchFilesDropsEveryPathAPatchLists) {
 
 // Signatures drawn from one pool of paths whose content depends on the path only, so any
 // union of them is consistent. Installing an exact union must give: every chosen
-// signature complete, no deviation; editing one file must make exactly the chosen
-// signatures that list it tampered, with one deviation.
+// signature complete, no deviation; editing one file must make the chosen signatures that
+// list it tampered, with exactly one deviation (unchosen ones sharing it stay absent).
 TEST(Analysis, RandomUnionsAreCompleteAndOneEditIsFound) {
   std::mt19937_64 rng(20240611);
   std::vector<std::string> pool;
@@ -536,6 +538,8 @@ TEST(Analysis, RandomUnionsAreCompleteAndOneEditIsFound) {
       while (paths.size() < files) paths.insert(pool[rng() % pool.size()]);
       std::vector<FileRecord> records;
       for (const std::string& p : paths) records.push_back(pkg(p, "content of " + p));
+      // A file of its own, so that an installed signature always shows evidence of itself.
+      records.push_back(pkg("/opt/own/sig" + std::to_string(s), "own"));
       sigs.push_back(product("sig" + std::to_string(s) + "@1", std::move(records)));
     }
     const SignatureIndex index = make_index(std::move(sigs));
