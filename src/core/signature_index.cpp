@@ -73,7 +73,10 @@ void SignatureIndex::index_paths() {
     const auto paths = path_ids(id);
     for (std::size_t i = 0; i < paths.size(); ++i) {
       path_entries_[next[paths[i]]++] = Entry{id, &s.manifest[i]};
-      if (patch) listed_by_patch_[paths[i]] = 1;
+      if (patch && !listed_by_patch_[paths[i]]) {
+        listed_by_patch_[paths[i]] = 1;
+        patch_paths_.insert(s.manifest[i].path);
+      }
     }
   }
 }
@@ -164,10 +167,7 @@ std::span<const SignatureIndex::PathId> SignatureIndex::path_ids(Id id) const {
   return std::span<const PathId>(record_paths_).subspan(record_offsets_[id], record_offsets_[id + 1] - record_offsets_[id]);
 }
 
-bool SignatureIndex::listed_by_patch(std::string_view path) const {
-  const auto p = find_path(path);
-  return p && listed_by_patch(*p);
-}
+bool SignatureIndex::listed_by_patch(std::string_view path) const { return patch_paths_.contains(path); }
 
 std::span<const SignatureIndex::Entry> SignatureIndex::content_owners(const Sha256Digest& digest) const {
   const auto it = content_.find(digest);

@@ -9,6 +9,7 @@
 #include <span>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -96,6 +97,9 @@ class SignatureIndex {
   std::vector<std::uint32_t> path_offsets_;
   std::vector<Entry> path_entries_;
   std::vector<std::uint8_t> listed_by_patch_;        // per PathId
+  // The patch paths alone: a table small enough to stay in cache, so filtering a 1M-record
+  // scan (most of whose paths are not patch paths) does not probe the big path map.
+  std::unordered_set<std::string_view> patch_paths_;
   std::vector<std::size_t> record_offsets_;          // per signature, into record_paths_
   std::vector<PathId> record_paths_;                 // PathId of every record, signature by signature
 
