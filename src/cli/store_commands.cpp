@@ -1,0 +1,163 @@
+#include "cli/store_commands.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/analysis.h"
+#include "core/signature_index.h"
+#include "format/analysis_report.h"
+#include "format/scan_reader.h"
+#include "sources/directory_source.h"
+#include "store/sqlite_store.h"
+
+namespace tb {
+
+namespace {
+
+constexpr int kOk = 0, kDeviations = 1, kError = 2;
+
+int error(std::string_view command, const std::string& message) {
+  fmt::print(stderr, "trustbase {}: {}\n", command, message);
+  return kError;
+}
+
+Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args) {
+  auto store = open_sqlite_store(args.db);
+  if (!store) return fail(store.error().code, args.db + ": " + store.error().message);
+  return store;
+}
+
+int run_import(const StoreArgs& s, const ImportArgs& a) {
+  SignatureInfo info;
+  info.ref = SignatureRef{a.name, a.version};
+  info.vendor = a.vendor;
+  info.kind = *signature_kind_from_string(a.kind);  // validated by CLI11
+  info.install_root = a.install_root;
+  if (!a.patches.empty()) {
+    info.patches = SignatureRef::parse(a.patches);
+    if (!info.patches) return error("import", "--patches wants NAME@VERSION, got '" + a.patches + "'");
+  }
+  for (const std::string& id : a.supersedes) {
+    auto ref = SignatureRef::parse(id);
+    if (!ref) return error("import", "--supersedes wants NAME@VERSION, got '" + id + "'");
+    info.supersedes.push_back(*ref);
+  }
+  if (info.kind == SignatureKind::patch && !info.patches)
+    return error("import", "a patch needs --patches NAME@VERSION (the release it applies to)");
+
+  std::error_code ec;
+  auto signature = std::filesystem::is_directory(a.source, ec) ? signature_from_directory(a.source, info)
+                                                                 : signature_from_scan_document(a.source, info);
+  if (!signature) return error("import", signature.error().message);
+  auto store = open_store(s);
+  if (!store) return error("import", store.error().message);
+  auto id = (*store)->put_signature(*signature);
+  if (!id) return error("import", id.error().message);
+  fmt::print("imported {} {} ({} records) as signature {}\n", to_string(signature->info.kind), info.ref.id(),
+             signature->manifest.size(), *id);
+  return kOk;
+}
+
+Expected<ScanDocument> load_document(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::io, "cannot open " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto doc = parse_scan(ss.str());
+  if (!doc) return fail(doc.error().code, path + ": " + doc.error().message);
+  return doc;
+}
+
+int run_ingest(const StoreArgs& s, const IngestArgs& a) {
+  auto store = open_store(s);
+  if (!store) return error("ingest", store.error().message);
+  int status = kOk;
+  for (const std::string& file : a.files) {
+    auto doc = load_document(file);
+    if (!doc) {
+      status = error("ingest", doc.error().message);
+      continue;  // one bad file does not stop the others
+    }
+    const std::string host = a.host.empty() ? doc->header.host.hostname : a.host;
+    if (host.empty()) {
+      status = error("ingest", file + ": the document names no host; give --host");
+      continue;
+    }
+    auto id = (*store)->put_scan(host, *doc);
+    if (!id) {
+      status = error("ingest", file + ": " + id.error().message);
+      continue;
+    }
+    fmt::print("ingested {} for host {} ({} records) as scan {}\n", file, host, doc->manifest.size(), *id);
+  }
+  return status;
+}
+
+int run_report(const StoreArgs& s, const ReportArgs& a) {
+  auto store = open_store(s);
+  if (!store) return error("report", store.error().message);
+  auto latest = (*store)->latest_scan(a.host);
+  if (!latest) return error("report", latest.error().message);
+  if (!*latest) return error("report", "no scan of host '" + a.host + "' in " + s.db);
+  auto scan = (*store)->get_scan(**latest);
+  if (!scan) return error("report", scan.error().message);
+  auto signatures = (*store)->signatures();
+  if (!signatures) return error("report", signatures.error().message);
+  auto index = SignatureIndex::build(std::move(*signatures));
+  if (!index) return error("report", index.error().message);
+  const Analysis analysis = analyze(scan->manifest, *index);
+  FdSink out(STDOUT_FILENO);
+  const AnalysisContext context{&scan->header, a.host, a.include_absent};
+  if (auto st = write_analysis_report(a.format == "json" ? ReportFormat::json : ReportFormat::text, context, analysis,
+                                      out);
+      !st)
+    return error("report", st.error().message);
+  return analysis_is_clean(analysis) ? kOk : kDeviations;
+}
+
+}  // namespace
+
+void add_store_commands(CLI::App& app, StoreCommands& c) {
+  if (const char* env = std::getenv("TRUSTBASE_DB"); env != nullptr && *env != '\0') c.store.db = env;
+  app.add_option("--db", c.store.db, "SQLite store file (default: $TRUSTBASE_DB or ./trustbase.db)")
+      ->type_name("FILE");
+
+  CLI::App* imp = c.import_cmd =
+      app.add_subcommand("import", "Import a product release or patch signature from a directory tree or a scan");
+  imp->add_option("--name", c.import.name, "Product or patch name")->required();
+  imp->add_option("--version", c.import.version, "Version")->required();
+  imp->add_option("--kind", c.import.kind, "product or patch")->check(CLI::IsMember({"product", "patch"}));
+  imp->add_option("--vendor", c.import.vendor, "Vendor");
+  imp->add_option("--patches", c.import.patches, "The release a patch applies to (NAME@VERSION)");
+  imp->add_option("--supersedes", c.import.supersedes, "Earlier patch whose files this one replaces (NAME@VERSION)")
+      ->allow_extra_args(false);
+  imp->add_option("--install-root", c.import.install_root,
+                  "Where a directory's contents are installed (default /); for a scan: keep records under it");
+  imp->add_option("source", c.import.source, "Directory tree, or scan document (XML/JSON)")->required();
+
+  CLI::App* ing = c.ingest_cmd = app.add_subcommand("ingest", "Store scan documents (hosts without network)");
+  ing->add_option("--host", c.ingest.host, "Host name (default: the one in the document)");
+  ing->add_option("files", c.ingest.files, "Scan documents")->required();
+
+  CLI::App* rep = c.report_cmd = app.add_subcommand("report", "Report on a host's latest scan");
+  CLI::App* host = rep->add_subcommand("host", "Signatures and deviations of one host");
+  host->add_option("name", c.report.host, "Host name")->required();
+  rep->require_subcommand(1);
+  host->add_option("--format", c.report.format, "Report format")->check(CLI::IsMember({"text", "json"}));
+  host->add_flag("--all", c.report.include_absent, "Also list signatures that are not installed");
+}
+
+int run_store_commands(const StoreCommands& c) {
+  if (c.import_cmd->parsed()) return run_import(c.store, c.import);
+  if (c.ingest_cmd->parsed()) return run_ingest(c.store, c.ingest);
+  if (c.report_cmd->parsed()) return run_report(c.store, c.report);
+  return -1;
+}
+
+}  // namespace tb

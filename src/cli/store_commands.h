@@ -1,0 +1,50 @@
+// The store-backed commands of `trustbase`: import signatures, ingest scans (offline
+// hosts), and report on a host's latest scan.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+namespace tb {
+
+struct StoreArgs {
+  std::string db = "trustbase.db";  // --db, or $TRUSTBASE_DB
+};
+
+struct ImportArgs {
+  std::string name, version, vendor, kind = "product", patches, install_root = "/";
+  std::vector<std::string> supersedes;
+  std::string source;  // DIR or FILE.xml/.json
+};
+
+struct IngestArgs {
+  std::string host;                // default: the document's hostname
+  std::vector<std::string> files;
+};
+
+struct ReportArgs {
+  std::string host;
+  std::string format = "text";
+  bool include_absent = false;
+};
+
+struct StoreCommands {
+  StoreArgs store;
+  ImportArgs import;
+  IngestArgs ingest;
+  ReportArgs report;
+  CLI::App* import_cmd = nullptr;
+  CLI::App* ingest_cmd = nullptr;
+  CLI::App* report_cmd = nullptr;
+};
+
+// Registers import, ingest and report (and the global --db option) on `app`.
+void add_store_commands(CLI::App& app, StoreCommands& commands);
+
+// Runs whichever of them was parsed; returns its exit status, or -1 if none was.
+// import/ingest: 0 ok, 2 error. report: 0 clean, 1 deviations, 2 error.
+int run_store_commands(const StoreCommands& commands);
+
+}  // namespace tb

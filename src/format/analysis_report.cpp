@@ -1,0 +1,162 @@
+#include "format/analysis_report.h"
+
+#include <fmt/format.h>
+
+#include "core/path.h"
+#include "format/encoding.h"
+
+namespace tb {
+
+namespace {
+
+std::string refs(const std::vector<SignatureRef>& list) {
+  std::string out;
+  for (const SignatureRef& r : list) {
+    if (!out.empty()) out += ", ";
+    out += r.id();
+  }
+  return out;
+}
+
+bool listed(const SignatureVerdict& v, const AnalysisContext& c) {
+  return c.include_absent || v.state != SignatureState::absent;
+}
+
+std::string text_report(const AnalysisContext& c, const Analysis& a) {
+  std::string o;
+  if (c.scan != nullptr)
+    o += fmt::format("host {} (scan of {} at {})\n", printable(c.host), printable(c.scan->host.hostname),
+                     format_timestamp(c.scan->started_ns));
+  o += "signatures:\n";
+  std::size_t shown = 0;
+  for (const SignatureVerdict& v : a.verdicts) {
+    if (!listed(v, c)) continue;
+    ++shown;
+    o += fmt::format("  {:<10} {:<8} {}  ({}/{} files match", to_string(v.state), to_string(v.kind),
+                     printable(v.ref.id()), v.counts.matching, v.counts.expected);
+    if (!v.patched_by.empty()) o += fmt::format("; patched by {}", refs(v.patched_by));
+    if (!v.superseded_by.empty()) o += fmt::format("; superseded by {}", refs(v.superseded_by));
+    if (!v.other_version.empty()) o += fmt::format("; found instead {}", refs(v.other_version));
+    o += ")\n";
+    for (const FileIssue& i : v.issues) {
+      o += fmt::format("      {:<11} {}", to_string(i.kind), printable(i.path));
+      if (!i.changed.empty()) o += fmt::format("  ({})", describe(i.changed));
+      if (i.other) o += fmt::format("  [content of {}]", printable(i.other->id()));
+      o += '\n';
+    }
+  }
+  if (shown == 0) o += "  (no known product or patch installed)\n";
+  o += "deviations:\n";
+  for (const FileDeviation& d : a.deviations) {
+    o += fmt::format("  {:<9} {}", to_string(d.change), printable(d.path));
+    if (!d.changed.empty()) o += fmt::format("  ({})", describe(d.changed));
+    o += d.owners.empty() ? std::string("  [unknown]") : fmt::format("  [{}]", printable(refs(d.owners)));
+    if (!d.content_owners.empty()) o += fmt::format("  content of {}", printable(refs(d.content_owners)));
+    o += '\n';
+  }
+  if (a.deviations.empty()) o += "  none\n";
+  o += analysis_is_clean(a) ? "result: clean\n" : "result: DEVIATIONS\n";
+  return o;
+}
+
+void put_string(std::string& o, std::string_view s) {
+  o += '"';
+  append_json_escaped(o, is_plain_text(s) ? std::string(s) : sanitize_text(s));
+  o += '"';
+}
+
+void put_path(std::string& o, std::string_view key, std::string_view bytes) {
+  o += '"';
+  o += key;
+  if (is_plain_text(bytes)) {
+    o += "\":\"";
+    append_json_escaped(o, bytes);
+  } else {
+    o += "_b64\":\"";
+    append_base64(o, bytes);
+  }
+  o += '"';
+}
+
+void put_refs(std::string& o, const std::vector<SignatureRef>& list) {
+  o += '[';
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (i != 0) o += ',';
+    put_string(o, list[i].id());
+  }
+  o += ']';
+}
+
+std::string json_report(const AnalysisContext& c, const Analysis& a) {
+  std::string o = "{\"host\":";
+  put_string(o, c.host);
+  if (c.scan != nullptr) o += fmt::format(",\"scan_started\":\"{}\"", format_timestamp(c.scan->started_ns));
+  o += ",\"clean\":";
+  o += analysis_is_clean(a) ? "true" : "false";
+  o += ",\"signatures\":[";
+  bool first = true;
+  for (const SignatureVerdict& v : a.verdicts) {
+    if (!listed(v, c)) continue;
+    if (!first) o += ',';
+    first = false;
+    o += "\n{\"signature\":";
+    put_string(o, v.ref.id());
+    o += fmt::format(",\"kind\":\"{}\",\"state\":\"{}\"", to_string(v.kind), to_string(v.state));
+    o += fmt::format(",\"counts\":{{\"expected\":{},\"matching\":{},\"missing\":{},\"modified\":{},\"not_applied\":{},"
+                     "\"replaced\":{}}}",
+                     v.counts.expected, v.counts.matching, v.counts.missing, v.counts.modified, v.counts.not_applied,
+                     v.counts.replaced);
+    o += ",\"patched_by\":";
+    put_refs(o, v.patched_by);
+    o += ",\"superseded_by\":";
+    put_refs(o, v.superseded_by);
+    o += ",\"other_version\":";
+    put_refs(o, v.other_version);
+    o += ",\"issues\":[";
+    for (std::size_t i = 0; i < v.issues.size(); ++i) {
+      const FileIssue& is = v.issues[i];
+      if (i != 0) o += ',';
+      o += "{";
+      put_path(o, "path", is.path);
+      o += fmt::format(",\"kind\":\"{}\",\"changed\":\"{}\"", to_string(is.kind), describe(is.changed));
+      if (is.other) {
+        o += ",\"other\":";
+        put_string(o, is.other->id());
+      }
+      o += '}';
+    }
+    o += "]}";
+  }
+  o += "],\"deviations\":[";
+  for (std::size_t i = 0; i < a.deviations.size(); ++i) {
+    const FileDeviation& d = a.deviations[i];
+    if (i != 0) o += ',';
+    o += "\n{";
+    put_path(o, "path", d.path);
+    o += fmt::format(",\"change\":\"{}\",\"changed\":\"{}\",\"owners\":", to_string(d.change), describe(d.changed));
+    put_refs(o, d.owners);
+    o += ",\"content_owners\":";
+    put_refs(o, d.content_owners);
+    o += '}';
+  }
+  o += "\n]}\n";
+  return o;
+}
+
+}  // namespace
+
+bool analysis_is_clean(const Analysis& analysis) {
+  for (const SignatureVerdict& v : analysis.verdicts)
+    if (v.state == SignatureState::partial || v.state == SignatureState::tampered) return false;
+  return analysis.deviations.empty();
+}
+
+Expected<void> write_analysis_report(ReportFormat format, const AnalysisContext& context, const Analysis& analysis,
+                                     ByteSink& sink) {
+  const std::string text =
+      format == ReportFormat::json ? json_report(context, analysis) : text_report(context, analysis);
+  if (auto st = sink.write(text); !st) return st;
+  return sink.flush();
+}
+
+}  // namespace tb

@@ -1,0 +1,157 @@
+#include "store/sqlite_schema.h"
+
+#include <chrono>
+#include <iterator>
+
+namespace tb::sqlite {
+namespace {
+
+struct Migration {
+  int version;
+  const char* description;
+  const char* sql;
+};
+
+// Never edit a migration that has shipped: add a new one. Each runs in one transaction.
+//
+// Content addressing: `chunks` holds each distinct directory listing once (keyed by the
+// SHA-256 of its encoding, see store/chunk_codec.h); `manifests` each distinct manifest
+// once (keyed by Manifest::digest()) as an ordered list of chunks; scans and signatures
+// point at a manifest. Counts are 64-bit unsigned in the model and stored as their int64
+// bit pattern. Names are TEXT holding the raw bytes (SQLite does not validate UTF-8).
+constexpr Migration kMigrations[] = {
+    {1, "hosts, chunks, manifests, scans, signatures", R"sql(
+CREATE TABLE hosts (
+  id      INTEGER PRIMARY KEY,
+  name    TEXT NOT NULL UNIQUE CHECK (length(name) > 0),
+  cluster TEXT,
+  role    TEXT
+);
+CREATE TABLE chunks (
+  id      INTEGER PRIMARY KEY,
+  digest  BLOB NOT NULL UNIQUE CHECK (length(digest) = 32),
+  records INTEGER NOT NULL CHECK (records > 0),
+  bytes   INTEGER NOT NULL,
+  data    BLOB NOT NULL
+);
+CREATE TABLE manifests (
+  id      INTEGER PRIMARY KEY,
+  digest  BLOB NOT NULL UNIQUE CHECK (length(digest) = 32),
+  records INTEGER NOT NULL CHECK (records >= 0)
+);
+-- WITHOUT ROWID: the rows are the primary key, stored once (this table grows by one row
+-- per directory for every distinct manifest, so its size matters).
+CREATE TABLE manifest_chunks (
+  manifest_id INTEGER NOT NULL REFERENCES manifests(id),
+  seq         INTEGER NOT NULL CHECK (seq >= 0),
+  chunk_id    INTEGER NOT NULL REFERENCES chunks(id),
+  PRIMARY KEY (manifest_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE scans (
+  id              INTEGER PRIMARY KEY,
+  host_id         INTEGER NOT NULL REFERENCES hosts(id),
+  manifest_id     INTEGER NOT NULL REFERENCES manifests(id),
+  format_version  INTEGER NOT NULL,
+  scanner         TEXT NOT NULL,
+  hostname        TEXT NOT NULL,
+  os_id           TEXT NOT NULL,
+  os_version      TEXT NOT NULL,
+  os_pretty       TEXT NOT NULL,
+  kernel          TEXT NOT NULL,
+  arch            TEXT NOT NULL,
+  roots           BLOB NOT NULL,
+  excludes        BLOB NOT NULL,
+  one_file_system INTEGER NOT NULL CHECK (one_file_system IN (0, 1)),
+  skip_pseudo_fs  INTEGER NOT NULL CHECK (skip_pseudo_fs IN (0, 1)),
+  started_ns      INTEGER NOT NULL,
+  finished_ns     INTEGER NOT NULL,
+  files           INTEGER NOT NULL,
+  directories     INTEGER NOT NULL,
+  symlinks        INTEGER NOT NULL,
+  others          INTEGER NOT NULL,
+  bytes_hashed    INTEGER NOT NULL,
+  errors_total    INTEGER NOT NULL,
+  errors_dropped  INTEGER NOT NULL,
+  errors          BLOB NOT NULL,
+  -- errors_total counts every error met, the dropped ones included.
+  CONSTRAINT scan_error_counts CHECK (errors_dropped >= 0 AND errors_dropped <= errors_total)
+);
+CREATE INDEX scans_by_host ON scans(host_id, started_ns);
+CREATE TABLE signatures (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL CHECK (length(name) > 0),
+  version       TEXT NOT NULL,
+  kind          TEXT NOT NULL CHECK (kind IN ('product', 'patch')),
+  vendor        TEXT NOT NULL,
+  patches       TEXT,            -- "name@version" of the release a patch applies to
+  supersedes    BLOB NOT NULL,   -- list of "name@version" (store/chunk_codec.h strings)
+  install_root  TEXT NOT NULL,
+  source        TEXT NOT NULL,
+  source_sha256 BLOB CHECK (source_sha256 IS NULL OR length(source_sha256) = 32),
+  manifest_id   INTEGER NOT NULL REFERENCES manifests(id),
+  UNIQUE (name, version)
+);
+)sql"},
+};
+
+constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;
+
+Expected<int> current_version(Db& db) {
+  auto stmt = db.prepare("SELECT coalesce(max(version), 0) FROM schema_migrations");
+  if (!stmt) return tl::unexpected(stmt.error());
+  auto row = stmt->step();
+  if (!row) return tl::unexpected(row.error());
+  return static_cast<int>(stmt->column_int(0));
+}
+
+Expected<void> record(Db& db, const Migration& m) {
+  auto stmt = db.prepare("INSERT INTO schema_migrations(version, description, applied_ns) VALUES (?, ?, ?)");
+  if (!stmt) return tl::unexpected(stmt.error());
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  stmt->bind(1, std::int64_t{m.version}).bind_text(2, m.description).bind(3, std::int64_t{now.count()});
+  return stmt->run();
+}
+
+Error too_new(const std::string& path, int version) {
+  return Error{ErrorCode::invalid_argument,
+               path + ": the store's schema version " + std::to_string(version) +
+                   " is newer than this trustbase supports (" + std::to_string(kLatest) +
+                   "); use a newer trustbase"};
+}
+
+// Applies `m` unless another connection did so first: the version is read again under
+// the write lock, so two processes opening a new database at once do not collide.
+Expected<void> apply(Db& db, const Migration& m, const std::string& path) {
+  auto tx = Transaction::begin(db);
+  if (!tx) return tl::unexpected(tx.error());
+  auto version = current_version(db);
+  if (!version) return tl::unexpected(version.error());
+  if (*version > kLatest) return tl::unexpected(too_new(path, *version));
+  if (*version >= m.version) return {};
+  if (auto r = db.exec(m.sql); !r)
+    return fail(r.error().code, path + ": schema migration " + std::to_string(m.version) + " failed: " + r.error().message);
+  if (auto r = record(db, m); !r) return r;
+  return tx->commit();
+}
+
+}  // namespace
+
+int latest_schema_version() noexcept { return kLatest; }
+
+Expected<void> migrate(Db& db, const std::string& path) {
+  if (auto r = db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                       " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_ns INTEGER NOT NULL)");
+      !r)
+    return r;
+  auto version = current_version(db);
+  if (!version) return tl::unexpected(version.error());
+  if (*version > kLatest) return tl::unexpected(too_new(path, *version));
+  for (const Migration& m : kMigrations) {
+    if (m.version <= *version) continue;
+    if (auto r = apply(db, m, path); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace tb::sqlite

@@ -1,0 +1,19 @@
+// The SQLite store's schema, as numbered migrations recorded in `schema_migrations`.
+#pragma once
+
+#include <string>
+
+#include "core/error.h"
+#include "store/sqlite_db.h"
+
+namespace tb::sqlite {
+
+// The highest migration this build knows.
+int latest_schema_version() noexcept;
+
+// Applies every migration newer than the database's version, each in its own transaction
+// (so a failed migration leaves the previous version intact). Refuses a database whose
+// version is newer than latest_schema_version(). `path` only names the file in errors.
+Expected<void> migrate(Db& db, const std::string& path);
+
+}  // namespace tb::sqlite

@@ -1,0 +1,419 @@
+#include "store/sqlite_store.h"
+
+#include <string>
+#include <utility>
+
+#include "store/chunk_codec.h"
+#include "store/sqlite_db.h"
+#include "store/sqlite_schema.h"
+
+namespace tb {
+namespace {
+
+using sqlite::Db;
+using sqlite::Stmt;
+using sqlite::Transaction;
+using sqlite::Use;
+
+std::string_view digest_bytes(const Sha256Digest& d) {
+  return {reinterpret_cast<const char*>(d.bytes.data()), d.bytes.size()};
+}
+
+Expected<Sha256Digest> digest_from(std::string_view blob) {
+  Sha256Digest d;
+  if (blob.size() != d.bytes.size()) return fail(ErrorCode::parse, "corrupt digest in the store");
+  std::copy(blob.begin(), blob.end(), reinterpret_cast<char*>(d.bytes.data()));
+  return d;
+}
+
+// Statements run once or more per stored chunk: kept prepared (Db::cached).
+constexpr const char* kFindChunk = "SELECT id FROM chunks WHERE digest = ?";
+constexpr const char* kInsertChunk = "INSERT INTO chunks(digest, records, bytes, data) VALUES (?, ?, ?, ?)";
+constexpr const char* kInsertManifestChunk = "INSERT INTO manifest_chunks(manifest_id, seq, chunk_id) VALUES (?, ?, ?)";
+constexpr const char* kFindManifest = "SELECT id FROM manifests WHERE digest = ?";
+constexpr const char* kInsertManifest = "INSERT INTO manifests(digest, records) VALUES (?, ?)";
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(Db db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+
+  Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) override;
+  Expected<ScanDocument> get_scan(std::int64_t id) override;
+  Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) override;
+  Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) override;
+  Expected<std::int64_t> put_signature(const Signature& signature) override;
+  Expected<std::vector<Signature>> signatures() override;
+  Expected<StoreStats> stats() override;
+
+ private:
+  // Runs `sql` with `bind` applied and returns the first column of the first row as an
+  // id, or nullopt when there is no row.
+  template <class Bind>
+  Expected<std::optional<std::int64_t>> find_id(const char* sql, Bind bind);
+  Expected<std::int64_t> insert(const char* sql, auto bind);
+  Expected<std::int64_t> host_id(std::string_view name);
+  Expected<std::int64_t> put_manifest(const Manifest& manifest);
+  Expected<std::int64_t> put_chunk(const store::ChunkView& chunk);
+  Expected<Manifest> get_manifest(std::int64_t id);
+  Expected<std::int64_t> insert_scan(std::int64_t host, std::int64_t manifest, const ScanDocument& scan);
+
+  Db db_;
+  std::string path_;
+  std::string buffer_;  // chunk encoding buffer, reused across chunks
+};
+
+template <class Bind>
+Expected<std::optional<std::int64_t>> SqliteStore::find_id(const char* sql, Bind bind) {
+  auto stmt = db_.cached(sql);
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  bind(*q);
+  auto row = q->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(q->column_int(0));
+}
+
+Expected<std::int64_t> SqliteStore::insert(const char* sql, auto bind) {
+  auto stmt = db_.cached(sql);
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  bind(*q);
+  if (auto r = q->run(); !r) return tl::unexpected(r.error());
+  return db_.last_insert_rowid();
+}
+
+Expected<std::int64_t> SqliteStore::host_id(std::string_view name) {
+  auto found = find_id("SELECT id FROM hosts WHERE name = ?", [&](Stmt& s) { s.bind_text(1, name); });
+  if (!found) return tl::unexpected(found.error());
+  if (*found) return **found;
+  return insert("INSERT INTO hosts(name) VALUES (?)", [&](Stmt& s) { s.bind_text(1, name); });
+}
+
+Expected<std::int64_t> SqliteStore::put_chunk(const store::ChunkView& chunk) {
+  buffer_.clear();
+  store::encode_chunk(chunk, buffer_);
+  const Sha256Digest digest = Sha256::of(buffer_);
+  auto found = find_id(kFindChunk, [&](Stmt& s) { s.bind_blob(1, digest_bytes(digest)); });
+  if (!found) return tl::unexpected(found.error());
+  if (*found) return **found;
+  return insert(kInsertChunk, [&](Stmt& s) {
+    s.bind_blob(1, digest_bytes(digest))
+        .bind(2, static_cast<std::uint64_t>(chunk.records.size()))
+        .bind(3, static_cast<std::uint64_t>(buffer_.size()))
+        .bind_blob_static(4, buffer_);  // buffer_ outlives the step inside insert()
+  });
+}
+
+// Stores a manifest unless one with the same digest is there already: then nothing at
+// all is written, which is what makes an identical host cost one scans row.
+Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest) {
+  const Sha256Digest digest = manifest.digest();
+  auto found = find_id(kFindManifest, [&](Stmt& s) { s.bind_blob(1, digest_bytes(digest)); });
+  if (!found) return tl::unexpected(found.error());
+  if (*found) return **found;
+  auto id = insert(kInsertManifest, [&](Stmt& s) {
+    s.bind_blob(1, digest_bytes(digest)).bind(2, static_cast<std::uint64_t>(manifest.size()));
+  });
+  if (!id) return id;
+  std::int64_t seq = 0;
+  for (const store::ChunkView& chunk : store::split_into_chunks(manifest)) {
+    auto chunk_id = put_chunk(chunk);
+    if (!chunk_id) return chunk_id;
+    auto link = insert(kInsertManifestChunk, [&](Stmt& s) { s.bind(1, *id).bind(2, seq).bind(3, *chunk_id); });
+    if (!link) return link;
+    ++seq;
+  }
+  return id;
+}
+
+// Reads a manifest back, checking every chunk and the whole against their digests: the
+// store of an integrity tool verifies its own data rather than trusting the disk.
+Expected<Manifest> SqliteStore::get_manifest(std::int64_t id) {
+  auto head = db_.cached("SELECT digest, records FROM manifests WHERE id = ?");
+  if (!head) return tl::unexpected(head.error());
+  Use h(**head);
+  h->bind(1, id);
+  auto row = h->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return fail(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + " is missing");
+  auto expected_digest = digest_from(h->column_blob(0));
+  if (!expected_digest) return tl::unexpected(expected_digest.error());
+  std::vector<FileRecord> records;
+  records.reserve(h->column_uint(1));
+
+  auto chunks = db_.cached(
+      "SELECT c.digest, c.data FROM manifest_chunks mc JOIN chunks c ON c.id = mc.chunk_id"
+      " WHERE mc.manifest_id = ? ORDER BY mc.seq");
+  if (!chunks) return tl::unexpected(chunks.error());
+  Use q(**chunks);
+  q->bind(1, id);
+  for (;;) {
+    auto more = q->step();
+    if (!more) return tl::unexpected(more.error());
+    if (!*more) break;
+    const std::string_view data = q->column_blob(1);
+    if (digest_bytes(Sha256::of(data)) != q->column_blob(0))
+      return fail(ErrorCode::parse, "corrupt store: a chunk of manifest " + std::to_string(id) + " fails its digest");
+    if (auto r = store::decode_chunk(data, records); !r) return tl::unexpected(r.error());
+  }
+  auto manifest = Manifest::from_records(std::move(records));  // chunks interleave in path order
+  if (!manifest) return fail(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + ": " + manifest.error().message);
+  if (manifest->digest() != *expected_digest)
+    return fail(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + " fails its digest");
+  return manifest;
+}
+
+Expected<std::int64_t> SqliteStore::insert_scan(std::int64_t host, std::int64_t manifest, const ScanDocument& scan) {
+  const ScanHeader& h = scan.header;
+  const ScanSummary& s = scan.summary;
+  const std::string roots = store::encode_strings(h.roots);
+  const std::string excludes = store::encode_strings(h.excludes);
+  const std::string errors = store::encode_scan_errors(scan.errors);
+  return insert(
+      "INSERT INTO scans(host_id, manifest_id, format_version, scanner, hostname, os_id, os_version,"
+      " os_pretty, kernel, arch, roots, excludes, one_file_system, skip_pseudo_fs, started_ns, finished_ns,"
+      " files, directories, symlinks, others, bytes_hashed, errors_total, errors_dropped, errors)"
+      " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+      [&](Stmt& q) {
+        q.bind(1, host).bind(2, manifest).bind(3, std::int64_t{h.format_version}).bind_text(4, h.scanner);
+        q.bind_text(5, h.host.hostname).bind_text(6, h.host.os_id).bind_text(7, h.host.os_version);
+        q.bind_text(8, h.host.os_pretty).bind_text(9, h.host.kernel).bind_text(10, h.host.arch);
+        q.bind_blob(11, roots).bind_blob(12, excludes).bind(13, h.one_file_system).bind(14, h.skip_pseudo_fs);
+        q.bind(15, h.started_ns).bind(16, s.finished_ns).bind(17, s.files).bind(18, s.directories);
+        q.bind(19, s.symlinks).bind(20, s.others).bind(21, s.bytes_hashed).bind(22, s.errors);
+        q.bind(23, s.errors_dropped).bind_blob(24, errors);
+      });
+}
+
+Expected<std::int64_t> SqliteStore::put_scan(std::string_view host_name, const ScanDocument& scan) {
+  if (host_name.empty()) return fail(ErrorCode::invalid_argument, "put_scan: empty host name");
+  auto tx = Transaction::begin(db_);
+  if (!tx) return tl::unexpected(tx.error());
+  auto host = host_id(host_name);
+  if (!host) return host;
+  auto manifest = put_manifest(scan.manifest);
+  if (!manifest) return manifest;
+  auto id = insert_scan(*host, *manifest, scan);
+  if (!id) return fail(id.error().code, "cannot store the scan of " + std::string(host_name) + ": " + id.error().message);
+  if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
+  return id;
+}
+
+Expected<ScanDocument> SqliteStore::get_scan(std::int64_t id) {
+  std::int64_t manifest_id = 0;
+  ScanDocument doc;
+  {
+    auto stmt = db_.cached(
+        "SELECT manifest_id, format_version, scanner, hostname, os_id, os_version, os_pretty, kernel, arch,"
+        " roots, excludes, one_file_system, skip_pseudo_fs, started_ns, finished_ns, files, directories,"
+        " symlinks, others, bytes_hashed, errors_total, errors_dropped, errors FROM scans WHERE id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    Use q(**stmt);
+    q->bind(1, id);
+    auto row = q->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return fail(ErrorCode::not_found, "no scan " + std::to_string(id) + " in the store");
+    manifest_id = q->column_int(0);
+    ScanHeader& h = doc.header;
+    h.format_version = static_cast<int>(q->column_int(1));
+    h.scanner = q->column_text(2);
+    h.host = HostFacts{q->column_text(3), q->column_text(4), q->column_text(5),
+                       q->column_text(6), q->column_text(7), q->column_text(8)};
+    auto roots = store::decode_strings(q->column_blob(9));
+    auto excludes = store::decode_strings(q->column_blob(10));
+    auto errors = store::decode_scan_errors(q->column_blob(22));
+    if (!roots) return tl::unexpected(roots.error());
+    if (!excludes) return tl::unexpected(excludes.error());
+    if (!errors) return tl::unexpected(errors.error());
+    h.roots = std::move(*roots);
+    h.excludes = std::move(*excludes);
+    doc.errors = std::move(*errors);
+    h.one_file_system = q->column_int(11) != 0;
+    h.skip_pseudo_fs = q->column_int(12) != 0;
+    h.started_ns = q->column_int(13);
+    ScanSummary& s = doc.summary;
+    s.finished_ns = q->column_int(14);
+    s.files = q->column_uint(15);
+    s.directories = q->column_uint(16);
+    s.symlinks = q->column_uint(17);
+    s.others = q->column_uint(18);
+    s.bytes_hashed = q->column_uint(19);
+    s.errors = q->column_uint(20);
+    s.errors_dropped = q->column_uint(21);
+  }
+  auto manifest = get_manifest(manifest_id);
+  if (!manifest) return tl::unexpected(manifest.error());
+  doc.manifest = std::move(*manifest);
+  return doc;
+}
+
+Expected<std::optional<std::int64_t>> SqliteStore::latest_scan(std::string_view host_name) {
+  return find_id(
+      "SELECT s.id FROM scans s JOIN hosts h ON h.id = s.host_id WHERE h.name = ?"
+      " ORDER BY s.started_ns DESC, s.id DESC LIMIT 1",
+      [&](Stmt& s) { s.bind_text(1, host_name); });
+}
+
+Expected<std::vector<ScanListing>> SqliteStore::list_scans(std::string_view host_name) {
+  auto stmt = db_.cached(
+      "SELECT s.id, s.started_ns, s.finished_ns, m.digest, m.records, s.errors_total"
+      " FROM scans s JOIN hosts h ON h.id = s.host_id JOIN manifests m ON m.id = s.manifest_id"
+      " WHERE h.name = ? ORDER BY s.started_ns, s.id");
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  q->bind_text(1, host_name);
+  std::vector<ScanListing> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    auto digest = digest_from(q->column_blob(3));
+    if (!digest) return tl::unexpected(digest.error());
+    out.push_back(ScanListing{q->column_int(0), q->column_int(1), q->column_int(2), *digest,
+                              q->column_uint(4), q->column_uint(5)});
+  }
+}
+
+Expected<std::int64_t> SqliteStore::put_signature(const Signature& sig) {
+  const SignatureInfo& info = sig.info;
+  auto tx = Transaction::begin(db_);
+  if (!tx) return tl::unexpected(tx.error());
+  {
+    auto stmt = db_.cached(
+        "SELECT s.id, m.digest FROM signatures s JOIN manifests m ON m.id = s.manifest_id"
+        " WHERE s.name = ? AND s.version = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    Use q(**stmt);
+    q->bind_text(1, info.ref.name).bind_text(2, info.ref.version);
+    auto row = q->step();
+    if (!row) return tl::unexpected(row.error());
+    if (*row) {
+      const std::int64_t existing = q->column_int(0);
+      if (q->column_blob(1) == digest_bytes(sig.manifest.digest())) return existing;  // same: idempotent
+      return fail(ErrorCode::invalid_argument,
+                  "signature " + info.ref.id() +
+                      " is already stored with different files; signatures are immutable, store it under a new version");
+    }
+  }
+  auto manifest = put_manifest(sig.manifest);
+  if (!manifest) return manifest;
+  std::vector<std::string> supersedes;
+  for (const SignatureRef& ref : info.supersedes) supersedes.push_back(ref.id());
+  const std::string supersedes_blob = store::encode_strings(supersedes);
+  auto id = insert(
+      "INSERT INTO signatures(name, version, kind, vendor, patches, supersedes, install_root, source,"
+      " source_sha256, manifest_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+      [&](Stmt& q) {
+        q.bind_text(1, info.ref.name).bind_text(2, info.ref.version).bind_text(3, to_string(info.kind));
+        q.bind_text(4, info.vendor);
+        if (info.patches) q.bind_text(5, info.patches->id()); else q.bind_null(5);
+        q.bind_blob(6, supersedes_blob).bind_text(7, info.install_root).bind_text(8, info.source);
+        if (info.source_sha256) q.bind_blob(9, digest_bytes(*info.source_sha256)); else q.bind_null(9);
+        q.bind(10, *manifest);
+      });
+  if (!id) return fail(id.error().code, "cannot store signature " + info.ref.id() + ": " + id.error().message);
+  if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
+  return id;
+}
+
+Expected<SignatureRef> parse_ref(std::string_view id) {
+  auto ref = SignatureRef::parse(id);
+  if (!ref) return fail(ErrorCode::parse, "corrupt signature reference in the store: " + std::string(id));
+  return *ref;
+}
+
+Expected<std::vector<Signature>> SqliteStore::signatures() {
+  std::vector<std::pair<Signature, std::int64_t>> rows;  // signature, manifest id
+  {
+    auto stmt = db_.cached(
+        "SELECT name, version, kind, vendor, patches, supersedes, install_root, source, source_sha256,"
+        " manifest_id FROM signatures ORDER BY id");
+    if (!stmt) return tl::unexpected(stmt.error());
+    Use q(**stmt);
+    for (;;) {
+      auto row = q->step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      SignatureInfo info;
+      info.ref = SignatureRef{q->column_text(0), q->column_text(1)};
+      auto kind = signature_kind_from_string(q->column_text(2));
+      if (!kind) return fail(ErrorCode::parse, "corrupt signature kind in the store");
+      info.kind = *kind;
+      info.vendor = q->column_text(3);
+      if (!q->column_is_null(4)) {
+        auto ref = parse_ref(q->column_text(4));
+        if (!ref) return tl::unexpected(ref.error());
+        info.patches = *ref;
+      }
+      auto supersedes = store::decode_strings(q->column_blob(5));
+      if (!supersedes) return tl::unexpected(supersedes.error());
+      for (const std::string& s : *supersedes) {
+        auto ref = parse_ref(s);
+        if (!ref) return tl::unexpected(ref.error());
+        info.supersedes.push_back(*ref);
+      }
+      info.install_root = q->column_text(6);
+      info.source = q->column_text(7);
+      if (!q->column_is_null(8)) {
+        auto digest = digest_from(q->column_blob(8));
+        if (!digest) return tl::unexpected(digest.error());
+        info.source_sha256 = *digest;
+      }
+      rows.emplace_back(Signature{std::move(info), {}}, q->column_int(9));
+    }
+  }
+  std::vector<Signature> out;
+  out.reserve(rows.size());
+  for (auto& [sig, manifest_id] : rows) {
+    auto manifest = get_manifest(manifest_id);
+    if (!manifest) return tl::unexpected(manifest.error());
+    sig.manifest = std::move(*manifest);
+    out.push_back(std::move(sig));
+  }
+  return out;
+}
+
+Expected<StoreStats> SqliteStore::stats() {
+  auto stmt = db_.prepare(
+      "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM scans), (SELECT count(*) FROM signatures),"
+      " (SELECT count(*) FROM manifests), (SELECT count(*) FROM chunks),"
+      " (SELECT coalesce(sum(records), 0) FROM chunks), (SELECT coalesce(sum(bytes), 0) FROM chunks),"
+      " (SELECT page_count FROM pragma_page_count()) * (SELECT page_size FROM pragma_page_size())");
+  if (!stmt) return tl::unexpected(stmt.error());
+  auto row = stmt->step();
+  if (!row) return tl::unexpected(row.error());
+  StoreStats s;
+  s.hosts = stmt->column_uint(0);
+  s.scans = stmt->column_uint(1);
+  s.signatures = stmt->column_uint(2);
+  s.manifests = stmt->column_uint(3);
+  s.chunks = stmt->column_uint(4);
+  s.records_stored = stmt->column_uint(5);
+  s.chunk_bytes = stmt->column_uint(6);
+  s.database_bytes = stmt->column_uint(7);
+  return s;
+}
+
+Expected<void> configure(Db& db, const SqliteStoreOptions& options) {
+  sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
+  if (auto r = db.exec("PRAGMA journal_mode = WAL"); !r) return r;
+  if (auto r = db.exec("PRAGMA foreign_keys = ON"); !r) return r;
+  return db.exec(options.durable_commits ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+}
+
+}  // namespace
+
+int sqlite_store_schema_version() noexcept { return sqlite::latest_schema_version(); }
+
+Expected<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const SqliteStoreOptions& options) {
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (options.create ? SQLITE_OPEN_CREATE : 0);
+  auto db = Db::open(path, flags);
+  if (!db) return tl::unexpected(db.error());
+  auto named = [&](const Error& e) { return fail(e.code, path + ": cannot open the store: " + e.message); };
+  if (auto r = configure(*db, options); !r) return named(r.error());
+  if (auto r = sqlite::migrate(*db, path); !r) return tl::unexpected(r.error());
+  return std::make_unique<SqliteStore>(std::move(*db), path);
+}
+
+}  // namespace tb

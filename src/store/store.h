@@ -1,0 +1,74 @@
+// The store: scans and signatures, kept content-addressed and deduplicated so that the
+// history of a whole fleet fits one machine. This interface is what the server and the
+// CLI use; SQLite implements it (store/sqlite_store.h), PostgreSQL can later.
+//
+// Contract shared by every implementation:
+// - Every call returns tb::Expected; no exception crosses this interface.
+// - Writes are atomic: a failed put_* leaves the store exactly as it was.
+// - Absence is ErrorCode::not_found (get_scan), or an empty result (latest_scan, list_scans).
+// - Byte strings (host names, paths, link targets) are stored verbatim, UTF-8 or not.
+// - Thread-safety: a Store object is used by one thread at a time; open one per thread.
+//   Several Store objects (threads or processes) may share one database.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "core/scan_document.h"
+#include "core/sha256.h"
+#include "core/signature.h"
+
+namespace tb {
+
+// One line of a host's scan history.
+struct ScanListing {
+  std::int64_t id = 0;
+  std::int64_t started_ns = 0;
+  std::int64_t finished_ns = 0;
+  Sha256Digest manifest_digest;
+  std::uint64_t records = 0;  // file records in the scan's manifest
+  std::uint64_t errors = 0;   // summary.errors: all errors met, listed or not
+  bool operator==(const ScanListing&) const = default;
+};
+
+// What the store holds, for capacity planning and for the dedup tests.
+struct StoreStats {
+  std::uint64_t hosts = 0;
+  std::uint64_t scans = 0;
+  std::uint64_t signatures = 0;
+  std::uint64_t manifests = 0;       // distinct manifests (by content digest)
+  std::uint64_t chunks = 0;          // distinct directory chunks (by content digest)
+  std::uint64_t records_stored = 0;  // file records physically stored (in chunks)
+  std::uint64_t chunk_bytes = 0;     // encoded size of all chunks
+  std::uint64_t database_bytes = 0;  // size of the database, free pages included
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Stores one scan of `host_name` (creating the host when new), all or nothing, and
+  // returns the scan's id. Manifest and chunks already stored are shared, not copied.
+  virtual Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) = 0;
+  // The scan as stored: equal header, manifest, errors and summary. not_found when absent.
+  virtual Expected<ScanDocument> get_scan(std::int64_t id) = 0;
+  // The id of the host's scan that started last (ties: the later stored); nullopt when
+  // the host is unknown or has no scan.
+  virtual Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) = 0;
+  // The host's scans, oldest first (by start time, then by id); empty when unknown.
+  virtual Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) = 0;
+
+  // Stores a signature and returns its id. Signatures are immutable history: putting the
+  // same name@version with the same manifest again returns the existing id (metadata of
+  // the first import is kept); with a different manifest it is ErrorCode::invalid_argument.
+  virtual Expected<std::int64_t> put_signature(const Signature& signature) = 0;
+  // Every signature, in the order they were stored.
+  virtual Expected<std::vector<Signature>> signatures() = 0;
+
+  virtual Expected<StoreStats> stats() = 0;
+};
+
+}  // namespace tb
