@@ -1,25 +1,59 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds the release binaries and runs the main job: scan a
-# directory tree (default /usr/share/doc, or the directory given) into an XML scan
-# document, validate it against the schema and summarise it.
+# Installs dependencies, builds the release binaries and runs the main job:
+#  1. scans a directory tree (default /usr/share/doc, or the directory given) into an
+#     XML scan document, validates it against the schema and summarises it;
+#  2. the integrity flow on the embedded SQLite store: a product and a patch imported as
+#     signatures, two simulated hosts (one correctly patched, one with a half-applied
+#     patch and a hand-edited file) scanned, ingested and reported on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="${1:-/usr/share/doc}"
 bash scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release --target trustbase-scan
-out="$(mktemp -d)/scan.xml"
-echo "== trustbase-scan --root $root -o $out"
+cmake --build --preset release --target trustbase-scan trustbase
+bin=./build/release/src
+work="$(mktemp -d)"
+
+echo "== 1. trustbase-scan --root $root -o $work/scan.xml"
 set +e
-./build/release/src/trustbase-scan --root "$root" -o "$out"
+"$bin/trustbase-scan" --root "$root" -o "$work/scan.xml"
 status=$?
 set -e
-echo "== exit status $status (0 = complete, 1 = complete with unreadable entries, 2 = failed)"
+echo "   exit status $status (0 = complete, 1 = complete with unreadable entries, 2 = failed)"
 [ "$status" -le 1 ] || exit "$status"
-echo "== validating against schema/scan-v1.xsd"
-xmllint --noout --schema schema/scan-v1.xsd "$out"
-echo "== first entries"
-grep -m 8 -E '<(file|dir|symlink) ' "$out" | cut -c1-200
-echo "== summary"
-grep -m 1 '<summary' "$out"
-echo "== the whole document: $out ($(du -h "$out" | cut -f1))"
+xmllint --noout --schema schema/scan-v1.xsd "$work/scan.xml"
+grep -m 4 -E '<(file|dir|symlink) ' "$work/scan.xml" | cut -c1-160
+grep -m 1 '<summary' "$work/scan.xml"
+
+echo
+echo "== 2. signatures, two hosts, reports (store: $work/trustbase.db)"
+tb() { "$bin/trustbase" --db "$work/trustbase.db" "$@"; }
+mkdir -p "$work/pkg/app-1.0/bin" "$work/pkg/app-1.0/lib" "$work/pkg/app-1.0/etc" "$work/pkg/app-p1/bin" "$work/pkg/app-p1/lib"
+echo "app 1.0" >"$work/pkg/app-1.0/bin/app"; echo "libcore 1.0" >"$work/pkg/app-1.0/lib/libcore.so"
+echo "port=8080" >"$work/pkg/app-1.0/etc/app.conf"
+echo "app 1.0 + fix 1" >"$work/pkg/app-p1/bin/app"; echo "libfix 1" >"$work/pkg/app-p1/lib/libfix.so"
+# Every host installs the product at the same path; the simulated hosts take turns at
+# $work/opt/app, and each is scanned right after its deployment, as in a pipeline.
+app="$work/opt/app"
+tb import --name app --version 1.0 --vendor ACME --install-root "$app" "$work/pkg/app-1.0"
+tb import --name app-fix1 --version 1 --kind patch --patches app@1.0 --install-root "$app" "$work/pkg/app-p1"
+deploy() {
+  rm -rf "$app" && mkdir -p "$work/opt" && cp -r "$work/pkg/app-1.0" "$app"
+  case "$1" in
+    alpha) cp -r "$work/pkg/app-p1/." "$app/" ;;                   # patched properly
+    beta) cp "$work/pkg/app-p1/lib/libfix.so" "$app/lib/"           # patch half applied
+          echo "port=9090" >"$app/etc/app.conf" ;;                  # ... and a hand edit
+  esac
+  "$bin/trustbase-scan" -q "$app" -o "$work/$1.xml"
+  tb ingest --host "$1" "$work/$1.xml"
+}
+deploy alpha
+deploy beta
+for host in alpha beta; do
+  echo
+  echo "-- trustbase report host $host"
+  set +e
+  tb report host "$host"
+  echo "   exit status $? (0 = as expected, 1 = deviations)"
+  set -e
+done
