@@ -8,7 +8,7 @@ packages=(
   libssl-dev libxml2-dev libxml2-utils libexpected-dev
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libsqlite3-dev
+  libsqlite3-dev libcpp-httplib-dev zlib1g-dev
 )
 
 missing=()

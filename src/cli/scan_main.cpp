@@ -1,14 +1,17 @@
 // trustbase-scan: the lightweight, non-persistent scanner client.
 //
 // Exit status (documented in docs/trustbase-scan.md):
-//   0  scan complete, every entry recorded
-//   1  scan complete, but some entries could not be read (listed under <errors>)
-//   2  usage error or fatal error (no document, or an incomplete one removed)
+//   0  scan complete, every entry recorded (with --server: and the host is clean)
+//   1  scan complete, but some entries could not be read (listed under <errors>);
+//      with --server: or the server found deviations
+//   2  usage error or fatal error (no document, or an incomplete one removed; the
+//      server unreachable after all retries, or refusing the scan)
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -17,6 +20,10 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "client/gzip_file.h"
+#include "client/upload.h"
 
 #include "cli/progress.h"
 #include "format/byte_sink.h"
@@ -96,6 +103,52 @@ int fatal(const std::string& message) {
   return kExitFatal;
 }
 
+// Prints the server's verdict briefly (the full report is on the server) and returns
+// the exit status: clean or not.
+int print_server_answer(const tb::UploadResponse& response) {
+  nlohmann::json answer;
+  try {
+    answer = nlohmann::json::parse(response.body);
+  } catch (const nlohmann::json::exception&) {
+    return fatal(fmt::format("server answered {} with an unreadable body", response.status));
+  }
+  if (response.status != 201) {
+    const std::string why = answer.contains("error") ? answer["error"].get<std::string>() : response.body;
+    return fatal(fmt::format("server refused the scan ({}): {}", response.status, why));
+  }
+  try {
+    const auto& report = answer.at("report");
+    fmt::print("scan {} stored for host {}\n", answer.at("scan_id").get<long long>(), answer.at("host").get<std::string>());
+    for (const auto& s : report.at("signatures")) {
+      const std::string state = s.at("state");
+      if (state == "complete" || state == "superseded") continue;
+      fmt::print("  {:<9} {}\n", state, s.at("signature").get<std::string>());
+    }
+    for (const auto& d : report.at("deviations")) {
+      std::string owners;
+      for (const auto& o : d.at("owners")) owners += (owners.empty() ? "" : ", ") + o.get<std::string>();
+      const std::string path = d.contains("path") ? d["path"].get<std::string>() : "(path in base64)";
+      fmt::print("  {:<9} {}  [{}]\n", d.at("change").get<std::string>(), path, owners.empty() ? "unknown" : owners);
+    }
+    const bool clean = answer.at("clean").get<bool>();
+    fmt::print("result: {}\n", clean ? "clean" : "DEVIATIONS");
+    return clean ? kExitOk : kExitFileErrors;
+  } catch (const nlohmann::json::exception& e) {
+    return fatal(fmt::format("unexpected answer from the server: {}", e.what()));
+  }
+}
+
+tb::Expected<std::string> read_token(const std::string& token, const std::string& token_file) {
+  if (!token.empty()) return token;
+  if (const char* env = std::getenv("TRUSTBASE_TOKEN"); env != nullptr && *env != '\0') return std::string(env);
+  if (token_file.empty()) return tb::fail(tb::ErrorCode::invalid_argument, "--server needs a token (--token-file, $TRUSTBASE_TOKEN or --token)");
+  std::ifstream in(token_file);
+  std::string t;
+  if (!in || !std::getline(in, t) || t.empty())
+    return tb::fail(tb::ErrorCode::io, "cannot read a token from " + token_file);
+  return t;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,6 +157,8 @@ int main(int argc, char** argv) {
   std::string format_name = "xml";
   bool quiet = false, force_progress = false, scan_pseudo = false, nice = false;
   std::vector<std::string> positional_roots;
+  tb::UploadOptions upload;
+  std::string token, token_file;
 
   CLI::App app{"trustbase-scan: walk directory trees, SHA-256 every file, write a scan document."};
   app.set_version_flag("--version", "trustbase-scan " TB_VERSION);
@@ -121,6 +176,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-rate", opts.max_rate_mb_s, "Cap the read rate at this many MB/s (default: no cap)")
       ->check(CLI::NonNegativeNumber)->type_name("MB/S");
   app.add_option("--max-listed-errors", opts.max_listed_errors, "List at most this many errors (all are counted)");
+  app.add_option("--server", upload.server, "Send the scan to this trustbase server (http://HOST:PORT)")->type_name("URL");
+  app.add_option("--token-file", token_file, "File holding the bearer token (or $TRUSTBASE_TOKEN)")->type_name("FILE");
+  app.add_option("--token", token, "Bearer token (visible in ps: prefer --token-file)");
+  app.add_option("--host", upload.host, "Host name to file the scan under (default: this host's name)");
+  app.add_option("--attempts", upload.attempts, "Upload attempts while the server is away (default 6)")
+      ->check(CLI::Range(1u, 100u));
   app.add_flag("--quiet,-q", quiet, "No progress line");
   app.add_flag("--progress", force_progress, "Progress line even when stderr is not a terminal");
 
@@ -132,6 +193,12 @@ int main(int argc, char** argv) {
   }
   opts.roots.insert(opts.roots.end(), positional_roots.begin(), positional_roots.end());
   if (opts.roots.empty()) return fatal("no root given (use --root DIR); see --help");
+  if (!upload.server.empty()) {
+    if (output != "-") return fatal("--server and -o are exclusive: the document goes to one place");
+    auto t = read_token(token, token_file);
+    if (!t) return fatal(t.error().message);
+    upload.token = *t;
+  }
   opts.skip_pseudo_fs = !scan_pseudo;
   opts.cancel = &g_cancel;
 
@@ -156,15 +223,22 @@ int main(int argc, char** argv) {
   header.started_ns = now_ns();
 
   std::optional<OutputFile> file;
+  std::unique_ptr<tb::GzipTempFile> upload_file;
   int out_fd = STDOUT_FILENO;
-  if (output != "-") {
+  if (!upload.server.empty()) {
+    auto f = tb::GzipTempFile::create();
+    if (!f) return fatal(f.error().message);
+    upload_file = std::move(*f);
+  } else if (output != "-") {
     file.emplace(output);
     auto fd = file->open();
     if (!fd) return fatal(fd.error().message);
     out_fd = *fd;
   }
-  tb::FdSink sink(out_fd);
-  auto writer = tb::make_scan_writer(format_name == "json" ? tb::ScanFormat::json : tb::ScanFormat::xml, sink);
+  tb::FdSink fd_sink(out_fd);
+  tb::ByteSink& sink = upload_file ? static_cast<tb::ByteSink&>(*upload_file) : fd_sink;
+  const tb::ScanFormat format = format_name == "json" ? tb::ScanFormat::json : tb::ScanFormat::xml;
+  auto writer = tb::make_scan_writer(format, sink);
   if (auto st = writer->begin(header); !st) return fatal(st.error().message);
 
   tb::ScanProgress progress;
@@ -184,5 +258,18 @@ int main(int argc, char** argv) {
   if (!quiet)
     fmt::print(stderr, "trustbase-scan: {} files, {} directories, {} symlinks, {} other, {:.1f} MiB hashed, {} errors\n",
                s.files, s.directories, s.symlinks, s.others, static_cast<double>(s.bytes_hashed) / (1 << 20), s.errors);
+  if (upload_file) {
+    if (auto st = upload_file->finish(); !st) return fatal(st.error().message);
+    if (!quiet)
+      fmt::print(stderr, "trustbase-scan: sending {:.1f} MiB ({:.1f} MiB uncompressed) to {}\n",
+                 static_cast<double>(upload_file->compressed_bytes()) / (1 << 20),
+                 static_cast<double>(upload_file->raw_bytes()) / (1 << 20), upload.server);
+    auto response = tb::upload_scan(upload, *upload_file, format,
+                                    [](const std::string& line) { fmt::print(stderr, "trustbase-scan: {}\n", line); });
+    if (!response) return fatal(response.error().message);
+    const int verdict = print_server_answer(*response);
+    if (verdict == kExitFatal) return verdict;
+    return s.errors == 0 ? verdict : kExitFileErrors;
+  }
   return s.errors == 0 ? kExitOk : kExitFileErrors;
 }

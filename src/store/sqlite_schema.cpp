@@ -92,6 +92,18 @@ CREATE TABLE signatures (
   UNIQUE (name, version)
 );
 )sql"},
+    {2, "tokens", R"sql(
+-- API tokens: only the SHA-256 of each token is kept (a stolen database yields none).
+CREATE TABLE tokens (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE CHECK (length(name) > 0),
+  role         TEXT NOT NULL CHECK (role IN ('admin', 'host', 'reader')),
+  host         TEXT CHECK (host IS NULL OR (role = 'host' AND length(host) > 0)),
+  token_sha256 BLOB NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
+  created_ns   INTEGER NOT NULL,
+  revoked      INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+);
+)sql"},
 };
 
 constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;

@@ -1,5 +1,8 @@
 #include "store/sqlite_store.h"
 
+#include <openssl/rand.h>
+
+#include <chrono>
 #include <string>
 #include <utility>
 
@@ -43,7 +46,11 @@ class SqliteStore final : public Store {
   Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) override;
   Expected<std::int64_t> put_signature(const Signature& signature) override;
   Expected<std::vector<Signature>> signatures() override;
+  Expected<std::uint64_t> signature_count() override;
   Expected<StoreStats> stats() override;
+  Expected<std::string> add_token(std::string_view name, TokenRole role, std::optional<std::string_view> host) override;
+  Expected<std::optional<TokenInfo>> find_token(std::string_view token) override;
+  Expected<void> revoke_token(std::string_view name) override;
 
  private:
   // Runs `sql` with `bind` applied and returns the first column of the first row as an
@@ -395,6 +402,78 @@ Expected<StoreStats> SqliteStore::stats() {
   return s;
 }
 
+Expected<std::uint64_t> SqliteStore::signature_count() {
+  auto stmt = db_.cached("SELECT count(*) FROM signatures");
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  auto row = q->step();
+  if (!row) return tl::unexpected(row.error());
+  return q->column_uint(0);
+}
+
+Expected<std::string> SqliteStore::add_token(std::string_view name, TokenRole role,
+                                             std::optional<std::string_view> host) {
+  if (name.empty()) return fail(ErrorCode::invalid_argument, "a token needs a name");
+  if (host && role != TokenRole::host)
+    return fail(ErrorCode::invalid_argument, "only host tokens are bound to a host");
+  if (host && host->empty()) return fail(ErrorCode::invalid_argument, "empty host name for the token");
+  unsigned char random[32];
+  if (RAND_bytes(random, sizeof random) != 1) return fail(ErrorCode::internal, "no random bytes (OpenSSL RAND_bytes)");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token = "tb_";
+  for (unsigned char b : random) {
+    token.push_back(kHex[b >> 4]);
+    token.push_back(kHex[b & 15]);
+  }
+  const Sha256Digest digest = Sha256::of(token);
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  auto tx = Transaction::begin(db_);
+  if (!tx) return tl::unexpected(tx.error());
+  auto taken = find_id("SELECT id FROM tokens WHERE name = ?", [&](Stmt& q) { q.bind_text(1, name); });
+  if (!taken) return tl::unexpected(taken.error());
+  if (*taken) return fail(ErrorCode::invalid_argument, "a token named '" + std::string(name) + "' exists already");
+  auto id = insert("INSERT INTO tokens(name, role, host, token_sha256, created_ns) VALUES (?, ?, ?, ?, ?)",
+                   [&](Stmt& q) {
+                     q.bind_text(1, name).bind_text(2, to_string(role));
+                     if (host) q.bind_text(3, *host); else q.bind_null(3);
+                     q.bind_blob(4, digest_bytes(digest)).bind(5, std::int64_t{now.count()});
+                   });
+  if (!id) return fail(id.error().code, "cannot store token '" + std::string(name) + "': " + id.error().message);
+  if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
+  return token;
+}
+
+Expected<std::optional<TokenInfo>> SqliteStore::find_token(std::string_view token) {
+  const Sha256Digest digest = Sha256::of(token);
+  auto stmt = db_.cached("SELECT id, name, role, host, created_ns FROM tokens WHERE token_sha256 = ? AND revoked = 0");
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  q->bind_blob(1, digest_bytes(digest));
+  auto row = q->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<TokenInfo>();
+  TokenInfo info;
+  info.id = q->column_int(0);
+  info.name = q->column_text(1);
+  auto role = token_role_from_string(q->column_text(2));
+  if (!role) return fail(ErrorCode::parse, "corrupt token role in the store");
+  info.role = *role;
+  if (!q->column_is_null(3)) info.host = q->column_text(3);
+  info.created_ns = q->column_int(4);
+  return std::optional<TokenInfo>(std::move(info));
+}
+
+Expected<void> SqliteStore::revoke_token(std::string_view name) {
+  auto stmt = db_.cached("UPDATE tokens SET revoked = 1 WHERE name = ? AND revoked = 0");
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  q->bind_text(1, name);
+  if (auto r = q->run(); !r) return r;
+  if (sqlite3_changes(db_.get()) == 0) return fail(ErrorCode::not_found, "no live token named '" + std::string(name) + "'");
+  return {};
+}
+
 Expected<void> configure(Db& db, const SqliteStoreOptions& options) {
   sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
   if (auto r = db.exec("PRAGMA journal_mode = WAL"); !r) return r;
@@ -403,6 +482,22 @@ Expected<void> configure(Db& db, const SqliteStoreOptions& options) {
 }
 
 }  // namespace
+
+std::string_view to_string(TokenRole role) noexcept {
+  switch (role) {
+    case TokenRole::admin: return "admin";
+    case TokenRole::host: return "host";
+    case TokenRole::reader: return "reader";
+  }
+  return "reader";
+}
+
+std::optional<TokenRole> token_role_from_string(std::string_view text) noexcept {
+  if (text == "admin") return TokenRole::admin;
+  if (text == "host") return TokenRole::host;
+  if (text == "reader") return TokenRole::reader;
+  return std::nullopt;
+}
 
 int sqlite_store_schema_version() noexcept { return sqlite::latest_schema_version(); }
 

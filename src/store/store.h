@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -46,6 +47,23 @@ struct StoreStats {
   std::uint64_t database_bytes = 0;  // size of the database, free pages included
 };
 
+// What an API token may do (the server enforces it, server/auth.h):
+// admin everything; host posts scans (for its bound host, if any) and reads its own
+// report; reader only reads.
+enum class TokenRole : std::uint8_t { admin, host, reader };
+std::string_view to_string(TokenRole role) noexcept;
+std::optional<TokenRole> token_role_from_string(std::string_view text) noexcept;
+
+// An API token as stored: never the token itself, only its SHA-256.
+struct TokenInfo {
+  std::int64_t id = 0;
+  std::string name;                 // unique; what the request log shows
+  TokenRole role = TokenRole::reader;
+  std::optional<std::string> host;  // host tokens: the only host it may post for / read
+  std::int64_t created_ns = 0;
+  bool operator==(const TokenInfo&) const = default;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -68,7 +86,24 @@ class Store {
   // Every signature, in the order they were stored.
   virtual Expected<std::vector<Signature>> signatures() = 0;
 
+  // The number of stored signatures (cheap: the server checks it per request to know
+  // when its cached SignatureIndex is stale).
+  virtual Expected<std::uint64_t> signature_count() = 0;
+
   virtual Expected<StoreStats> stats() = 0;
+
+  // Creates an API token and returns it, in plain text, this once: the store keeps only
+  // its SHA-256. Tokens are 32 random bytes (OpenSSL RAND_bytes) as "tb_" + 64 hex digits.
+  // invalid_argument when the name is taken or empty, or a host binding is given for a
+  // role other than host.
+  virtual Expected<std::string> add_token(std::string_view name, TokenRole role,
+                                          std::optional<std::string_view> host) = 0;
+  // The live (not revoked) token whose SHA-256 matches `token`, nullopt when none does.
+  // The lookup is by hash, so no timing comparison of secrets happens here: an attacker
+  // timing it learns about SHA-256 preimages at best, which is no help.
+  virtual Expected<std::optional<TokenInfo>> find_token(std::string_view token) = 0;
+  // Revokes a token by name; not_found when no such live token exists.
+  virtual Expected<void> revoke_token(std::string_view name) = 0;
 };
 
 }  // namespace tb

@@ -193,6 +193,18 @@ TEST_F(ScanCli, UsageErrorsExitTwo) {
   EXPECT_NE(missing.err.find("does-not-exist"), std::string::npos);
 }
 
+TEST_F(ScanCli, ServerOptionsAreChecked) {
+  const RunResult both = run("-q --server http://127.0.0.1:9 --token t -o x.xml " + quote(tree_));
+  EXPECT_EQ(both.status, 2);
+  EXPECT_NE(both.err.find("exclusive"), std::string::npos) << both.err;
+  const RunResult no_token = run("-q --server http://127.0.0.1:9 " + quote(tree_));
+  EXPECT_EQ(no_token.status, 2);
+  EXPECT_NE(no_token.err.find("token"), std::string::npos) << no_token.err;
+  const RunResult unreachable = run("-q --server http://127.0.0.1:9 --token t --attempts 1 " + quote(tree_));
+  EXPECT_EQ(unreachable.status, 2);
+  EXPECT_NE(unreachable.err.find("cannot reach"), std::string::npos) << unreachable.err;
+}
+
 TEST_F(ScanCli, UnwritableOutputExitsTwoAndLeavesNothing) {
   const RunResult r = run("-q --root " + quote(tree_) + " -o " + quote(dir_ / "no-such-dir" / "scan.xml"));
   EXPECT_EQ(r.status, 2);

@@ -1,0 +1,78 @@
+#include "client/upload.h"
+
+#include <unistd.h>
+
+#include <random>
+#include <thread>
+
+#include <httplib.h>
+
+namespace tb {
+
+namespace {
+
+bool retryable(int status) { return status == 408 || status == 429 || status >= 500; }
+
+std::string query_escape(const std::string& s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTempFile& file, ScanFormat format,
+                                     const std::function<void(const std::string&)>& log) {
+  if (options.server.rfind("http://", 0) != 0)
+    return fail(ErrorCode::invalid_argument, "server URL must start with http:// (got '" + options.server + "')");
+  httplib::Client client(options.server);
+  client.set_bearer_token_auth(options.token.c_str());
+  client.set_connection_timeout(std::chrono::seconds(10));
+  client.set_read_timeout(options.timeout);
+  client.set_write_timeout(options.timeout);
+
+  const std::string path = "/api/v1/scans" + (options.host.empty() ? "" : "?host=" + query_escape(options.host));
+  const httplib::Headers headers{{"Content-Encoding", "gzip"}};
+  const char* content_type = format == ScanFormat::json ? "application/json" : "application/xml";
+  const int fd = file.fd();
+  // Read from the file at the provider's offset, so every attempt sends the whole body.
+  auto provider = [fd](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+    char buf[64 * 1024];
+    const ssize_t n = ::pread(fd, buf, std::min(length, sizeof buf), static_cast<off_t>(offset));
+    if (n <= 0) return false;
+    sink.write(buf, static_cast<std::size_t>(n));
+    return true;
+  };
+
+  std::mt19937 jitter(std::random_device{}());
+  auto wait = options.first_wait;
+  for (unsigned attempt = 1;; ++attempt) {
+    auto res = client.Post(path.c_str(), headers, static_cast<std::size_t>(file.compressed_bytes()), provider,
+                           content_type);
+    std::string problem;
+    if (!res) {
+      problem = "cannot reach " + options.server + ": " + httplib::to_string(res.error());
+    } else if (retryable(res->status)) {
+      problem = "server answered " + std::to_string(res->status);
+    } else {
+      return UploadResponse{res->status, res->body};
+    }
+    if (attempt >= options.attempts) return fail(ErrorCode::io, problem + " (gave up after " + std::to_string(attempt) + " attempts)");
+    // Jitter spreads 10,000 hosts that lost the server at once over the retry window.
+    const auto pause = wait + std::chrono::milliseconds(std::uniform_int_distribution<long>(0, wait.count() / 4)(jitter));
+    log(problem + "; retrying in " + std::to_string(pause.count()) + " ms");
+    std::this_thread::sleep_for(pause);
+    wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::minutes(1));
+  }
+}
+
+}  // namespace tb
