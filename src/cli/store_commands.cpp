@@ -99,6 +99,23 @@ int run_ingest(const StoreArgs& s, const IngestArgs& a) {
   return status;
 }
 
+// Judges `scan` against every signature in the store and prints the report.
+int print_analysis(std::string_view command, Store& store, const ScanDocument& scan, const std::string& host,
+                   const ReportArgs& a) {
+  auto signatures = store.signatures();
+  if (!signatures) return error(command, signatures.error().message);
+  auto index = SignatureIndex::build(std::move(*signatures));
+  if (!index) return error(command, index.error().message);
+  const Analysis analysis = analyze(scan.manifest, *index);
+  FdSink out(STDOUT_FILENO);
+  const AnalysisContext context{&scan.header, host, a.include_absent};
+  if (auto st = write_analysis_report(a.format == "json" ? ReportFormat::json : ReportFormat::text, context, analysis,
+                                      out);
+      !st)
+    return error(command, st.error().message);
+  return analysis_is_clean(analysis) ? kOk : kDeviations;
+}
+
 int run_report(const StoreArgs& s, const ReportArgs& a) {
   auto store = open_store(s);
   if (!store) return error("report", store.error().message);
@@ -107,18 +124,15 @@ int run_report(const StoreArgs& s, const ReportArgs& a) {
   if (!*latest) return error("report", "no scan of host '" + a.host + "' in " + s.db);
   auto scan = (*store)->get_scan(**latest);
   if (!scan) return error("report", scan.error().message);
-  auto signatures = (*store)->signatures();
-  if (!signatures) return error("report", signatures.error().message);
-  auto index = SignatureIndex::build(std::move(*signatures));
-  if (!index) return error("report", index.error().message);
-  const Analysis analysis = analyze(scan->manifest, *index);
-  FdSink out(STDOUT_FILENO);
-  const AnalysisContext context{&scan->header, a.host, a.include_absent};
-  if (auto st = write_analysis_report(a.format == "json" ? ReportFormat::json : ReportFormat::text, context, analysis,
-                                      out);
-      !st)
-    return error("report", st.error().message);
-  return analysis_is_clean(analysis) ? kOk : kDeviations;
+  return print_analysis("report", **store, *scan, a.host, a);
+}
+
+int run_analyze(const StoreArgs& s, const AnalyzeArgs& a) {
+  auto doc = load_document(a.file);
+  if (!doc) return error("analyze", doc.error().message);
+  auto store = open_store(s);
+  if (!store) return error("analyze", store.error().message);
+  return print_analysis("analyze", **store, *doc, doc->header.host.hostname, a.report);
 }
 
 }  // namespace
@@ -149,6 +163,12 @@ void add_store_commands(CLI::App& app, StoreCommands& c) {
   CLI::App* host = rep->add_subcommand("host", "Signatures and deviations of one host");
   host->add_option("name", c.report.host, "Host name")->required();
   rep->require_subcommand(1);
+
+  CLI::App* ana = c.analyze_cmd =
+      app.add_subcommand("analyze", "Judge a scan document against the stored signatures, without storing it");
+  ana->add_option("file", c.analyze.file, "Scan document (XML or JSON)")->required();
+  ana->add_option("--format", c.analyze.report.format, "Report format")->check(CLI::IsMember({"text", "json"}));
+  ana->add_flag("--all", c.analyze.report.include_absent, "Also list signatures that are not installed");
   host->add_option("--format", c.report.format, "Report format")->check(CLI::IsMember({"text", "json"}));
   host->add_flag("--all", c.report.include_absent, "Also list signatures that are not installed");
 }
@@ -157,6 +177,7 @@ int run_store_commands(const StoreCommands& c) {
   if (c.import_cmd->parsed()) return run_import(c.store, c.import);
   if (c.ingest_cmd->parsed()) return run_ingest(c.store, c.ingest);
   if (c.report_cmd->parsed()) return run_report(c.store, c.report);
+  if (c.analyze_cmd->parsed()) return run_analyze(c.store, c.analyze);
   return -1;
 }
 

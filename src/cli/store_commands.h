@@ -1,5 +1,5 @@
 // The store-backed commands of `trustbase`: import signatures, ingest scans (offline
-// hosts), and report on a host's latest scan.
+// hosts), report on a host's latest scan, analyze a scan document without storing it.
 #pragma once
 
 #include <string>
@@ -30,12 +30,19 @@ struct ReportArgs {
   bool include_absent = false;
 };
 
+struct AnalyzeArgs {
+  std::string file;
+  ReportArgs report;
+};
+
 struct StoreCommands {
   StoreArgs store;
   ImportArgs import;
   IngestArgs ingest;
   ReportArgs report;
+  AnalyzeArgs analyze;
   CLI::App* import_cmd = nullptr;
+  CLI::App* analyze_cmd = nullptr;
   CLI::App* ingest_cmd = nullptr;
   CLI::App* report_cmd = nullptr;
 };
@@ -44,7 +51,7 @@ struct StoreCommands {
 void add_store_commands(CLI::App& app, StoreCommands& commands);
 
 // Runs whichever of them was parsed; returns its exit status, or -1 if none was.
-// import/ingest: 0 ok, 2 error. report: 0 clean, 1 deviations, 2 error.
+// import/ingest: 0 ok, 2 error. report/analyze: 0 clean, 1 deviations, 2 error.
 int run_store_commands(const StoreCommands& commands);
 
 }  // namespace tb

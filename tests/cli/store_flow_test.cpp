@@ -165,6 +165,21 @@ TEST_F(StoreFlow, ImportIsIdempotentAndSignaturesAreImmutable) {
   EXPECT_NE(out.find("app@1.0"), std::string::npos) << out;
 }
 
+TEST_F(StoreFlow, AnalyzeJudgesADocumentWithoutStoringIt) {
+  const fs::path root = make_host("analyzed", true);
+  import_signatures(root.string());
+  const fs::path doc = dir_ / "analyzed.xml";
+  ASSERT_EQ(std::system((std::string(TB_SCAN_BINARY) + " -q " + root.string() + " -o " + doc.string()).c_str()), 0);
+  std::string out;
+  EXPECT_EQ(tb("analyze " + doc.string(), &out), 0) << out;
+  EXPECT_NE(out.find("complete   patch    app-p1@1"), std::string::npos) << out;
+  write(root / "bin/app", "edited");
+  ASSERT_EQ(std::system((std::string(TB_SCAN_BINARY) + " -q " + root.string() + " -o " + doc.string()).c_str()), 0);
+  EXPECT_EQ(tb("analyze " + doc.string(), &out), 1) << out;
+  EXPECT_NE(out.find("tampered"), std::string::npos) << out;
+  EXPECT_EQ(tb("report host analyzed", &out), 2) << "analyze must not store the scan: " << out;
+}
+
 TEST_F(StoreFlow, BadInputIsAClearError) {
   std::string out;
   EXPECT_EQ(tb("report host nobody", &out), 2);
