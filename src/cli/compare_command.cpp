@@ -17,15 +17,7 @@ namespace {
 
 constexpr int kIdentical = 0, kDifferent = 1, kError = 2;
 
-Expected<ScanDocument> load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::io, fmt::format("cannot open {}", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto doc = parse_scan(ss.str());
-  if (!doc) return fail(doc.error().code, fmt::format("{}: {}", path, doc.error().message));
-  return doc;
-}
+Expected<ScanDocument> load(const std::string& path) { return parse_scan_file(path); }
 
 }  // namespace
 

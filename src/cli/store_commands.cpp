@@ -64,15 +64,7 @@ int run_import(const StoreArgs& s, const ImportArgs& a) {
   return kOk;
 }
 
-Expected<ScanDocument> load_document(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::io, "cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto doc = parse_scan(ss.str());
-  if (!doc) return fail(doc.error().code, path + ": " + doc.error().message);
-  return doc;
-}
+Expected<ScanDocument> load_document(const std::string& path) { return parse_scan_file(path); }
 
 int run_ingest(const StoreArgs& s, const IngestArgs& a) {
   auto store = open_store(s);

@@ -59,24 +59,8 @@ std::string text_report(const AnalysisContext& c, const Analysis& a) {
   return o;
 }
 
-void put_string(std::string& o, std::string_view s) {
-  o += '"';
-  append_json_escaped(o, is_plain_text(s) ? std::string(s) : sanitize_text(s));
-  o += '"';
-}
-
-void put_path(std::string& o, std::string_view key, std::string_view bytes) {
-  o += '"';
-  o += key;
-  if (is_plain_text(bytes)) {
-    o += "\":\"";
-    append_json_escaped(o, bytes);
-  } else {
-    o += "_b64\":\"";
-    append_base64(o, bytes);
-  }
-  o += '"';
-}
+void put_string(std::string& o, std::string_view s) { append_json_text(o, s); }
+void put_path(std::string& o, std::string_view key, std::string_view bytes) { append_json_bytes_member(o, key, bytes); }
 
 void put_refs(std::string& o, const std::vector<SignatureRef>& list) {
   o += '[';

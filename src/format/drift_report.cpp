@@ -53,25 +53,8 @@ std::string text_report(const DriftContext& c, std::span<const DiffEntry> diffs)
   return o;
 }
 
-void put_json_string(std::string& o, std::string_view s) {
-  o += '"';
-  append_json_escaped(o, is_plain_text(s) ? std::string(s) : sanitize_text(s));
-  o += '"';
-}
-
-// "path":"..." or "path_b64":"..." for raw bytes, as in the scan documents.
-void put_json_bytes(std::string& o, std::string_view key, std::string_view bytes) {
-  o += '"';
-  o += key;
-  if (is_plain_text(bytes)) {
-    o += "\":\"";
-    append_json_escaped(o, bytes);
-  } else {
-    o += "_b64\":\"";
-    append_base64(o, bytes);
-  }
-  o += '"';
-}
+void put_json_string(std::string& o, std::string_view s) { append_json_text(o, s); }
+void put_json_bytes(std::string& o, std::string_view key, std::string_view bytes) { append_json_bytes_member(o, key, bytes); }
 
 void put_json_record(std::string& o, const FileRecord& r) {
   o += "{\"type\":";

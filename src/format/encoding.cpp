@@ -1,5 +1,7 @@
 #include "format/encoding.h"
 
+#include "core/path.h"
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -343,6 +345,26 @@ std::optional<Sha256Digest> parse_sha256(std::string_view text) {
     digest.bytes[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
   return digest;
+}
+
+void append_json_text(std::string& out, std::string_view text) {
+  out += '"';
+  if (is_plain_text(text)) append_json_escaped(out, text);
+  else append_json_escaped(out, sanitize_text(text));
+  out += '"';
+}
+
+void append_json_bytes_member(std::string& out, std::string_view key, std::string_view bytes) {
+  out += '"';
+  out += key;
+  if (is_plain_text(bytes)) {
+    out += "\":\"";
+    append_json_escaped(out, bytes);
+  } else {
+    out += "_b64\":\"";
+    append_base64(out, bytes);
+  }
+  out += '"';
 }
 
 }  // namespace tb

@@ -24,6 +24,12 @@ void append_xml_escaped(std::string& out, std::string_view text);
 // \u00XX. `text` must be valid UTF-8 (callers pass plain text or sanitize_text()).
 void append_json_escaped(std::string& out, std::string_view text);
 
+// A quoted JSON string of informational text (sanitize_text() applied when needed).
+void append_json_text(std::string& out, std::string_view text);
+// A JSON member for raw bytes (a path, a link target): "key":"text" when they are plain
+// text, else "key_b64":"base64", so that any Linux name survives exactly.
+void append_json_bytes_member(std::string& out, std::string_view key, std::string_view bytes);
+
 // Returns `bytes` as plain text: every byte that is not part of well-formed UTF-8, and
 // every character that is not plain text (C0/C1 controls, DEL, U+FFFE, U+FFFF), becomes
 // U+FFFD. For informational strings (hostnames, messages) where loss is acceptable.

@@ -32,16 +32,7 @@ void put_string(std::string& o, std::string_view key, std::string_view plain, bo
 // Raw bytes: "key":"text" when plain text, else "key_b64":"base64".
 void put_bytes(std::string& o, std::string_view key, std::string_view bytes, bool first = false) {
   if (!first) o += ',';
-  o += '"';
-  o += key;
-  if (is_plain_text(bytes)) {
-    o += "\":\"";
-    append_json_escaped(o, bytes);
-  } else {
-    o += "_b64\":\"";
-    append_base64(o, bytes);
-  }
-  o += '"';
+  append_json_bytes_member(o, key, bytes);
 }
 
 // Informational text (hostnames, messages): made plain text, lossy if it must be.

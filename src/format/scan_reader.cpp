@@ -2,6 +2,8 @@
 #include "format/scan_reader.h"
 
 #include <climits>
+#include <fstream>
+#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -283,6 +285,16 @@ Expected<ScanDocument> parse_scan(std::string_view document, const ReadLimits& l
   auto manifest = Manifest::from_sorted(std::move(records));
   if (!manifest) return fail(ErrorCode::limit, manifest.error().message);
   doc.manifest = std::move(*manifest);
+  return doc;
+}
+
+Expected<ScanDocument> parse_scan_file(const std::string& path, const ReadLimits& limits) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::io, "cannot open " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto doc = parse_scan(text.str(), limits);
+  if (!doc) return fail(doc.error().code, path + ": " + doc.error().message);
   return doc;
 }
 

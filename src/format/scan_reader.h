@@ -59,6 +59,9 @@ Expected<void> read_scan_xml_file(const std::string& path, const ScanVisitor& vi
 Expected<void> read_scan_json(std::string_view document, const ScanVisitor& visitor,
                               const ReadLimits& limits = {});
 
+// Reads a file and collects the whole document; errors name the file.
+Expected<ScanDocument> parse_scan_file(const std::string& path, const ReadLimits& limits = {});
+
 // Collects a whole document (tests, small scans).
 Expected<ScanDocument> parse_scan(std::string_view document, const ReadLimits& limits = {});  // sniffs XML vs JSON
 

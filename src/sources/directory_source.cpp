@@ -70,12 +70,8 @@ Expected<Signature> signature_from_scan_document(const std::string& path, Signat
   auto install_root = canonical_install_root(info.install_root);
   if (!install_root) return tl::unexpected(install_root.error());
   info.install_root = *install_root;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::io, "cannot open " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto doc = parse_scan(ss.str());
-  if (!doc) return fail(doc.error().code, path + ": " + doc.error().message);
+  auto doc = parse_scan_file(path);
+  if (!doc) return tl::unexpected(doc.error());
   std::vector<FileRecord> records;
   for (const FileRecord& r : doc->manifest) {
     if (info.install_root != "/" && !path_is_under(r.path, info.install_root)) continue;
