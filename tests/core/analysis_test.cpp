@@ -400,7 +400,8 @@ TEST(Analysis, PatchNotAppliedIsAbsent) {
 TEST(Analysis, PatchWithForeignContentIsTampered) {
   const SignatureIndex index = make_index({app1(), p1()});
   const Manifest scan = installed(index, {"app@1", "app-p1@1"}, {test::file("/opt/app/new", "evil")});
-  const SignatureVerdict& v = verdict(analyze(scan, index), "app-p1@1");
+  const Analysis a = analyze(scan, index);  // keep it alive: verdict() returns a reference into it
+  const SignatureVerdict& v = verdict(a, "app-p1@1");
   EXPECT_EQ(v.state, SignatureState::tampered);
   EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/new", IssueKind::modified, kContent, std::nullopt}}));
 }
