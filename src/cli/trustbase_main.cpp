@@ -1,8 +1,9 @@
-// trustbase: the server-side command. Today: compare, import, ingest, report host;
-// serve, verify and the fleet reports follow (docs/design.md).
+// trustbase: the server-side command. Today: compare, import, ingest, report host, serve
+// and token; verify and the fleet reports follow (docs/design.md).
 #include <CLI/CLI.hpp>
 
 #include "cli/compare_command.h"
+#include "cli/server_commands.h"
 #include "cli/store_commands.h"
 
 #ifndef TB_VERSION
@@ -17,12 +18,15 @@ int main(int argc, char** argv) {
   CLI::App* compare_cmd = tb::add_compare_command(app, compare);
   tb::StoreCommands store_commands;
   tb::add_store_commands(app, store_commands);
+  tb::ServerCommands server_commands;
+  tb::add_server_commands(app, server_commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // usage errors share the fatal-error status
   }
   if (compare_cmd->parsed()) return tb::run_compare(compare);
-  const int status = tb::run_store_commands(store_commands);
+  int status = tb::run_store_commands(store_commands);
+  if (status < 0) status = tb::run_server_commands(server_commands, store_commands.store);
   return status >= 0 ? status : 2;
 }

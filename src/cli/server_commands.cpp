@@ -1,0 +1,99 @@
+#include "cli/server_commands.h"
+
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "server/server.h"
+#include "store/sqlite_store.h"
+
+namespace tb {
+
+namespace {
+
+constexpr int kOk = 0, kError = 2;
+
+int error(std::string_view command, const std::string& message) {
+  fmt::print(stderr, "trustbase {}: {}\n", command, message);
+  return kError;
+}
+
+Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args) {
+  auto store = open_sqlite_store(args.db);
+  if (!store) return fail(store.error().code, args.db + ": " + store.error().message);
+  return store;
+}
+
+int run_serve(const ServeArgs& a, const StoreArgs& s) {
+  auto address = server::parse_listen_address(a.listen);
+  if (!address) return error("serve", address.error().message);
+  auto store = open_store(s);
+  if (!store) return error("serve", store.error().message);
+  server::SharedStore shared(std::move(*store));
+  server::ServeOptions options;
+  options.host = address->first;
+  options.port = address->second;
+  options.api.max_body_bytes = a.max_body_mb << 20;
+  auto served = server::serve(shared, options, [&](int port) {
+    // The first line of stdout, for scripts and tests that asked for port 0.
+    fmt::print("listening on {}:{}\n", options.host, port);
+    std::fflush(stdout);
+    fmt::print(stderr, "trustbase serve: store {}, listening on {}:{}\n", s.db, options.host, port);
+  });
+  if (!served) return error("serve", served.error().message);
+  fmt::print(stderr, "trustbase serve: stopped\n");
+  return kOk;
+}
+
+int run_token_add(const TokenArgs& a, const StoreArgs& s) {
+  const auto role = token_role_from_string(a.role);
+  if (!role) return error("token add", "--role wants admin, host or reader");
+  std::optional<std::string_view> host;
+  if (!a.host.empty()) host = a.host;
+  auto store = open_store(s);
+  if (!store) return error("token add", store.error().message);
+  auto token = (*store)->add_token(a.name, *role, host);
+  if (!token) return error("token add", token.error().message);
+  fmt::print("{}\n", *token);
+  fmt::print(stderr, "trustbase token add: token '{}' ({}{}) created; it is shown only this once\n", a.name, a.role,
+             a.host.empty() ? "" : ", host " + a.host);
+  return kOk;
+}
+
+int run_token_revoke(const TokenArgs& a, const StoreArgs& s) {
+  auto store = open_store(s);
+  if (!store) return error("token revoke", store.error().message);
+  if (auto r = (*store)->revoke_token(a.name); !r) return error("token revoke", r.error().message);
+  fmt::print("revoked token '{}'\n", a.name);
+  return kOk;
+}
+
+}  // namespace
+
+void add_server_commands(CLI::App& app, ServerCommands& c) {
+  CLI::App* serve = c.serve_cmd = app.add_subcommand("serve", "Serve the HTTP API (scans in, reports out)");
+  serve->add_option("--listen", c.serve.listen, "HOST:PORT to listen on (port 0: any, printed on stdout)")
+      ->type_name("HOST:PORT");
+  serve->add_option("--max-body-mb", c.serve.max_body_mb, "Largest scan accepted, in MiB after decompression")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+
+  CLI::App* token = app.add_subcommand("token", "Manage API tokens");
+  token->require_subcommand(1);
+  CLI::App* add = c.token_add_cmd = token->add_subcommand("add", "Create a token and print it (shown once)");
+  add->add_option("--name", c.token.name, "Unique name (appears in the request log)")->required();
+  add->add_option("--role", c.token.role, "admin, host or reader")
+      ->required()
+      ->check(CLI::IsMember({"admin", "host", "reader"}));
+  add->add_option("--host", c.token.host, "host tokens: the only host it may post scans for and read");
+  CLI::App* revoke = c.token_revoke_cmd = token->add_subcommand("revoke", "Revoke a token by name");
+  revoke->add_option("name", c.token.name, "Token name")->required();
+}
+
+int run_server_commands(const ServerCommands& c, const StoreArgs& store) {
+  if (c.serve_cmd->parsed()) return run_serve(c.serve, store);
+  if (c.token_add_cmd->parsed()) return run_token_add(c.token, store);
+  if (c.token_revoke_cmd->parsed()) return run_token_revoke(c.token, store);
+  return -1;
+}
+
+}  // namespace tb

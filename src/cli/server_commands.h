@@ -1,0 +1,37 @@
+// The server commands of `trustbase`: `serve` (the HTTP API) and `token add|revoke`
+// (API tokens). They use the store named by the global --db (cli/store_commands.h).
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/store_commands.h"
+
+namespace tb {
+
+struct ServeArgs {
+  std::string listen = "127.0.0.1:8750";  // port 0: any free port, printed on stdout
+  std::size_t max_body_mb = 256;
+};
+
+struct TokenArgs {
+  std::string name, role, host;
+};
+
+struct ServerCommands {
+  ServeArgs serve;
+  TokenArgs token;
+  CLI::App* serve_cmd = nullptr;
+  CLI::App* token_add_cmd = nullptr;
+  CLI::App* token_revoke_cmd = nullptr;
+};
+
+// Registers serve and token on `app` (after add_store_commands, which owns --db).
+void add_server_commands(CLI::App& app, ServerCommands& commands);
+
+// Runs whichever of them was parsed, with the store of `store`; returns its exit status
+// (0 ok, 2 error), or -1 if none was.
+int run_server_commands(const ServerCommands& commands, const StoreArgs& store);
+
+}  // namespace tb

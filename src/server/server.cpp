@@ -1,0 +1,77 @@
+#include "server/server.h"
+
+#include <httplib.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <charconv>
+#include <ctime>
+#include <thread>
+
+namespace tb::server {
+
+Expected<std::pair<std::string, int>> parse_listen_address(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos) return fail(ErrorCode::invalid_argument, "--listen wants HOST:PORT, got '" + text + "'");
+  std::string host = text.substr(0, colon);
+  const std::string port_text = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  int port = -1;
+  const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535)
+    return fail(ErrorCode::invalid_argument, "--listen: bad port '" + port_text + "'");
+  return std::make_pair(host, port);
+}
+
+Expected<void> serve(SharedStore& store, const ServeOptions& options, const std::function<void(int)>& on_listening) {
+  // Block the signals before httplib starts its thread pool, so only the watcher takes them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigset_t previous;
+  pthread_sigmask(SIG_BLOCK, &signals, &previous);
+
+  httplib::Server server;
+  // httplib's default sets SO_REUSEPORT, under which a second server on the same port
+  // binds "successfully" and silently shares the traffic (with another store, maybe).
+  // SO_REUSEADDR alone lets a restart rebind at once while refusing a live listener.
+  server.set_socket_options([](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  install_api(server, store, options.api);
+  int port = options.port;
+  if (port == 0) {
+    port = server.bind_to_any_port(options.host);
+    if (port < 0) port = -1;
+  } else if (!server.bind_to_port(options.host, port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return fail(ErrorCode::io, "cannot listen on " + options.host + ":" + std::to_string(options.port));
+  }
+
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    const timespec tick{0, 200'000'000};
+    while (!done.load()) {
+      if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+        server.stop();
+        return;
+      }
+    }
+  });
+  on_listening(port);
+  const bool ok = server.listen_after_bind();
+  done = true;
+  watcher.join();
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (!ok) return fail(ErrorCode::io, "the server stopped on an error");
+  return {};
+}
+
+}  // namespace tb::server

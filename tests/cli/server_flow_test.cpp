@@ -1,0 +1,185 @@
+// The whole loop with the real processes: `trustbase serve` on loopback, signatures
+// imported, hosts deployed with planted deviations and scanned by `trustbase-scan
+// --server`, whose exit status and printed verdict are what a deployment job sees.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write(const fs::path& p, const std::string& content) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << content;
+}
+
+struct Ran {
+  int status = -1;
+  std::string out;
+};
+
+// Runs `cmd` with stdout (and stderr, unless the command redirects it) into `scratch`.
+Ran run(const std::string& cmd, const fs::path& scratch) {
+  const int raw = std::system((cmd + " >" + scratch.string() + (cmd.find("2>") == std::string::npos ? " 2>&1" : "")).c_str());
+  return Ran{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(scratch)};
+}
+
+class ServerFlow : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/tb-server-flow-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = fs::canonical(tmpl);
+    db_ = dir_ / "store.db";
+    app_ = dir_ / "opt/app";
+    write(dir_ / "pkg/app-1.0/bin/app", "app 1.0");
+    write(dir_ / "pkg/app-1.0/lib/libcore.so", "libcore 1.0");
+    write(dir_ / "pkg/app-1.0/etc/app.conf", "port=8080");
+    write(dir_ / "pkg/fix1/bin/app", "app 1.0 + fix 1");
+    write(dir_ / "pkg/fix1/lib/libfix.so", "libfix 1");
+    ASSERT_EQ(tb("import --name app --version 1.0 --install-root " + app_.string() + " " +
+                  (dir_ / "pkg/app-1.0").string()).status, 0);
+    ASSERT_EQ(tb("import --name app-fix1 --version 1 --kind patch --patches app@1.0 --install-root " + app_.string() +
+                  " " + (dir_ / "pkg/fix1").string()).status, 0);
+    // The token is the only line on stdout (the notice goes to stderr).
+    const Ran token = run(std::string(TB_TRUSTBASE_BINARY) + " --db " + db_.string() +
+                              " token add --name deployer --role admin 2>/dev/null",
+                          dir_ / "token");
+    ASSERT_EQ(token.status, 0) << token.out;
+    ASSERT_EQ(std::count(token.out.begin(), token.out.end(), '\n'), 1) << token.out;
+    start_server();
+  }
+  void TearDown() override {
+    if (server_pid_ > 0) {
+      ::kill(server_pid_, SIGTERM);
+      int st = 0;
+      ::waitpid(server_pid_, &st, 0);
+    }
+    fs::remove_all(dir_);
+  }
+
+  Ran tb(const std::string& args) {
+    return run(std::string(TB_TRUSTBASE_BINARY) + " --db " + db_.string() + " " + args, dir_ / "tb.out");
+  }
+
+  void start_server() {
+    int out[2];
+    ASSERT_EQ(::pipe(out), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    const std::string log = (dir_ / "server.log").string();
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const std::string db = db_.string();
+    const char* argv[] = {TB_TRUSTBASE_BINARY, "--db", db.c_str(), "serve", "--listen", "127.0.0.1:0", nullptr};
+    ASSERT_EQ(::posix_spawn(&server_pid_, TB_TRUSTBASE_BINARY, &fa, nullptr, const_cast<char**>(argv), environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    // First stdout line: "listening on 127.0.0.1:PORT".
+    std::string line;
+    char c;
+    while (::read(out[0], &c, 1) == 1 && c != '\n') line += c;
+    ::close(out[0]);
+    const auto colon = line.rfind(':');
+    ASSERT_NE(colon, std::string::npos) << "server said: '" << line << "' log: " << slurp(log);
+    url_ = "http://127.0.0.1:" + line.substr(colon + 1);
+  }
+
+  void deploy(const std::string& scenario) {
+    fs::remove_all(app_);
+    fs::create_directories(app_.parent_path());
+    fs::copy(dir_ / "pkg/app-1.0", app_, fs::copy_options::recursive);
+    if (scenario == "patched") {
+      fs::copy(dir_ / "pkg/fix1", app_, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+    } else if (scenario == "broken") {
+      fs::copy_file(dir_ / "pkg/fix1/lib/libfix.so", app_ / "lib/libfix.so");  // patch half applied
+      write(app_ / "etc/app.conf", "port=9090");                                // edited by hand
+      fs::remove(app_ / "lib/libcore.so");                                      // removed
+      write(app_ / "notes.txt", "todo");                                        // unknown file
+    }
+  }
+
+  Ran scan_to_server(const std::string& host) {
+    return run(std::string(TB_SCAN_BINARY) + " -q --server " + url_ + " --token-file " + (dir_ / "token").string() +
+                   " --host " + host + " " + app_.string(),
+               dir_ / "scan.out");
+  }
+
+  fs::path dir_, db_, app_;
+  std::string url_;
+  pid_t server_pid_ = -1;
+};
+
+TEST_F(ServerFlow, CorrectlyPatchedHostPassesTheGate) {
+  deploy("patched");
+  const Ran r = scan_to_server("alpha");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("stored for host alpha"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("result: clean"), std::string::npos) << r.out;
+}
+
+TEST_F(ServerFlow, EveryPlantedDeviationIsReportedAttributedAndNothingElse) {
+  deploy("broken");
+  const Ran r = scan_to_server("beta");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("result: DEVIATIONS"), std::string::npos) << r.out;
+
+  // The stored report, read while the server runs (SQLite WAL: readers do not block).
+  const Ran rep = tb("report host beta --format json");
+  ASSERT_EQ(rep.status, 1) << rep.out;
+  const auto report = nlohmann::json::parse(rep.out);
+  std::map<std::string, std::string> states;
+  for (const auto& s : report["signatures"]) states[s["signature"]] = s["state"];
+  EXPECT_EQ(states, (std::map<std::string, std::string>{{"app@1.0", "partial"}, {"app-fix1@1", "partial"}}));
+
+  std::vector<std::string> lines;
+  for (const auto& d : report["deviations"]) {
+    std::string owners;
+    for (const auto& o : d["owners"]) owners += (owners.empty() ? "" : ",") + o.get<std::string>();
+    lines.push_back(d["change"].get<std::string>() + " " +
+                    fs::path(d["path"].get<std::string>()).lexically_relative(app_).string() + " [" + owners + "]");
+  }
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "modified bin/app [app@1.0,app-fix1@1]",  // still the base's binary: patch not applied
+                       "modified etc/app.conf [app@1.0]",
+                       "removed lib/libcore.so [app@1.0]",
+                       "added notes.txt []",
+                   }));
+}
+
+TEST_F(ServerFlow, ABadTokenIsRefusedAndNothingIsStored) {
+  deploy("patched");
+  write(dir_ / "token", "not-a-token");
+  const Ran r = scan_to_server("gamma");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("401"), std::string::npos) << r.out;
+  EXPECT_EQ(tb("report host gamma").status, 2);
+}
+
+}  // namespace
