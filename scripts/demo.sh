@@ -37,6 +37,13 @@ echo "app 1.0 + fix 1" >"$work/pkg/app-p1/bin/app"; echo "libfix 1" >"$work/pkg/
 app="$work/opt/app"
 tb import --name app --version 1.0 --vendor ACME --install-root "$app" "$work/pkg/app-1.0"
 tb import --name app-fix1 --version 1 --kind patch --patches app@1.0 --install-root "$app" "$work/pkg/app-p1"
+# The server, on loopback, with a token for the deployment jobs.
+tb token add --name deploy-jobs --role admin 2>/dev/null >"$work/token"
+coproc SERVER { exec "$bin/trustbase" --db "$work/trustbase.db" serve --listen 127.0.0.1:0 2>"$work/server.log"; }
+trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
+read -r line <&"${SERVER[0]}"
+url="http://127.0.0.1:${line##*:}"
+echo "trustbase serve: $line (log: $work/server.log)"
 deploy() {
   rm -rf "$app" && mkdir -p "$work/opt" && cp -r "$work/pkg/app-1.0" "$app"
   case "$1" in
@@ -44,16 +51,17 @@ deploy() {
     beta) cp "$work/pkg/app-p1/lib/libfix.so" "$app/lib/"           # patch half applied
           echo "port=9090" >"$app/etc/app.conf" ;;                  # ... and a hand edit
   esac
-  "$bin/trustbase-scan" -q "$app" -o "$work/$1.xml"
-  tb ingest --host "$1" "$work/$1.xml"
+  echo
+  echo "-- deployment on $1 done; its last step: trustbase-scan --server $url --host $1 $app"
+  set +e
+  "$bin/trustbase-scan" -q --server "$url" --token-file "$work/token" --host "$1" "$app"
+  echo "   exit status $? (0 = as expected, 1 = deviations: the pipeline stops here)"
+  set -e
 }
 deploy alpha
 deploy beta
-for host in alpha beta; do
-  echo
-  echo "-- trustbase report host $host"
-  set +e
-  tb report host "$host"
-  echo "   exit status $? (0 = as expected, 1 = deviations)"
-  set -e
-done
+echo
+echo "-- trustbase report host beta (the full report, from the store)"
+set +e
+tb report host beta
+set -e

@@ -289,7 +289,7 @@ TEST_F(ServeTest, UnknownContentEncodingIs415) {
 TEST_F(ServeTest, ASecondServerCannotTakeTheSamePort) {
   start();
   int status = 0;
-  run(tb() + " serve --listen 127.0.0.1:" + std::to_string(server_->port()) + " 2>/dev/null", &status);
+  run("timeout 10 " + tb() + " serve --listen 127.0.0.1:" + std::to_string(server_->port()) + " 2>/dev/null", &status);
   EXPECT_EQ(status, 2);
   EXPECT_EQ(client().Get("/api/v1/health")->status, 200);
 }
