@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <httplib.h>
@@ -275,6 +276,27 @@ TEST_F(ServeTest, OversizeBodiesAre413EvenWhenCompressed) {
   EXPECT_EQ(gz->status, 413) << gz->body;
   EXPECT_TRUE(json::parse(gz->body).contains("error"));
   EXPECT_EQ(post_scan(admin_, scan_, "?host=web1")->status, 201);  // and it still serves
+}
+
+TEST_F(ServeTest, ConcurrentPostsAndReadsAllSucceed) {
+  start();
+  constexpr int kThreads = 6;
+  std::vector<int> statuses(kThreads * 2, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = post_scan(admin_, scan_, "?host=h" + std::to_string(i % 2), i % 3 == 0);
+      statuses[static_cast<std::size_t>(i)] = r ? r->status : -1;
+      auto g = client(reader_).Get("/api/v1/signatures");
+      statuses[static_cast<std::size_t>(kThreads + i)] = g ? g->status : -1;
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  for (int i = 0; i < kThreads; ++i) {
+    EXPECT_EQ(statuses[static_cast<std::size_t>(i)], 201);
+    EXPECT_EQ(statuses[static_cast<std::size_t>(kThreads + i)], 200);
+  }
+  EXPECT_EQ(scan_count("h0") + scan_count("h1"), static_cast<std::size_t>(kThreads));
 }
 
 TEST_F(ServeTest, UnknownContentEncodingIs415) {
