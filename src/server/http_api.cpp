@@ -134,6 +134,7 @@ class Api {
   void host_report(const httplib::Request& req, httplib::Response& res);
   void host_scans(const httplib::Request& req, httplib::Response& res);
   void signatures(const httplib::Request& req, httplib::Response& res);
+  void hosts(const httplib::Request& req, httplib::Response& res);
 
  private:
   SharedStore& store_;
@@ -262,6 +263,23 @@ void Api::host_scans(const httplib::Request& req, httplib::Response& res) {
   reply(res, 200, dump(json{{"host", host}, {"scans", std::move(list)}}));
 }
 
+void Api::hosts(const httplib::Request&, httplib::Response& res) {
+  const TokenInfo* token = current_token(res);
+  if (token == nullptr) return;
+  if (auto refused = may_read_fleet(*token)) return reply_refusal(res, *refused);
+  auto hosts = store_.with([&](Store& s) { return s.list_hosts(); });
+  if (!hosts) return reply_store_error(res, hosts.error());
+  json list = json::array();
+  for (const HostListing& h : *hosts)
+    list.push_back({{"name", h.name},
+                    {"cluster", h.cluster},
+                    {"role", h.role},
+                    {"scans", h.scans},
+                    {"latest_scan_id", h.latest_scan_id},
+                    {"latest_started_ns", h.latest_started_ns}});
+  reply(res, 200, dump(json{{"hosts", std::move(list)}}));
+}
+
 void Api::signatures(const httplib::Request&, httplib::Response& res) {
   const TokenInfo* token = current_token(res);
   if (token == nullptr) return;
@@ -300,6 +318,7 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
              [api](const httplib::Request& req, httplib::Response& res) { api->host_report(req, res); });
   server.Get(R"(/api/v1/hosts/([^/]+)/scans)",
              [api](const httplib::Request& req, httplib::Response& res) { api->host_scans(req, res); });
+  server.Get("/api/v1/hosts", [api](const httplib::Request& req, httplib::Response& res) { api->hosts(req, res); });
   server.Get("/api/v1/signatures",
              [api](const httplib::Request& req, httplib::Response& res) { api->signatures(req, res); });
 

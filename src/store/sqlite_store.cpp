@@ -44,6 +44,7 @@ class SqliteStore final : public Store {
   Expected<ScanDocument> get_scan(std::int64_t id) override;
   Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) override;
   Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) override;
+  Expected<std::vector<HostListing>> list_hosts() override;
   Expected<std::int64_t> put_signature(const Signature& signature) override;
   Expected<std::vector<Signature>> signatures() override;
   Expected<std::uint64_t> signature_count() override;
@@ -279,6 +280,26 @@ Expected<std::vector<ScanListing>> SqliteStore::list_scans(std::string_view host
     if (!digest) return tl::unexpected(digest.error());
     out.push_back(ScanListing{q->column_int(0), q->column_int(1), q->column_int(2), *digest,
                               q->column_uint(4), q->column_uint(5)});
+  }
+}
+
+Expected<std::vector<HostListing>> SqliteStore::list_hosts() {
+  // The latest scan per host by the same order as latest_scan(): started_ns, then id.
+  auto stmt = db_.cached(
+      "SELECT h.name, COALESCE(h.cluster, ''), COALESCE(h.role, ''),"
+      " (SELECT COUNT(*) FROM scans s WHERE s.host_id = h.id),"
+      " COALESCE((SELECT s.id FROM scans s WHERE s.host_id = h.id ORDER BY s.started_ns DESC, s.id DESC LIMIT 1), 0),"
+      " COALESCE((SELECT MAX(s.started_ns) FROM scans s WHERE s.host_id = h.id), 0)"
+      " FROM hosts h ORDER BY h.name");
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  std::vector<HostListing> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    out.push_back(HostListing{q->column_text(0), q->column_text(1), q->column_text(2), q->column_uint(3),
+                              q->column_int(4), q->column_int(5)});
   }
 }
 

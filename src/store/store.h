@@ -35,6 +35,17 @@ struct ScanListing {
   bool operator==(const ScanListing&) const = default;
 };
 
+// One host as the store knows it: registered by its first scan.
+struct HostListing {
+  std::string name;
+  std::string cluster;                // empty until the fleet commands set it
+  std::string role;
+  std::uint64_t scans = 0;
+  std::int64_t latest_scan_id = 0;    // 0 when the host has no scan
+  std::int64_t latest_started_ns = 0;
+  bool operator==(const HostListing&) const = default;
+};
+
 // What the store holds, for capacity planning and for the dedup tests.
 struct StoreStats {
   std::uint64_t hosts = 0;
@@ -78,6 +89,8 @@ class Store {
   virtual Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) = 0;
   // The host's scans, oldest first (by start time, then by id); empty when unknown.
   virtual Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) = 0;
+  // Every host, by name, with its number of scans and its latest one.
+  virtual Expected<std::vector<HostListing>> list_hosts() = 0;
 
   // Stores a signature and returns its id. Signatures are immutable history: putting the
   // same name@version with the same manifest again returns the existing id (metadata of

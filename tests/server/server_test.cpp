@@ -245,6 +245,19 @@ TEST_F(ServeTest, PostedScansAreStoredAndReported) {
   auto own = client(web1_).Get("/api/v1/hosts/web1/report");
   ASSERT_TRUE(own);
   EXPECT_EQ(own->status, 200);
+
+  // The host list: readers see the fleet, a host token does not.
+  auto hosts = client(reader_).Get("/api/v1/hosts");
+  ASSERT_TRUE(hosts);
+  ASSERT_EQ(hosts->status, 200) << hosts->body;
+  const json list = json::parse(hosts->body)["hosts"];
+  ASSERT_EQ(list.size(), 1u) << hosts->body;
+  EXPECT_EQ(list[0]["name"], "web1");
+  EXPECT_EQ(list[0]["scans"], 2);
+  EXPECT_EQ(list[0]["latest_scan_id"], json::parse(gz->body)["scan_id"]);
+  auto refused = client(web1_).Get("/api/v1/hosts");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
 }
 
 TEST_F(ServeTest, BadDocumentsAre400AndStoreNothing) {

@@ -202,6 +202,16 @@ TEST_F(SqliteStoreTest, LatestAndListFollowStartTimeThenId) {
   EXPECT_EQ((*list)[0].manifest_digest, generated_scan(11).manifest.digest());
   EXPECT_EQ(*store->latest_scan("nobody"), std::nullopt);
   EXPECT_TRUE(store->list_scans("nobody")->empty());
+
+  auto hosts = store->list_hosts();
+  ASSERT_TRUE(hosts.has_value()) << hosts.error().message;
+  ASSERT_EQ(hosts->size(), 2u);
+  EXPECT_EQ((*hosts)[0].name, "h");
+  EXPECT_EQ((*hosts)[0].scans, 3u);
+  EXPECT_EQ((*hosts)[0].latest_scan_id, c) << "the same latest as latest_scan()";
+  EXPECT_EQ((*hosts)[0].latest_started_ns, generated_scan(12, 300).header.started_ns);
+  EXPECT_EQ((*hosts)[1].name, "other");
+  EXPECT_EQ((*hosts)[1].scans, 1u);
 }
 
 Signature signature(std::string name, std::string version, std::string content) {
