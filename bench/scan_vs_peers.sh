@@ -395,7 +395,7 @@ prepare_dataset() {
     fi
     DS_DIR[$ds]=$dir
     DS_FILES[$ds]=$(find "$dir" -type f | wc -l)
-    DS_BYTES[$ds]=$(find "$dir" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')
+    DS_BYTES[$ds]=$(find "$dir" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s }')
     ref=$(find "$dir" -type f | sort | sed -n 1p)
     DS_REF_HEX[$ds]=$(sha256sum -- "$ref" | cut -c1-64)
     DS_REF_B64[$ds]=$(perl -e 'print pack("H*", $ARGV[0])' "${DS_REF_HEX[$ds]}" | base64 -w0)
