@@ -12,23 +12,20 @@
 #include <string>
 
 #include "core/sha256.h"
+#include "cli/cli_test_support.h"
 #include "format/scan_reader.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
+using clitest::slurp;
+using clitest::write;
+
 struct RunResult {
   int status = -1;
   std::string out, err;
 };
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string quote(const std::string& s) {
   std::string q = "'";
@@ -54,9 +51,6 @@ class ScanCli : public ::testing::Test {
     std::error_code ec;
     fs::permissions(dir_, fs::perms::all, ec);
     fs::remove_all(dir_, ec);
-  }
-  static void write(const fs::path& p, const std::string& content) {
-    std::ofstream(p, std::ios::binary) << content;
   }
   RunResult run(const std::string& args) {
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr";

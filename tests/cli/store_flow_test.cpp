@@ -13,21 +13,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_test_support.h"
+
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write(const fs::path& p, const std::string& content) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-}
+using clitest::slurp;
+using clitest::write;
 
 class StoreFlow : public ::testing::Test {
  protected:
