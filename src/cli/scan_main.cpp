@@ -169,6 +169,9 @@ int main(int argc, char** argv) {
   app.add_option("--exclude,-e", opts.excludes,
                  "Skip matching entries: a glob with '/' matches the absolute path, without '/' the name")
       ->type_name("GLOB")->allow_extra_args(false);
+  app.add_option("--sysroot", opts.sysroot,
+                 "Scan the system mounted or unpacked at DIR as if it were / (images, chroots, containers)")
+      ->type_name("DIR");
   app.add_flag("--one-file-system,-x", opts.one_file_system, "Do not descend into other mounted file systems");
   app.add_flag("--scan-pseudo-fs", scan_pseudo, "Also descend into /proc, /sys, cgroup and other pseudo file systems");
   app.add_option("--jobs,-j", opts.jobs, "Hashing threads (default: number of CPUs)")->check(CLI::Range(0u, 1024u));
@@ -209,14 +212,13 @@ int main(int argc, char** argv) {
   if (nice && !tb::lower_process_priority())
     fmt::print(stderr, "trustbase-scan: warning: could not lower the process priority\n");
 
-  auto roots = tb::canonical_roots(opts.roots);
+  auto roots = tb::resolve_roots(opts);
   if (!roots) return fatal(roots.error().message);
-  opts.roots = *roots;
 
   tb::ScanHeader header;
   header.scanner = "trustbase-scan " TB_VERSION;
   header.host = tb::collect_host_facts();
-  header.roots = opts.roots;
+  header.roots = roots->shown;
   header.excludes = opts.excludes;
   header.one_file_system = opts.one_file_system;
   header.skip_pseudo_fs = opts.skip_pseudo_fs;

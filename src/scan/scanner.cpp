@@ -15,6 +15,8 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "core/path.h"
 #include "scan/exclude.h"
@@ -51,7 +53,56 @@ Expected<std::vector<std::string>> canonical_roots(const std::vector<std::string
   return folded;
 }
 
+SysrootMapper::SysrootMapper(std::string sysroot) : prefix_(sysroot == "/" ? std::string{} : std::move(sysroot)) {}
+
+void SysrootMapper::strip(std::string& path) const {
+  if (prefix_.empty()) return;
+  if (path.size() == prefix_.size()) path = "/";
+  else path.erase(0, prefix_.size());
+}
+
+std::string SysrootMapper::apply(std::string_view path) const {
+  if (prefix_.empty() || path.empty() || path.front() != '/') return std::string(path);
+  return path == "/" ? prefix_ : prefix_ + std::string(path);
+}
+
 namespace {
+
+// fnmatch() treats these as pattern syntax: a sysroot path put in front of a pattern
+// must match itself only.
+std::string escape_glob(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Resolves the sysroot and the roots inside it; a root that resolves outside the sysroot
+// (through an absolute symlink, say) is refused rather than scanned on the live system.
+Expected<std::pair<std::string, std::vector<std::string>>> roots_in_sysroot(const ScanOptions& options) {
+  char* real = ::realpath(options.sysroot.c_str(), nullptr);
+  if (real == nullptr) {
+    const int err = errno;
+    return fail(ErrorCode::io, "cannot use sysroot '" + options.sysroot + "': " + ::strerrordesc_np(err));
+  }
+  std::string sysroot(real);
+  std::free(real);
+  const SysrootMapper map(sysroot);
+  std::vector<std::string> inside;
+  for (const std::string& r : options.roots) {
+    if (r.empty() || r.front() != '/')
+      return fail(ErrorCode::invalid_argument, "root '" + r + "' must be absolute with --sysroot");
+    inside.push_back(map.apply(r));
+  }
+  auto roots = canonical_roots(inside);
+  if (!roots) return tl::unexpected(roots.error());
+  for (const std::string& r : *roots)
+    if (map.active() && r != sysroot && !path_is_under(r, sysroot))
+      return fail(ErrorCode::invalid_argument, "root '" + r + "' resolves outside the sysroot '" + sysroot + "'");
+  return std::pair{std::move(sysroot), std::move(*roots)};
+}
 
 // Threads: the calling thread walks, hands out files and delivers records; `jobs`
 // hashing threads complete the slots that hold regular files. The calling thread hands
@@ -61,8 +112,9 @@ namespace {
 class Pipeline {
  public:
   Pipeline(const ScanOptions& options, Sys& sys, std::size_t window, const RecordCallback& on_record,
-           ScanProgress* progress, ScanOutcome& outcome)
+           ScanProgress* progress, ScanOutcome& outcome, SysrootMapper sysroot)
       : options_(options),
+        sysroot_(std::move(sysroot)),
         sys_(sys),
         on_record_(on_record),
         progress_(progress),
@@ -93,9 +145,11 @@ class Pipeline {
   void hash_loop();                          // hashing threads
   void hash_slot(FileHasher& hasher, Slot& slot);
   void deliver(WalkItem& item);
+  std::vector<std::string> sysroot_excludes() const;  // path patterns moved under the sysroot
   void stop_all();
 
   const ScanOptions& options_;
+  SysrootMapper sysroot_;
   Sys& sys_;
   const RecordCallback& on_record_;
   ScanProgress* progress_;
@@ -247,6 +301,7 @@ void Pipeline::hash_loop() {
 void Pipeline::deliver(WalkItem& item) {
   ScanSummary& s = outcome_.summary;
   if (item.error) {
+    sysroot_.strip(item.error->path);
     ++s.errors;
     if (outcome_.errors.size() < options_.max_listed_errors) outcome_.errors.push_back(std::move(*item.error));
     else ++s.errors_dropped;
@@ -264,7 +319,17 @@ void Pipeline::deliver(WalkItem& item) {
     progress_->entries.fetch_add(1, std::memory_order_relaxed);
     progress_->bytes.fetch_add(item.bytes_hashed, std::memory_order_relaxed);
   }
+  sysroot_.strip(item.record.path);
   status_ = on_record_(item.record);
+}
+
+std::vector<std::string> Pipeline::sysroot_excludes() const {
+  std::vector<std::string> patterns = options_.excludes;
+  if (!sysroot_.active()) return patterns;
+  const std::string prefix = escape_glob(sysroot_.prefix());
+  for (std::string& p : patterns)
+    if (!p.empty() && p.front() == '/') p.insert(0, prefix);
+  return patterns;
 }
 
 void Pipeline::stop_all() {
@@ -279,7 +344,7 @@ Expected<void> Pipeline::run(const std::vector<std::string>& roots) {
   hashers.reserve(jobs);
   for (unsigned i = 0; i < jobs; ++i) hashers.emplace_back([this] { hash_loop(); });
 
-  ExcludeSet excludes(options_.excludes);
+  ExcludeSet excludes(sysroot_excludes());
   Walker walker(options_, sys_, excludes, [this](WalkItem&& item) { return add(std::move(item)); });
   bool ok = true;
   for (const std::string& root : roots)
@@ -308,14 +373,32 @@ Expected<void> Pipeline::run(const std::vector<std::string>& roots) {
 
 }  // namespace
 
+Expected<ResolvedRoots> resolve_roots(const ScanOptions& options) {
+  ResolvedRoots out;
+  if (options.sysroot.empty()) {
+    auto live = canonical_roots(options.roots);
+    if (!live) return tl::unexpected(live.error());
+    out.real = std::move(*live);
+  } else {
+    auto inside = roots_in_sysroot(options);
+    if (!inside) return tl::unexpected(inside.error());
+    std::tie(out.sysroot, out.real) = std::move(*inside);
+  }
+  const SysrootMapper map(out.sysroot);
+  out.shown = out.real;
+  for (std::string& r : out.shown) map.strip(r);
+  return out;
+}
+
 Expected<ScanOutcome> scan(const ScanOptions& options, const RecordCallback& on_record, ScanProgress* progress) {
-  auto roots = canonical_roots(options.roots);
+  auto roots = resolve_roots(options);
   if (!roots) return tl::unexpected(roots.error());
   ScanOutcome outcome;
-  outcome.roots = *roots;
+  outcome.roots = roots->shown;
   const std::size_t window = std::max<std::size_t>(options.window, 16);
-  Pipeline pipeline(options, options.sys != nullptr ? *options.sys : real_sys(), window, on_record, progress, outcome);
-  if (auto st = pipeline.run(*roots); !st) return tl::unexpected(st.error());
+  Pipeline pipeline(options, options.sys != nullptr ? *options.sys : real_sys(), window, on_record, progress, outcome,
+                    SysrootMapper(roots->sysroot));
+  if (auto st = pipeline.run(roots->real); !st) return tl::unexpected(st.error());
   if (options.cancel != nullptr && options.cancel->load()) return fail(ErrorCode::io, "scan cancelled");
   return outcome;
 }

@@ -25,6 +25,11 @@ namespace tb {
 
 struct ScanOptions {
   std::vector<std::string> roots;      // directories or files; made absolute and canonical
+  // Scan the file system mounted (or unpacked) at this directory as if it were "/": roots
+  // and path excludes are read inside it and recorded paths are relative to it, so a
+  // container image, a chroot or a mounted disk compares with the signatures of what is
+  // installed in it. Empty: the live root. Roots that resolve outside it are refused.
+  std::string sysroot;
   std::vector<std::string> excludes;   // globs, see scan/exclude.h
   bool one_file_system = false;        // do not descend into other mounts (mount point itself recorded)
   bool skip_pseudo_fs = true;          // do not descend into proc, sysfs, cgroup, debugfs...
@@ -57,6 +62,31 @@ struct ScanOutcome {
 // Makes roots absolute and canonical (realpath), sorts them in path order and folds
 // roots that lie inside another root. Fails naming the first root that cannot be used.
 Expected<std::vector<std::string>> canonical_roots(const std::vector<std::string>& roots);
+
+// The roots a scan with these options walks: `real` are canonical paths on this system
+// (inside the sysroot), `shown` the same as recorded in the document (relative to it).
+struct ResolvedRoots {
+  std::string sysroot;  // canonical; empty without one
+  std::vector<std::string> real;
+  std::vector<std::string> shown;
+};
+Expected<ResolvedRoots> resolve_roots(const ScanOptions& options);
+
+// Maps canonical paths under a sysroot back to the paths they have inside it.
+class SysrootMapper {
+ public:
+  // `sysroot` canonical and absolute; "/" or empty maps nothing.
+  explicit SysrootMapper(std::string sysroot);
+  bool active() const { return !prefix_.empty(); }
+  const std::string& prefix() const { return prefix_; }
+  // "/sys/root" -> "/", "/sys/root/etc" -> "/etc"; `path` must be the sysroot or under it.
+  void strip(std::string& path) const;
+  // The sysroot path of an in-sysroot path ("/etc" -> "/sys/root/etc").
+  std::string apply(std::string_view path) const;
+
+ private:
+  std::string prefix_;  // empty when inactive
+};
 
 using RecordCallback = std::function<Expected<void>(const FileRecord&)>;
 

@@ -423,3 +423,87 @@ TEST_F(ScannerTree, UnusableRootsFailTheScan) {
 
 }  // namespace
 }  // namespace tb
+
+// ----------------------------------------------------------------------------- sysroot
+
+namespace tb {
+namespace {
+
+std::vector<std::string> paths_of(const Manifest& m) {
+  std::vector<std::string> out;
+  for (const FileRecord& r : m) out.push_back(r.path);
+  return out;
+}
+
+TEST_F(ScannerTree, SysrootPathsAreRecordedAsInsideIt) {
+  tree.write("etc/app.conf", "key=1");
+  tree.write("opt/app/bin/run", "binary");
+  tree.write("opt/app/cache/tmp", "skip me");
+  tree.symlink("opt/app/current", "/opt/app/bin");  // absolute inside the image: recorded, not followed
+  ScanOptions o = options({"/"});
+  o.sysroot = tree.root();
+  o.excludes = {"/opt/app/cache"};
+  auto scan = scan_to_manifest(o);
+  ASSERT_TRUE(scan) << scan.error().message;
+  EXPECT_EQ(scan->outcome.roots, std::vector<std::string>{"/"});
+  EXPECT_EQ(paths_of(scan->manifest),
+            (std::vector<std::string>{"/", "/etc", "/etc/app.conf", "/opt", "/opt/app", "/opt/app/bin",
+                                      "/opt/app/bin/run", "/opt/app/current"}));
+  const FileRecord* run = scan->manifest.find("/opt/app/bin/run");
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(run->sha256, Sha256::of("binary"));
+}
+
+TEST_F(ScannerTree, SysrootRootsAreReadInsideIt) {
+  tree.write("etc/a", "a");
+  tree.write("opt/b", "b");
+  ScanOptions o = options({"/opt", "/etc"});
+  o.sysroot = tree.root() + "/";
+  auto roots = resolve_roots(o);
+  ASSERT_TRUE(roots) << roots.error().message;
+  EXPECT_EQ(roots->shown, (std::vector<std::string>{"/etc", "/opt"}));
+  EXPECT_EQ(roots->real, (std::vector<std::string>{tree.path("etc"), tree.path("opt")}));
+  auto scan = scan_to_manifest(o);
+  ASSERT_TRUE(scan) << scan.error().message;
+  EXPECT_EQ(paths_of(scan->manifest), (std::vector<std::string>{"/etc", "/etc/a", "/opt", "/opt/b"}));
+}
+
+TEST_F(ScannerTree, SysrootRootEscapingThroughASymlinkIsRefused) {
+  TempTree outside;
+  outside.write("secret", "live system");
+  tree.symlink("escape", outside.root());
+  ScanOptions o = options({"/escape"});
+  o.sysroot = tree.root();
+  auto scan = scan_to_manifest(o);
+  ASSERT_FALSE(scan);
+  EXPECT_NE(scan.error().message.find("outside the sysroot"), std::string::npos) << scan.error().message;
+  o.roots = {"relative"};
+  scan = scan_to_manifest(o);
+  ASSERT_FALSE(scan);
+  EXPECT_NE(scan.error().message.find("must be absolute"), std::string::npos) << scan.error().message;
+  o.roots = {"/"};
+  o.sysroot = tree.path("missing");
+  scan = scan_to_manifest(o);
+  ASSERT_FALSE(scan);
+  EXPECT_NE(scan.error().message.find("cannot use sysroot"), std::string::npos) << scan.error().message;
+}
+
+TEST(SysrootMapper, StripsAndApplies) {
+  const SysrootMapper map("/srv/img");
+  std::string p = "/srv/img";
+  map.strip(p);
+  EXPECT_EQ(p, "/");
+  p = "/srv/img/etc/x";
+  map.strip(p);
+  EXPECT_EQ(p, "/etc/x");
+  EXPECT_EQ(map.apply("/"), "/srv/img");
+  EXPECT_EQ(map.apply("/etc"), "/srv/img/etc");
+  const SysrootMapper none("/");
+  EXPECT_FALSE(none.active());
+  p = "/etc";
+  none.strip(p);
+  EXPECT_EQ(p, "/etc");
+}
+
+}  // namespace
+}  // namespace tb
