@@ -1,9 +1,7 @@
 #include "demo/demo_fleet.h"
 
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,7 +14,7 @@
 #include <string_view>
 #include <system_error>
 
-extern char** environ;
+#include "demo/process.h"
 
 namespace tb::demo {
 namespace {
@@ -224,25 +222,6 @@ const PackageSpec* find_package(const FleetPlan& plan, std::string_view id) {
   return nullptr;
 }
 
-Expected<void> run_command(const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return fail(ErrorCode::io, "cannot run " + argv[0] + ": " + std::strerror(rc));
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return fail(ErrorCode::io, "waitpid: " + std::string(std::strerror(errno)));
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    return fail(ErrorCode::io, argv[0] + " failed (status " + std::to_string(status) + ")");
-  return {};
-}
-
 }  // namespace
 
 Expected<fs::path> build_deb(const PackageSpec& package, const fs::path& out_dir) {
@@ -261,9 +240,10 @@ Expected<fs::path> build_deb(const PackageSpec& package, const fs::path& out_dir
   if (!conffiles.empty())
     if (auto r = write_file(staging / "DEBIAN/conffiles", conffiles, 0644); !r) return tl::unexpected(r.error());
   const fs::path deb = out_dir / (package.name + "_" + package.version + "_amd64.deb");
-  auto built = run_command({"dpkg-deb", "--root-owner-group", "-Zgzip", "--build", staging.string(), deb.string()});
+  auto built = run_process({"dpkg-deb", "--root-owner-group", "-Zgzip", "--build", staging.string(), deb.string()});
   fs::remove_all(staging, ec);
   if (!built) return tl::unexpected(built.error());
+  if (built->exit_code != 0) return fail(ErrorCode::io, "dpkg-deb failed for " + package.id() + ": " + built->err);
   return deb;
 }
 

@@ -1,0 +1,50 @@
+// Running the real trustbase programs from the demo: one-shot commands with their output
+// captured, and a long-running child (the server) stopped when its handle goes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace tb::demo {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+// Runs argv[0] (looked up in PATH when it has no '/') to completion, capturing both
+// output streams. Fails only when the program cannot be started.
+Expected<ProcessResult> run_process(const std::vector<std::string>& argv);
+
+// A child whose stdout can be read line by line; SIGTERM then wait on destruction.
+class ChildProcess {
+ public:
+  static Expected<ChildProcess> start(const std::vector<std::string>& argv);
+  ChildProcess(ChildProcess&& other) noexcept;
+  ChildProcess& operator=(ChildProcess&&) = delete;
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  ~ChildProcess();
+
+  // The next line of the child's stdout (without '\n'); fails at end of output.
+  Expected<std::string> read_line();
+  // SIGTERM, then waits; returns the exit code (-1 after a signal).
+  int stop();
+
+ private:
+  ChildProcess(pid_t pid, int out_fd) : pid_(pid), out_fd_(out_fd) {}
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string buffer_;
+};
+
+// The directory of the running executable ("/usr/bin", "build/dev/src"...), where the
+// sibling program trustbase-scan is looked for first.
+std::string executable_dir();
+
+}  // namespace tb::demo
