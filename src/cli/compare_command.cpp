@@ -28,7 +28,7 @@ CLI::App* add_compare_command(CLI::App& app, CompareArgs& args) {
   cmd->add_option("--ignore", args.ignore,
                   "Attributes left out, comma-separated: type,size,mode,uid,gid,mtime,content,target "
                   "(default: mtime, which differs between hosts deployed at different times)");
-  cmd->add_option("--format", args.format, "Report format")->check(CLI::IsMember({"text", "json"}));
+  cmd->add_option("--format", args.format, "Report format")->check(CLI::IsMember({"text", "json", "xml"}));
   return cmd;
 }
 
@@ -55,7 +55,7 @@ int run_compare(const CompareArgs& args) {
   const std::vector<DiffEntry> differences = diff(reference->manifest, examined->manifest, compared);
   FdSink out(STDOUT_FILENO);
   const DriftContext context{&reference->header, &examined->header, compared | Attr::type};
-  if (auto st = write_drift_report(args.format == "json" ? ReportFormat::json : ReportFormat::text, context,
+  if (auto st = write_drift_report(report_format_from_string(args.format).value_or(ReportFormat::text), context,
                                    differences, out);
       !st) {
     fmt::print(stderr, "trustbase compare: {}\n", st.error().message);

@@ -12,7 +12,7 @@ struct CompareArgs {
   std::string reference;            // scan document (XML or JSON)
   std::string examined;             // scan document (XML or JSON)
   std::string ignore = "mtime";     // attributes left out of the comparison
-  std::string format = "text";      // text | json
+  std::string format = "text";      // text | json | xml
 };
 
 // Registers the subcommand; `args` must outlive the parse.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <fstream>
 #include <chrono>
 #include <csignal>
@@ -149,6 +150,43 @@ tb::Expected<std::string> read_token(const std::string& token, const std::string
   return t;
 }
 
+// Saves the host token an enrolment returned: written to PATH.tmp (created exclusively,
+// mode 0600, so nothing planted there is followed or reused), synced, then renamed over
+// PATH, so PATH is either absent or complete.
+tb::Expected<void> save_token(const std::string& path, const std::string& token) {
+  const std::string tmp = path + ".tmp";
+  auto error = [&](const std::string& what) {
+    const int err = errno;
+    return tb::fail(tb::ErrorCode::io, fmt::format("cannot {} {}: {}", what, tmp, ::strerrordesc_np(err)));
+  };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0)  // left by an interrupted run
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return error("create");
+  const std::string line = token + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  if (!written) {
+    auto e = error("write");
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  if (::close(fd) != 0) return error("write");
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto e = error("rename to " + path + ":");
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  // The directory entry too: a power cut must not lose the only copy of the token.
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -158,7 +196,7 @@ int main(int argc, char** argv) {
   bool quiet = false, force_progress = false, scan_pseudo = false, nice = false;
   std::vector<std::string> positional_roots;
   tb::UploadOptions upload;
-  std::string token, token_file;
+  std::string token, token_file, enrol_token_file;
 
   CLI::App app{"trustbase-scan: walk directory trees, SHA-256 every file, write a scan document."};
   app.set_version_flag("--version", "trustbase-scan " TB_VERSION);
@@ -183,6 +221,13 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", token_file, "File holding the bearer token (or $TRUSTBASE_TOKEN)")->type_name("FILE");
   app.add_option("--token", token, "Bearer token (visible in ps: prefer --token-file)");
   app.add_option("--host", upload.host, "Host name to file the scan under (default: this host's name)");
+  app.add_option("--enrol-token-file", enrol_token_file,
+                 "Enrolment token: when the --token-file does not exist yet, enrol this host with it and save "
+                 "the host token the server returns there")
+      ->type_name("FILE");
+  app.add_option("--cluster", upload.cluster, "Enrolment: the cluster this host belongs to")->type_name("NAME");
+  app.add_option("--role", upload.role, "Enrolment: this host's role in its cluster (active, inactive...)")
+      ->type_name("ROLE");
   app.add_option("--attempts", upload.attempts, "Upload attempts while the server is away (default 6)")
       ->check(CLI::Range(1u, 100u));
   app.add_flag("--quiet,-q", quiet, "No progress line");
@@ -196,9 +241,18 @@ int main(int argc, char** argv) {
   }
   opts.roots.insert(opts.roots.end(), positional_roots.begin(), positional_roots.end());
   if (opts.roots.empty()) return fatal("no root given (use --root DIR); see --help");
+  // Enrolment: the first run on a new host, when its token file does not exist yet.
+  bool enrolling = false;
+  if (!enrol_token_file.empty() || !upload.cluster.empty() || !upload.role.empty()) {
+    if (upload.server.empty()) return fatal("--enrol-token-file, --cluster and --role need --server");
+    if (enrol_token_file.empty()) return fatal("--cluster and --role are given when enrolling: add --enrol-token-file");
+    if (token_file.empty()) return fatal("--enrol-token-file needs --token-file (where the host token is kept)");
+    if (!token.empty()) return fatal("--enrol-token-file and --token are exclusive");
+    enrolling = ::access(token_file.c_str(), F_OK) != 0 && errno == ENOENT;
+  }
   if (!upload.server.empty()) {
     if (output != "-") return fatal("--server and -o are exclusive: the document goes to one place");
-    auto t = read_token(token, token_file);
+    auto t = enrolling ? read_token("", enrol_token_file) : read_token(token, token_file);
     if (!t) return fatal(t.error().message);
     upload.token = *t;
   }
@@ -266,9 +320,23 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "trustbase-scan: sending {:.1f} MiB ({:.1f} MiB uncompressed) to {}\n",
                  static_cast<double>(upload_file->compressed_bytes()) / (1 << 20),
                  static_cast<double>(upload_file->raw_bytes()) / (1 << 20), upload.server);
+    if (enrolling && upload.host.empty()) upload.host = header.host.hostname;  // the server wants ?host=
     auto response = tb::upload_scan(upload, *upload_file, format,
                                     [](const std::string& line) { fmt::print(stderr, "trustbase-scan: {}\n", line); });
     if (!response) return fatal(response.error().message);
+    if (enrolling && response->status == 201) {
+      std::string host_token;
+      try {
+        host_token = nlohmann::json::parse(response->body).at("host_token").get<std::string>();
+      } catch (const nlohmann::json::exception&) {
+        return fatal("the server enrolled the scan but returned no host token");
+      }
+      if (auto st = save_token(token_file, host_token); !st)
+        return fatal(fmt::format("host {} is enrolled, but its token could not be saved ({}); revoke the host's "
+                                 "token on the server and enrol again",
+                                 upload.host, st.error().message));
+      if (!quiet) fmt::print(stderr, "trustbase-scan: enrolled host {}; its token is in {}\n", upload.host, token_file);
+    }
     const int verdict = print_server_answer(*response);
     if (verdict == kExitFatal) return verdict;
     return s.errors == 0 ? verdict : kExitFileErrors;

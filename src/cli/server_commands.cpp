@@ -34,6 +34,7 @@ int run_serve(const ServeArgs& a, const StoreArgs& s) {
   options.host = address->first;
   options.port = address->second;
   options.api.max_body_bytes = a.max_body_mb << 20;
+  options.api.spool_dir = a.spool_dir;
   auto served = server::serve(shared, options, [&](int port) {
     // The first line of stdout, for scripts and tests that asked for port 0.
     fmt::print("listening on {}:{}\n", options.host, port);
@@ -47,7 +48,7 @@ int run_serve(const ServeArgs& a, const StoreArgs& s) {
 
 int run_token_add(const TokenArgs& a, const StoreArgs& s) {
   const auto role = token_role_from_string(a.role);
-  if (!role) return error("token add", "--role wants admin, host or reader");
+  if (!role) return error("token add", "--role wants admin, host, reader or enrol");
   std::optional<std::string_view> host;
   if (!a.host.empty()) host = a.host;
   auto store = open_store(s);
@@ -76,14 +77,18 @@ void add_server_commands(CLI::App& app, ServerCommands& c) {
       ->type_name("HOST:PORT");
   serve->add_option("--max-body-mb", c.serve.max_body_mb, "Largest scan accepted, in MiB after decompression")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  serve->add_option("--spool-dir", c.serve.spool_dir,
+                    "Where uploads are spooled while they are parsed (default: $TMPDIR or /tmp)")
+      ->type_name("DIR");
 
   CLI::App* token = app.add_subcommand("token", "Manage API tokens");
   token->require_subcommand(1);
   CLI::App* add = c.token_add_cmd = token->add_subcommand("add", "Create a token and print it (shown once)");
   add->add_option("--name", c.token.name, "Unique name (appears in the request log)")->required();
-  add->add_option("--role", c.token.role, "admin, host or reader")
+  add->add_option("--role", c.token.role,
+                  "admin, host, reader, or enrol (may post the first scan of a new host and get its host token)")
       ->required()
-      ->check(CLI::IsMember({"admin", "host", "reader"}));
+      ->check(CLI::IsMember({"admin", "host", "reader", "enrol"}));
   add->add_option("--host", c.token.host, "host tokens: the only host it may post scans for and read");
   CLI::App* revoke = c.token_revoke_cmd = token->add_subcommand("revoke", "Revoke a token by name");
   revoke->add_option("name", c.token.name, "Token name")->required();

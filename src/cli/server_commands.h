@@ -13,6 +13,7 @@ namespace tb {
 struct ServeArgs {
   std::string listen = "127.0.0.1:8750";  // port 0: any free port, printed on stdout
   std::size_t max_body_mb = 256;
+  std::string spool_dir;  // empty: $TMPDIR or /tmp
 };
 
 struct TokenArgs {

@@ -1,5 +1,7 @@
 #include "cli/store_commands.h"
 
+#include "cli/import_command.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -31,37 +33,6 @@ Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args) {
   auto store = open_sqlite_store(args.db);
   if (!store) return fail(store.error().code, args.db + ": " + store.error().message);
   return store;
-}
-
-int run_import(const StoreArgs& s, const ImportArgs& a) {
-  SignatureInfo info;
-  info.ref = SignatureRef{a.name, a.version};
-  info.vendor = a.vendor;
-  info.kind = *signature_kind_from_string(a.kind);  // validated by CLI11
-  info.install_root = a.install_root;
-  if (!a.patches.empty()) {
-    info.patches = SignatureRef::parse(a.patches);
-    if (!info.patches) return error("import", "--patches wants NAME@VERSION, got '" + a.patches + "'");
-  }
-  for (const std::string& id : a.supersedes) {
-    auto ref = SignatureRef::parse(id);
-    if (!ref) return error("import", "--supersedes wants NAME@VERSION, got '" + id + "'");
-    info.supersedes.push_back(*ref);
-  }
-  if (info.kind == SignatureKind::patch && !info.patches)
-    return error("import", "a patch needs --patches NAME@VERSION (the release it applies to)");
-
-  std::error_code ec;
-  auto signature = std::filesystem::is_directory(a.source, ec) ? signature_from_directory(a.source, info)
-                                                                 : signature_from_scan_document(a.source, info);
-  if (!signature) return error("import", signature.error().message);
-  auto store = open_store(s);
-  if (!store) return error("import", store.error().message);
-  auto id = (*store)->put_signature(*signature);
-  if (!id) return error("import", id.error().message);
-  fmt::print("imported {} {} ({} records) as signature {}\n", to_string(signature->info.kind), info.ref.id(),
-             signature->manifest.size(), *id);
-  return kOk;
 }
 
 Expected<ScanDocument> load_document(const std::string& path) { return parse_scan_file(path); }
@@ -101,8 +72,8 @@ int print_analysis(std::string_view command, Store& store, const ScanDocument& s
   const Analysis analysis = analyze(scan.manifest, *index);
   FdSink out(STDOUT_FILENO);
   const AnalysisContext context{&scan.header, host, a.include_absent};
-  if (auto st = write_analysis_report(a.format == "json" ? ReportFormat::json : ReportFormat::text, context, analysis,
-                                      out);
+  if (auto st = write_analysis_report(report_format_from_string(a.format).value_or(ReportFormat::text), context,
+                                      analysis, out);
       !st)
     return error(command, st.error().message);
   return analysis_is_clean(analysis) ? kOk : kDeviations;
@@ -134,18 +105,26 @@ void add_store_commands(CLI::App& app, StoreCommands& c) {
   app.add_option("--db", c.store.db, "SQLite store file (default: $TRUSTBASE_DB or ./trustbase.db)")
       ->type_name("FILE");
 
-  CLI::App* imp = c.import_cmd =
-      app.add_subcommand("import", "Import a product release or patch signature from a directory tree or a scan");
-  imp->add_option("--name", c.import.name, "Product or patch name")->required();
-  imp->add_option("--version", c.import.version, "Version")->required();
-  imp->add_option("--kind", c.import.kind, "product or patch")->check(CLI::IsMember({"product", "patch"}));
+  CLI::App* imp = c.import_cmd = app.add_subcommand(
+      "import",
+      "Import signatures: packages (.deb, .rpm, SWID tags) and directories of them; or, with --name and --version, "
+      "one directory tree, tar/zip archive or scan document");
+  imp->add_option("--name", c.import.name, "Product or patch name (directory trees, archives, scans)");
+  imp->add_option("--version", c.import.version, "Version (directory trees, archives, scans)");
+  imp->add_option("--kind", c.import.kind, "product or patch (packages: inferred from the stored releases)")
+      ->check(CLI::IsMember({"product", "patch"}));
   imp->add_option("--vendor", c.import.vendor, "Vendor");
   imp->add_option("--patches", c.import.patches, "The release a patch applies to (NAME@VERSION)");
   imp->add_option("--supersedes", c.import.supersedes, "Earlier patch whose files this one replaces (NAME@VERSION)")
       ->allow_extra_args(false);
   imp->add_option("--install-root", c.import.install_root,
                   "Where a directory's contents are installed (default /); for a scan: keep records under it");
-  imp->add_option("source", c.import.source, "Directory tree, or scan document (XML/JSON)")->required();
+  imp->add_option("--strip-components", c.import.strip_components,
+                  "tar/zip: drop this many leading path components (the archive's top directory)");
+  imp->add_flag("-q,--quiet", c.import.quiet, "Only the summary: no line per package, no progress");
+  imp->add_option("sources", c.import.sources, "Package files and directories of packages; or one directory tree, "
+                                              "tar/zip archive or scan document (with --name and --version)")
+      ->required();
 
   CLI::App* ing = c.ingest_cmd = app.add_subcommand("ingest", "Store scan documents (hosts without network)");
   ing->add_option("--host", c.ingest.host, "Host name (default: the one in the document)");
@@ -159,9 +138,9 @@ void add_store_commands(CLI::App& app, StoreCommands& c) {
   CLI::App* ana = c.analyze_cmd =
       app.add_subcommand("analyze", "Judge a scan document against the stored signatures, without storing it");
   ana->add_option("file", c.analyze.file, "Scan document (XML or JSON)")->required();
-  ana->add_option("--format", c.analyze.report.format, "Report format")->check(CLI::IsMember({"text", "json"}));
+  ana->add_option("--format", c.analyze.report.format, "Report format")->check(CLI::IsMember({"text", "json", "xml"}));
   ana->add_flag("--all", c.analyze.report.include_absent, "Also list signatures that are not installed");
-  host->add_option("--format", c.report.format, "Report format")->check(CLI::IsMember({"text", "json"}));
+  host->add_option("--format", c.report.format, "Report format")->check(CLI::IsMember({"text", "json", "xml"}));
   host->add_flag("--all", c.report.include_absent, "Also list signatures that are not installed");
 }
 

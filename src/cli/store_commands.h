@@ -14,9 +14,13 @@ struct StoreArgs {
 };
 
 struct ImportArgs {
-  std::string name, version, vendor, kind = "product", patches, install_root = "/";
+  std::string name, version, vendor, patches, install_root = "/";
+  std::string kind;                  // empty: product, or what the importer infers
   std::vector<std::string> supersedes;
-  std::string source;  // DIR or FILE.xml/.json
+  std::vector<std::string> sources;  // packages and directories of packages; with --name/--version,
+                                     // one directory tree, tar/zip archive or scan document
+  unsigned strip_components = 0;     // tar/zip: leading path components to drop
+  bool quiet = false;                // no line per package, no progress
 };
 
 struct IngestArgs {
@@ -51,7 +55,8 @@ struct StoreCommands {
 void add_store_commands(CLI::App& app, StoreCommands& commands);
 
 // Runs whichever of them was parsed; returns its exit status, or -1 if none was.
-// import/ingest: 0 ok, 2 error. report/analyze: 0 clean, 1 deviations, 2 error.
+// import: see cli/import_command.h. ingest: 0 ok, 2 error. report/analyze: 0 clean,
+// 1 deviations, 2 error.
 int run_store_commands(const StoreCommands& commands);
 
 }  // namespace tb

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/compare_command.h"
+#include "cli/fleet_commands.h"
 #include "cli/server_commands.h"
 #include "cli/store_commands.h"
 
@@ -20,6 +21,8 @@ int main(int argc, char** argv) {
   tb::add_store_commands(app, store_commands);
   tb::ServerCommands server_commands;
   tb::add_server_commands(app, server_commands);
+  tb::FleetCommands fleet_commands;
+  tb::add_fleet_commands(app, fleet_commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -28,5 +31,6 @@ int main(int argc, char** argv) {
   if (compare_cmd->parsed()) return tb::run_compare(compare);
   int status = tb::run_store_commands(store_commands);
   if (status < 0) status = tb::run_server_commands(server_commands, store_commands.store);
+  if (status < 0) status = tb::run_fleet_commands(fleet_commands, store_commands.store);
   return status >= 0 ? status : 2;
 }

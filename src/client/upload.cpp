@@ -4,6 +4,7 @@
 
 #include <random>
 #include <thread>
+#include <utility>
 
 #include <httplib.h>
 
@@ -40,7 +41,12 @@ Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTem
   client.set_read_timeout(options.timeout);
   client.set_write_timeout(options.timeout);
 
-  const std::string path = "/api/v1/scans" + (options.host.empty() ? "" : "?host=" + query_escape(options.host));
+  std::string query;
+  for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"host", options.host},
+                                    {"cluster", options.cluster},
+                                    {"role", options.role}})
+    if (!value.empty()) query += (query.empty() ? "?" : "&") + std::string(name) + "=" + query_escape(value);
+  const std::string path = "/api/v1/scans" + query;
   const httplib::Headers headers{{"Content-Encoding", "gzip"}};
   const char* content_type = format == ScanFormat::json ? "application/json" : "application/xml";
   const int fd = file.fd();

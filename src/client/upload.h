@@ -16,6 +16,7 @@ struct UploadOptions {
   std::string server;        // "http://host:port" (https once TLS lands)
   std::string token;         // bearer token
   std::string host;          // host name to file the scan under; empty = the document's
+  std::string cluster, role; // enrolment only: where the host belongs (empty: not sent)
   unsigned attempts = 6;     // total tries; the waits double: 1, 2, 4, 8, 16 s (+ jitter)
   std::chrono::milliseconds first_wait{1000};
   std::chrono::seconds timeout{300};  // per attempt, for reading the server's answer

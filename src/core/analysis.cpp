@@ -25,6 +25,7 @@ std::string_view to_string(IssueKind kind) noexcept {
     case IssueKind::modified: return "modified";
     case IssueKind::not_applied: return "not_applied";
     case IssueKind::replaced: return "replaced";
+    case IssueKind::config_changed: return "config_changed";
   }
   return "unknown";
 }
@@ -150,12 +151,17 @@ class Analyzer {
       Finding f = explain(id, paths[i], *actual);
       f.record = i;
       f.changed = changed;
+      // A configuration file with content no signature explains was edited on the host:
+      // expected of an admin, so it is listed but leaves the verdict alone.
+      if (f.kind == IssueKind::modified && index_.signature(id).info.is_config(records[i].path))
+        f.kind = IssueKind::config_changed;
       w.findings.push_back(f);
       switch (f.kind) {
         case IssueKind::missing: break;
         case IssueKind::modified: ++w.counts.modified; break;
         case IssueKind::not_applied: ++w.counts.not_applied; break;
         case IssueKind::replaced: ++w.counts.replaced; break;
+        case IssueKind::config_changed: ++w.counts.config_changed; break;
       }
     }
   }
@@ -221,13 +227,15 @@ class Analyzer {
 
   SignatureState state_of(Id id) const {
     const Work& w = work_[id];
-    if (w.findings.empty()) return SignatureState::complete;
+    // Edited configuration files do not count against the signature.
+    const std::size_t findings = w.findings.size() - w.counts.config_changed;
+    if (findings == 0) return SignatureState::complete;
     std::size_t by_good_later = 0, by_other_later = 0;
     for (const Finding& f : w.findings) {
       if (!f.by_later) continue;
       (good(f.other) ? by_good_later : by_other_later)++;
     }
-    if (by_good_later == w.findings.size()) {
+    if (by_good_later == findings) {
       return index_.signature(id).info.kind == SignatureKind::patch ? SignatureState::superseded
                                                                     : SignatureState::complete;
     }
@@ -296,7 +304,7 @@ class Analyzer {
       if (w.state == SignatureState::absent || w.state == SignatureState::superseded) continue;
       const auto paths = index_.path_ids(id);
       for (const Finding& f : w.findings) {
-        if (f.by_later) continue;
+        if (f.by_later || f.kind == IssueKind::config_changed) continue;
         const Change change = f.kind == IssueKind::missing ? Change::removed : Change::modified;
         raw.push_back(Raw{paths[f.record], change, f.changed});
       }

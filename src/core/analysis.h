@@ -49,6 +49,7 @@ enum class IssueKind : std::uint8_t {
   modified,     // content no known signature explains
   not_applied,  // still the content of an earlier signature of the chain (base, superseded patch)
   replaced,     // content of a later signature of the chain, or of another version
+  config_changed,  // a configuration file (conffile, %config) the admin changed: expected, not tampering
 };
 std::string_view to_string(IssueKind kind) noexcept;
 
@@ -64,6 +65,7 @@ struct FileIssue {
 struct VerdictCounts {
   std::size_t expected = 0;  // records of the signature
   std::size_t matching = 0, missing = 0, modified = 0, not_applied = 0, replaced = 0;
+  std::size_t config_changed = 0;  // not counted as modified: leaves the state complete
   bool operator==(const VerdictCounts&) const = default;
 };
 
@@ -72,7 +74,8 @@ struct SignatureVerdict {
   SignatureKind kind = SignatureKind::product;
   SignatureState state = SignatureState::absent;
   VerdictCounts counts;
-  std::vector<FileIssue> issues;             // path order; empty for absent unless asked
+  std::vector<FileIssue> issues;             // path order (config_changed included); empty for
+                                             // absent unless asked
   std::vector<SignatureRef> superseded_by;   // superseded patch: the later patches holding its files
   std::vector<SignatureRef> patched_by;      // product: later patches installed (complete or superseded)
   std::vector<SignatureRef> other_version;   // absent: the versions of the same name found instead

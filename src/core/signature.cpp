@@ -1,5 +1,7 @@
 #include "core/signature.h"
 
+#include <algorithm>
+
 namespace tb {
 
 std::string_view to_string(SignatureKind kind) noexcept { return kind == SignatureKind::patch ? "patch" : "product"; }
@@ -14,6 +16,10 @@ std::optional<SignatureRef> SignatureRef::parse(std::string_view id) {
   const std::size_t at = id.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == id.size()) return std::nullopt;
   return SignatureRef{std::string(id.substr(0, at)), std::string(id.substr(at + 1))};
+}
+
+bool SignatureInfo::is_config(std::string_view path) const {
+  return std::binary_search(config_paths.begin(), config_paths.end(), path, std::less<>());
 }
 
 }  // namespace tb

@@ -34,7 +34,14 @@ struct SignatureInfo {
   std::string install_root = "/";          // where the manifest's paths were rooted
   std::string source;                      // where it came from (package file name, directory...)
   std::optional<Sha256Digest> source_sha256;  // hash of the package file, when there is one
+  std::string architecture;                // package architecture ("amd64", "noarch"...); empty if none
+  // Paths of the manifest that are configuration (.deb conffiles, rpm %config): an admin
+  // may edit them, so a changed one is `config_changed`, not tampering. Sorted, unique.
+  std::vector<std::string> config_paths;   // byte order, unique
+  std::string tag_id;                      // SWID tags: the tag's tagId (how patch tags link); else empty
   bool operator==(const SignatureInfo&) const = default;
+
+  bool is_config(std::string_view path) const;
 };
 
 // A signature's manifest holds absolute paths (install root applied). Regular files

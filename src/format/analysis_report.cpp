@@ -4,6 +4,7 @@
 
 #include "core/path.h"
 #include "format/encoding.h"
+#include "format/report_xml.h"
 
 namespace tb {
 
@@ -34,6 +35,7 @@ std::string text_report(const AnalysisContext& c, const Analysis& a) {
     ++shown;
     o += fmt::format("  {:<10} {:<8} {}  ({}/{} files match", to_string(v.state), to_string(v.kind),
                      printable(v.ref.id()), v.counts.matching, v.counts.expected);
+    if (v.counts.config_changed != 0) o += fmt::format("; {} config changed", v.counts.config_changed);
     if (!v.patched_by.empty()) o += fmt::format("; patched by {}", refs(v.patched_by));
     if (!v.superseded_by.empty()) o += fmt::format("; superseded by {}", refs(v.superseded_by));
     if (!v.other_version.empty()) o += fmt::format("; found instead {}", refs(v.other_version));
@@ -87,9 +89,9 @@ std::string json_report(const AnalysisContext& c, const Analysis& a) {
     put_string(o, v.ref.id());
     o += fmt::format(",\"kind\":\"{}\",\"state\":\"{}\"", to_string(v.kind), to_string(v.state));
     o += fmt::format(",\"counts\":{{\"expected\":{},\"matching\":{},\"missing\":{},\"modified\":{},\"not_applied\":{},"
-                     "\"replaced\":{}}}",
+                     "\"replaced\":{},\"config_changed\":{}}}",
                      v.counts.expected, v.counts.matching, v.counts.missing, v.counts.modified, v.counts.not_applied,
-                     v.counts.replaced);
+                     v.counts.replaced, v.counts.config_changed);
     o += ",\"patched_by\":";
     put_refs(o, v.patched_by);
     o += ",\"superseded_by\":";
@@ -137,8 +139,9 @@ bool analysis_is_clean(const Analysis& analysis) {
 
 Expected<void> write_analysis_report(ReportFormat format, const AnalysisContext& context, const Analysis& analysis,
                                      ByteSink& sink) {
-  const std::string text =
-      format == ReportFormat::json ? json_report(context, analysis) : text_report(context, analysis);
+  const std::string text = format == ReportFormat::json  ? json_report(context, analysis)
+                           : format == ReportFormat::xml ? xml_analysis_report(context, analysis)
+                                                         : text_report(context, analysis);
   if (auto st = sink.write(text); !st) return st;
   return sink.flush();
 }

@@ -4,6 +4,7 @@
 
 #include "core/path.h"
 #include "format/encoding.h"
+#include "format/report_xml.h"
 
 namespace tb {
 
@@ -141,10 +142,18 @@ std::string printable(std::string_view bytes) {
   return out;
 }
 
+std::optional<ReportFormat> report_format_from_string(std::string_view name) noexcept {
+  if (name == "text") return ReportFormat::text;
+  if (name == "json") return ReportFormat::json;
+  if (name == "xml") return ReportFormat::xml;
+  return std::nullopt;
+}
+
 Expected<void> write_drift_report(ReportFormat format, const DriftContext& context,
                                   std::span<const DiffEntry> differences, ByteSink& sink) {
-  const std::string text =
-      format == ReportFormat::json ? json_report(context, differences) : text_report(context, differences);
+  const std::string text = format == ReportFormat::json  ? json_report(context, differences)
+                           : format == ReportFormat::xml ? xml_drift_report(context, differences)
+                                                         : text_report(context, differences);
   if (auto st = sink.write(text); !st) return st;
   return sink.flush();
 }

@@ -2,8 +2,10 @@
 // against a reference snapshot), as text for people and JSON for programs.
 #pragma once
 
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "core/diff.h"
 #include "core/scan_document.h"
@@ -11,7 +13,9 @@
 
 namespace tb {
 
-enum class ReportFormat { text, json };
+enum class ReportFormat { text, json, xml };  // xml: schema/report-v1.xsd
+// "text", "json" or "xml"; nullopt for anything else.
+std::optional<ReportFormat> report_format_from_string(std::string_view name) noexcept;
 
 // What was compared with what: the header facts of both scans and the attributes compared.
 struct DriftContext {

@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <array>
 #include <initializer_list>
+#include <istream>
+#include <optional>
+#include <streambuf>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -19,6 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "format/byte_source.h"
 #include "format/encoding.h"
 #include "format/reader_support.h"
 #include "format/scan_reader.h"
@@ -491,6 +495,41 @@ class ScanSax final : public nlohmann::json_sax<json> {
   std::optional<Error> error_;
 };
 
+// A std::streambuf over a ByteSource, for nlohmann's stream input: one buffer refilled
+// from the source, the byte count checked against the document limit. A source error
+// ends the stream (the parser then sees a truncated document); error() says why.
+class SourceStreamBuf final : public std::streambuf {
+ public:
+  SourceStreamBuf(ByteSource& source, std::size_t max) : source_(source), max_(max), buffer_(64 * 1024, '\0') {}
+  const std::optional<Error>& error() const { return error_; }
+
+ protected:
+  int_type underflow() override {
+    if (gptr() < egptr()) return traits_type::to_int_type(*gptr());
+    if (error_) return traits_type::eof();
+    auto got = source_.read(buffer_.data(), buffer_.size());
+    if (!got) {
+      error_ = std::move(got.error());
+      return traits_type::eof();
+    }
+    total_ += *got;
+    if (total_ > max_) {
+      error_ = Error(ErrorCode::limit, "document larger than " + std::to_string(max_) + " bytes");
+      return traits_type::eof();
+    }
+    if (*got == 0) return traits_type::eof();
+    setg(buffer_.data(), buffer_.data(), buffer_.data() + *got);
+    return traits_type::to_int_type(*gptr());
+  }
+
+ private:
+  ByteSource& source_;
+  std::size_t max_;
+  std::size_t total_ = 0;
+  std::string buffer_;
+  std::optional<Error> error_;
+};
+
 }  // namespace
 
 Expected<void> read_scan_json(std::string_view document, const ScanVisitor& visitor, const ReadLimits& limits) {
@@ -498,6 +537,16 @@ Expected<void> read_scan_json(std::string_view document, const ScanVisitor& visi
     return fail(ErrorCode::limit, "document larger than " + std::to_string(limits.max_document_bytes) + " bytes");
   ScanSax handler(visitor, limits);
   const bool parsed = json::sax_parse(document.begin(), document.end(), &handler);
+  return handler.result(parsed);
+}
+
+Expected<void> read_scan_json(ByteSource& source, const ScanVisitor& visitor, const ReadLimits& limits) {
+  SourceStreamBuf buffer(source, limits.max_document_bytes);
+  std::istream stream(&buffer);
+  ScanSax handler(visitor, limits);
+  const bool parsed = json::sax_parse(stream, &handler);
+  // The source's own failure is the real cause behind the parser's "unexpected end".
+  if (buffer.error()) return tl::unexpected(*buffer.error());
   return handler.result(parsed);
 }
 

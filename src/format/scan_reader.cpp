@@ -1,9 +1,16 @@
 // Validation shared by the XML and JSON readers, and parse_scan().
 #include "format/scan_reader.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -250,50 +257,158 @@ Syntax sniff(std::string_view doc) {
   return Syntax::unknown;
 }
 
-}  // namespace
+// True while `s` holds nothing but whitespace, after (a beginning of) a byte-order mark.
+bool only_blanks(std::string_view s) {
+  constexpr std::string_view kBom = "\xEF\xBB\xBF";
+  const std::size_t bom = std::min(s.size(), kBom.size());
+  if (s.substr(0, bom) == kBom.substr(0, bom)) s.remove_prefix(bom);
+  return s.find_first_not_of(" \t\r\n") == std::string_view::npos;
+}
 
-Expected<ScanDocument> parse_scan(std::string_view document, const ReadLimits& limits) {
+// A source whose first bytes were read ahead (to sniff the syntax) and are served again.
+class PrefixedSource final : public ByteSource {
+ public:
+  PrefixedSource(std::string prefix, ByteSource& rest) : prefix_(std::move(prefix)), rest_(rest) {}
+  Expected<std::size_t> read(char* buffer, std::size_t size) override {
+    if (offset_ < prefix_.size()) {
+      const std::size_t n = std::min(size, prefix_.size() - offset_);
+      std::memcpy(buffer, prefix_.data() + offset_, n);
+      offset_ += n;
+      return n;
+    }
+    return rest_.read(buffer, size);
+  }
+
+ private:
+  std::string prefix_;
+  std::size_t offset_ = 0;
+  ByteSource& rest_;
+};
+
+// Reads from `source` until the first byte that is not whitespace (or a byte-order mark)
+// is known, or the end, or kMaxPrefix bytes. `ended` says whether the source ended.
+constexpr std::size_t kMaxPrefix = 64 * 1024;
+Expected<std::string> read_prefix(ByteSource& source, bool& ended) {
+  std::string prefix;
+  constexpr std::size_t kStep = 4096;
+  ended = false;
+  while (prefix.size() < kMaxPrefix) {
+    const std::size_t old = prefix.size();
+    prefix.resize(old + kStep);
+    auto got = source.read(prefix.data() + old, kStep);
+    if (!got) return tl::unexpected(got.error());
+    prefix.resize(old + *got);
+    if (*got == 0) {
+      ended = true;
+      break;
+    }
+    if (!only_blanks(prefix)) break;
+  }
+  return prefix;
+}
+
+// Collects what a reader delivers into a ScanDocument.
+struct Collector {
   ScanDocument doc;
   std::vector<FileRecord> records;
-  ScanVisitor visitor;
-  visitor.header = [&](const ScanHeader& h) -> Expected<void> {
-    doc.header = h;
-    return {};
-  };
-  visitor.record = [&](FileRecord&& r) -> Expected<void> {
-    records.push_back(std::move(r));
-    return {};
-  };
-  visitor.error = [&](ScanError&& e) -> Expected<void> {
-    doc.errors.push_back(std::move(e));
-    return {};
-  };
-  visitor.summary = [&](const ScanSummary& s) -> Expected<void> {
-    doc.summary = s;
-    return {};
-  };
+  ScanVisitor visitor() {
+    ScanVisitor v;
+    v.header = [this](const ScanHeader& h) -> Expected<void> {
+      doc.header = h;
+      return {};
+    };
+    v.record = [this](FileRecord&& r) -> Expected<void> {
+      records.push_back(std::move(r));
+      return {};
+    };
+    v.error = [this](ScanError&& e) -> Expected<void> {
+      doc.errors.push_back(std::move(e));
+      return {};
+    };
+    v.summary = [this](const ScanSummary& s) -> Expected<void> {
+      doc.summary = s;
+      return {};
+    };
+    return v;
+  }
+  Expected<ScanDocument> finish() {
+    // The readers already checked order and canonical form (against the limits); this
+    // only re-checks against the default path limits that a Manifest enforces.
+    auto manifest = Manifest::from_sorted(std::move(records));
+    if (!manifest) return fail(ErrorCode::limit, manifest.error().message);
+    doc.manifest = std::move(*manifest);
+    return std::move(doc);
+  }
+};
 
+constexpr std::string_view kNotAScan = "not a scan document: expected XML ('<') or JSON ('{')";
+
+}  // namespace
+
+Expected<void> read_scan(ByteSource& source, const ScanVisitor& visitor, const ReadLimits& limits) {
+  bool ended = false;
+  auto prefix = read_prefix(source, ended);
+  if (!prefix) return tl::unexpected(prefix.error());
+  Syntax syntax = sniff(*prefix);
+  // Nothing but blanks so far and more to come: let the XML reader go on (it counts the
+  // bytes against the limit, so a gigabyte of blanks is "too large", not held here).
+  if (syntax == Syntax::unknown && !ended && only_blanks(*prefix)) syntax = Syntax::xml;
+  PrefixedSource whole(std::move(*prefix), source);
+  switch (syntax) {
+    case Syntax::xml: return read_scan_xml(whole, visitor, limits);
+    case Syntax::json: return read_scan_json(whole, visitor, limits);
+    case Syntax::unknown: break;
+  }
+  return invalid(std::string(kNotAScan));
+}
+
+Expected<ScanDocument> parse_scan(std::string_view document, const ReadLimits& limits) {
+  Collector collector;
+  const ScanVisitor visitor = collector.visitor();
   Expected<void> ok;
   switch (sniff(document)) {
     case Syntax::xml: ok = read_scan_xml(document, visitor, limits); break;
     case Syntax::json: ok = read_scan_json(document, visitor, limits); break;
-    case Syntax::unknown: return invalid("not a scan document: expected XML ('<') or JSON ('{')");
+    case Syntax::unknown: return invalid(std::string(kNotAScan));
   }
   if (!ok) return tl::unexpected(std::move(ok.error()));
-  // The readers already checked order and canonical form (against `limits`); this only
-  // re-checks against the default path limits that a Manifest enforces.
-  auto manifest = Manifest::from_sorted(std::move(records));
-  if (!manifest) return fail(ErrorCode::limit, manifest.error().message);
-  doc.manifest = std::move(*manifest);
-  return doc;
+  return collector.finish();
+}
+
+Expected<ScanDocument> parse_scan(ByteSource& source, const ReadLimits& limits) {
+  Collector collector;
+  if (auto ok = read_scan(source, collector.visitor(), limits); !ok) return tl::unexpected(std::move(ok.error()));
+  return collector.finish();
 }
 
 Expected<ScanDocument> parse_scan_file(const std::string& path, const ReadLimits& limits) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::io, "cannot open " + path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto doc = parse_scan(text.str(), limits);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    return fail(err == ENOENT ? ErrorCode::not_found : ErrorCode::io,
+                "cannot open " + path + ": " + std::system_category().message(err));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  FdSource file(fd, 0, path);
+  char magic[2];
+  std::size_t have = 0;
+  while (have < sizeof magic) {  // a short read is not the end of the file
+    auto got = file.read(magic + have, sizeof magic - have);
+    if (!got) return fail(got.error().code, path + ": " + got.error().message);
+    if (*got == 0) break;
+    have += *got;
+  }
+  FdSource from_start(fd, 0, path);
+  Expected<ScanDocument> doc;
+  if (looks_gzipped(std::string_view(magic, have))) {
+    GunzipSource text(from_start);
+    doc = parse_scan(text, limits);
+  } else {
+    doc = parse_scan(from_start, limits);
+  }
   if (!doc) return fail(doc.error().code, path + ": " + doc.error().message);
   return doc;
 }

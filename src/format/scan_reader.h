@@ -27,6 +27,7 @@
 #include "core/error.h"
 #include "core/path.h"
 #include "core/scan_document.h"
+#include "format/byte_source.h"
 
 namespace tb {
 
@@ -52,17 +53,27 @@ Expected<void> read_scan_xml(std::string_view document, const ScanVisitor& visit
                              const ReadLimits& limits = {});
 Expected<void> read_scan_xml_file(const std::string& path, const ScanVisitor& visitor,
                                   const ReadLimits& limits = {});
+// ... or pulled from a source (a spooled upload through GunzipSource, say): memory stays
+// flat whatever the document's size. max_document_bytes bounds what the source yields.
+Expected<void> read_scan_xml(ByteSource& source, const ScanVisitor& visitor, const ReadLimits& limits = {});
 
 // Parses a JSON scan document (the --format json output), streaming too. Because it
 // streams, the root members must come in the writer's order: the header members (any
 // order among themselves) before "entries", then "errors", then "summary".
 Expected<void> read_scan_json(std::string_view document, const ScanVisitor& visitor,
                               const ReadLimits& limits = {});
+Expected<void> read_scan_json(ByteSource& source, const ScanVisitor& visitor, const ReadLimits& limits = {});
 
-// Reads a file and collects the whole document; errors name the file.
+// Streams a document of either syntax (sniffed from its first non-blank byte) to `visitor`.
+Expected<void> read_scan(ByteSource& source, const ScanVisitor& visitor, const ReadLimits& limits = {});
+
+// Reads a file (XML or JSON, gzip-compressed or not) and collects the whole document;
+// errors name the file. The file is streamed, never held whole in memory; a compressed
+// file is bounded by max_document_bytes after decompression.
 Expected<ScanDocument> parse_scan_file(const std::string& path, const ReadLimits& limits = {});
 
 // Collects a whole document (tests, small scans).
 Expected<ScanDocument> parse_scan(std::string_view document, const ReadLimits& limits = {});  // sniffs XML vs JSON
+Expected<ScanDocument> parse_scan(ByteSource& source, const ReadLimits& limits = {});        // sniffs too
 
 }  // namespace tb

@@ -23,6 +23,7 @@
 #include <libxml/parser.h>
 #include <libxml/xmlreader.h>
 
+#include "format/byte_source.h"
 #include "format/encoding.h"
 #include "format/reader_support.h"
 #include "format/scan_reader.h"
@@ -39,12 +40,10 @@ std::string_view view(const xmlChar* s) {
 
 // ---- input ---------------------------------------------------------------------------
 
-// Feeds libxml2 from memory or from a file descriptor, counting bytes against the
-// document limit. libxml2 only sees "I/O error" when this fails; `error` says why.
+// Feeds libxml2 from a ByteSource, counting bytes against the document limit. libxml2
+// only sees "I/O error" when this fails; `error` says why.
 struct Input {
-  std::string_view memory;
-  std::size_t offset = 0;
-  int fd = -1;  // >= 0: read from this descriptor instead of `memory`
+  ByteSource* source = nullptr;
   std::size_t total = 0;
   std::size_t max = 0;
   std::optional<Error> error;
@@ -53,28 +52,17 @@ struct Input {
 int read_input(void* context, char* buffer, int len) {
   auto& in = *static_cast<Input*>(context);
   if (len <= 0) return 0;
-  std::size_t got;
-  if (in.fd < 0) {
-    got = std::min(static_cast<std::size_t>(len), in.memory.size() - in.offset);
-    std::memcpy(buffer, in.memory.data() + in.offset, got);
-    in.offset += got;
-  } else {
-    ssize_t n;
-    do n = ::read(in.fd, buffer, static_cast<std::size_t>(len));
-    while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      const int err = errno;
-      in.error = Error(ErrorCode::io, "reading the scan document failed: " + std::system_category().message(err));
-      return -1;
-    }
-    got = static_cast<std::size_t>(n);
+  auto got = in.source->read(buffer, static_cast<std::size_t>(len));
+  if (!got) {
+    in.error = std::move(got.error());
+    return -1;
   }
-  in.total += got;
+  in.total += *got;
   if (in.total > in.max) {
     in.error = Error(ErrorCode::limit, "document larger than " + std::to_string(in.max) + " bytes");
     return -1;
   }
-  return static_cast<int>(got);
+  return static_cast<int>(*got);
 }
 
 // ---- vocabulary ----------------------------------------------------------------------
@@ -546,13 +534,18 @@ Expected<void> read_from(Input& input, const ScanVisitor& visitor, const ReadLim
 
 }  // namespace
 
+Expected<void> read_scan_xml(ByteSource& source, const ScanVisitor& visitor, const ReadLimits& limits) {
+  Input input;
+  input.source = &source;
+  input.max = limits.max_document_bytes;
+  return read_from(input, visitor, limits);
+}
+
 Expected<void> read_scan_xml(std::string_view document, const ScanVisitor& visitor, const ReadLimits& limits) {
   if (document.size() > limits.max_document_bytes)
     return fail(ErrorCode::limit, "document larger than " + std::to_string(limits.max_document_bytes) + " bytes");
-  Input input;
-  input.memory = document;
-  input.max = limits.max_document_bytes;
-  return read_from(input, visitor, limits);
+  MemorySource source(document);
+  return read_scan_xml(source, visitor, limits);
 }
 
 Expected<void> read_scan_xml_file(const std::string& path, const ScanVisitor& visitor, const ReadLimits& limits) {
@@ -566,10 +559,8 @@ Expected<void> read_scan_xml_file(const std::string& path, const ScanVisitor& vi
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  Input input;
-  input.fd = fd;
-  input.max = limits.max_document_bytes;
-  return read_from(input, visitor, limits);
+  FdSource source(fd, 0, excerpt(path, 256));
+  return read_scan_xml(source, visitor, limits);
 }
 
 }  // namespace tb

@@ -23,7 +23,8 @@ Refusal forbidden(std::string message) { return Refusal{403, std::move(message)}
 }  // namespace
 
 std::optional<Refusal> may_post_scans(const TokenInfo& token) {
-  if (token.role == TokenRole::admin || token.role == TokenRole::host) return std::nullopt;
+  if (token.role == TokenRole::admin || token.role == TokenRole::host || token.role == TokenRole::enrol)
+    return std::nullopt;
   return forbidden("token '" + token.name + "' (" + std::string(to_string(token.role)) + ") may not post scans");
 }
 
@@ -35,6 +36,10 @@ tl::expected<std::string, Refusal> scan_host_for(const TokenInfo& token, std::st
       return tl::unexpected(forbidden("token '" + token.name + "' may only post scans of host '" + *token.host + "'"));
     return *token.host;  // a bound token files under its own host, whatever the document says
   }
+  // An enrolment names the host it creates: never taken from the document, so the request
+  // says plainly which host it claims (and the server refuses a claimed host).
+  if (token.role == TokenRole::enrol && requested.empty())
+    return tl::unexpected(Refusal{400, "an enrolment token must name the host it enrols: give ?host=NAME"});
   std::string host(requested.empty() ? document_host : requested);
   if (host.empty()) return tl::unexpected(Refusal{400, "the document names no host; give ?host=NAME"});
   return host;
@@ -44,6 +49,12 @@ std::optional<Refusal> may_read_host(const TokenInfo& token, std::string_view ho
   if (token.role == TokenRole::admin || token.role == TokenRole::reader) return std::nullopt;
   if (token.host && *token.host == host) return std::nullopt;
   return forbidden("token '" + token.name + "' may not read host '" + std::string(host) + "'");
+}
+
+std::optional<Refusal> may_import_signatures(const TokenInfo& token) {
+  if (token.role == TokenRole::admin) return std::nullopt;
+  return forbidden("token '" + token.name + "' (" + std::string(to_string(token.role)) +
+                   ") may not import signatures (admin tokens only)");
 }
 
 std::optional<Refusal> may_read_fleet(const TokenInfo& token) {

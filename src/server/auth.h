@@ -4,6 +4,8 @@
 //   host    POST scans (only for its bound host when it has one), GET its own host's
 //           report and scan list (a host token without a bound host has no "own" host)
 //   reader  every GET
+//   enrol   POST the first scan of a host named by ?host= that has no host token yet
+//           (the server then creates one and returns it); nothing else
 #pragma once
 
 #include <optional>
@@ -35,5 +37,7 @@ std::optional<Refusal> may_post_scans(const TokenInfo& token);
 std::optional<Refusal> may_read_host(const TokenInfo& token, std::string_view host);
 // Whether the token may read fleet-wide data (signatures, ...).
 std::optional<Refusal> may_read_fleet(const TokenInfo& token);
+// Whether the token may import signatures (admin only).
+std::optional<Refusal> may_import_signatures(const TokenInfo& token);
 
 }  // namespace tb::server

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <exception>
 #include <optional>
@@ -12,10 +14,14 @@
 #include <nlohmann/json.hpp>
 
 #include "core/analysis.h"
+#include "core/path.h"
 #include "format/analysis_report.h"
 #include "format/byte_sink.h"
+#include "format/byte_source.h"
 #include "server/auth.h"
 #include "server/request_log.h"
+#include "server/spool.h"
+#include "sources/directory_source.h"
 
 namespace tb::server {
 
@@ -84,6 +90,7 @@ const char* reason(int status) {
     case 403: return "forbidden";
     case 404: return "not found";
     case 405: return "method not allowed";
+    case 409: return "conflict";
     case 413: return "request body too large";
     case 414: return "request URI too long";
     case 415: return "unsupported content encoding";
@@ -100,12 +107,12 @@ struct Judged {
 };
 
 Expected<Judged> judge(const ScanDocument& scan, const std::string& host, const SignatureIndex& index,
-                       bool include_absent) {
+                       bool include_absent, ReportFormat format = ReportFormat::json) {
   const Analysis analysis = analyze(scan.manifest, index);
   Judged out;
   StringSink sink(out.report);
   const AnalysisContext context{&scan.header, host, include_absent};
-  if (auto r = write_analysis_report(ReportFormat::json, context, analysis, sink); !r) return tl::unexpected(r.error());
+  if (auto r = write_analysis_report(format, context, analysis, sink); !r) return tl::unexpected(r.error());
   out.clean = analysis_is_clean(analysis);
   return out;
 }
@@ -123,20 +130,81 @@ bool flag(const httplib::Request& req, const char* name) {
   return v == "1" || v == "true" || v == "yes";
 }
 
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The media type of a Content-Type or Accept item, without parameters, in lower case.
+std::string media_type(std::string_view value) {
+  value = value.substr(0, value.find(';'));
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  return lower(std::string(value));
+}
+
+// The report format asked for: ?format=json|xml|text, else an Accept header that names
+// application/xml or text/xml (and not JSON first), else JSON.
+std::optional<ReportFormat> wanted_format(const httplib::Request& req) {
+  if (req.has_param("format")) return report_format_from_string(req.get_param_value("format"));
+  const std::string accept = lower(req.get_header_value("Accept"));
+  const auto xml = std::min(accept.find("application/xml"), accept.find("text/xml"));
+  if (xml != std::string::npos && xml < accept.find("application/json")) return ReportFormat::xml;
+  return ReportFormat::json;
+}
+
+const char* content_type(ReportFormat format) {
+  switch (format) {
+    case ReportFormat::json: return "application/json";
+    case ReportFormat::xml: return "application/xml";
+    case ReportFormat::text: return "text/plain; charset=utf-8";
+  }
+  return "application/json";
+}
+
+// A query parameter that names something (a signature, a cluster): plain text of at
+// most `max` bytes; empty when absent. nullopt (with `why` set) when it is unusable.
+std::optional<std::string> text_param(const httplib::Request& req, const char* name, std::size_t max, std::string& why) {
+  std::string value = req.get_param_value(name);
+  if (value.size() > max) {
+    why = std::string("?") + name + "= is longer than " + std::to_string(max) + " bytes";
+    return std::nullopt;
+  }
+  if (!is_plain_text(value)) {
+    why = std::string("?") + name + "= must be plain text (UTF-8, no control characters)";
+    return std::nullopt;
+  }
+  return value;
+}
+
+constexpr std::size_t kMaxNameBytes = 255;
+
+// A request body as received: spooled to disk, still compressed if it was sent so.
+struct Upload {
+  SpoolFile file;
+  bool compressed = false;
+};
+
 class Api {
  public:
   Api(SharedStore& store, ApiOptions options) : store_(store), options_(std::move(options)) {
     options_.limits.max_document_bytes = std::min(options_.limits.max_document_bytes, options_.max_body_bytes);
+    if (options_.spool_dir.empty()) options_.spool_dir = default_spool_dir();
   }
 
   httplib::Server::HandlerResponse authenticate(const httplib::Request& req, httplib::Response& res);
   void post_scan(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
+  void post_signature(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   void host_report(const httplib::Request& req, httplib::Response& res);
   void host_scans(const httplib::Request& req, httplib::Response& res);
   void signatures(const httplib::Request& req, httplib::Response& res);
   void hosts(const httplib::Request& req, httplib::Response& res);
 
  private:
+  std::optional<Upload> receive(const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& reader);
+  std::optional<ScanDocument> parse_upload(const Upload& upload, httplib::Response& res);
+
   SharedStore& store_;
   ApiOptions options_;
 };
@@ -166,65 +234,232 @@ httplib::Server::HandlerResponse Api::authenticate(const httplib::Request& req, 
   return R::Unhandled;
 }
 
+// Receives the body into a spool file, bounded by max_body_bytes as it arrives (413 at
+// once past it, the connection closed). On failure replies and returns nullopt.
+std::optional<Upload> Api::receive(const httplib::Request& req, httplib::Response& res,
+                                   const httplib::ContentReader& reader) {
+  const std::string coding = lower(req.get_header_value("Content-Encoding"));
+  bool compressed = false;
+  if (coding == "gzip" || coding == "x-gzip" || coding == "deflate") {
+    compressed = true;
+  } else if (!coding.empty() && coding != "identity") {
+    reply_error_and_close(res, 415, "unsupported Content-Encoding '" + coding + "' (send identity, gzip or deflate)");
+    return std::nullopt;
+  }
+  const std::string too_big = fmt::format("the request body exceeds {} bytes", options_.max_body_bytes);
+  if (req.has_header("Content-Length")) {  // announced too big: refuse before reading a byte
+    const std::string announced = req.get_header_value("Content-Length");
+    std::uint64_t length = 0;
+    const auto [end, ec] = std::from_chars(announced.data(), announced.data() + announced.size(), length);
+    if (ec != std::errc() || end != announced.data() + announced.size()) {
+      reply_error_and_close(res, 400, "bad Content-Length");
+      return std::nullopt;
+    }
+    if (length > options_.max_body_bytes) {
+      reply_error_and_close(res, 413, too_big);
+      return std::nullopt;
+    }
+  }
+  auto spool = SpoolFile::create(options_.spool_dir);
+  if (!spool) {
+    write_log_line(fmt::format("trustbase serve: {}\n", spool.error().message));
+    reply_error_and_close(res, 503, "the server cannot take uploads now (spool directory unusable)");
+    return std::nullopt;
+  }
+  // httplib 0.11 inflates a gzip or deflate body before the ContentReader sees it. The
+  // spool wants the bytes as sent (several times smaller on disk; inflated later, bounded
+  // by the reader's limit), so the coding is hidden from httplib. The Request is
+  // httplib's own mutable object, handed to handlers as const.
+  if (compressed) const_cast<httplib::Request&>(req).headers.erase("Content-Encoding");
+  bool exceeded = false;
+  std::optional<Error> write_error;
+  const bool read = reader([&](const char* data, std::size_t size) {
+    if (size > options_.max_body_bytes - spool->size()) {
+      exceeded = true;
+      return false;
+    }
+    if (auto ok = spool->append(std::string_view(data, size)); !ok) {
+      write_error = ok.error();
+      return false;
+    }
+    return true;
+  });
+  if (exceeded || res.status == 413) {
+    reply_error_and_close(res, 413, too_big);
+    return std::nullopt;
+  }
+  if (write_error) {
+    write_log_line(fmt::format("trustbase serve: {}\n", write_error->message));
+    reply_error_and_close(res, 503, "the server cannot take uploads now (spool file: " + write_error->message + ")");
+    return std::nullopt;
+  }
+  if (!read) {
+    reply_error_and_close(res, 400, "the request body could not be read");
+    return std::nullopt;
+  }
+  return Upload{std::move(*spool), compressed};
+}
+
+// Parses a spooled scan document, inflating it on the way when it came compressed: the
+// text is never held whole. On failure replies (400, 413 beyond the size bound) and
+// returns nullopt.
+std::optional<ScanDocument> Api::parse_upload(const Upload& upload, httplib::Response& res) {
+  FdSource file(upload.file.fd(), 0, "the spooled request body");
+  std::optional<GunzipSource> inflated;
+  if (upload.compressed) inflated.emplace(file);
+  ByteSource& text = upload.compressed ? static_cast<ByteSource&>(*inflated) : file;
+  auto doc = parse_scan(text, options_.limits);
+  if (doc) return std::move(*doc);
+  const Error& e = doc.error();
+  if (e.code == ErrorCode::io || e.code == ErrorCode::internal) {
+    reply_store_error(res, e);
+    return std::nullopt;
+  }
+  reply_error(res, e.code == ErrorCode::limit ? 413 : 400, "invalid scan document: " + e.message);
+  return std::nullopt;
+}
+
 void Api::post_scan(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
   const TokenInfo* authenticated = current_token(res);
   if (authenticated == nullptr) return;
   const TokenInfo& token = *authenticated;
+  const bool enrolling = token.role == TokenRole::enrol;
   const std::string requested = req.get_param_value("host");
   // Refuse before reading what may be hundreds of megabytes.
   if (auto refused = may_post_scans(token)) return reply_refusal(res, *refused, true);
-  if (!requested.empty()) {
+  if (!requested.empty() || enrolling) {
     auto host = scan_host_for(token, requested, {});
     if (!host) return reply_refusal(res, host.error(), true);
   }
-
-  // httplib decodes gzip, deflate and br and passes any other coding through as if it
-  // were none: refuse those rather than parse compressed bytes as a document.
-  if (const std::string coding = req.get_header_value("Content-Encoding");
-      !coding.empty() && coding != "identity" && coding != "gzip" && coding != "deflate" && coding != "br")
-    return reply_error_and_close(res, 415, "unsupported Content-Encoding '" + coding + "' (send identity or gzip)");
-
-  std::string body;
-  bool too_big = false;
-  const bool read = reader([&](const char* data, std::size_t size) {
-    if (size > options_.max_body_bytes - body.size()) {
-      too_big = true;
-      return false;
-    }
-    body.append(data, size);
-    return true;
-  });
-  if (too_big || res.status == 413)
-    return reply_error_and_close(
-        res, 413, fmt::format("the scan document exceeds {} bytes (after decompression)", options_.max_body_bytes));
-  if (!read) {
-    const int status = res.status == 415 ? 415 : 400;
-    return reply_error_and_close(res, status,
-                                 status == 415 ? "unsupported Content-Encoding (send identity or gzip)"
-                                               : "the request body could not be read or decompressed");
+  HostPlacement placement;
+  if (enrolling) {
+    std::string why;
+    auto name = text_param(req, "host", kMaxNameBytes, why);
+    auto cluster = name ? text_param(req, "cluster", kMaxNameBytes, why) : std::nullopt;
+    auto role = cluster ? text_param(req, "role", kMaxNameBytes, why) : std::nullopt;
+    if (!role) return reply_error_and_close(res, 400, why);
+    placement = HostPlacement{std::move(*cluster), std::move(*role)};
   }
 
-  auto doc = parse_scan(body, options_.limits);
-  std::string().swap(body);  // the document is parsed: free the text before analysing
-  if (!doc)
-    return reply_error(res, doc.error().code == ErrorCode::limit ? 413 : 400,
-                       "invalid scan document: " + doc.error().message);
+  auto upload = receive(req, res, reader);
+  if (!upload) return;
+  auto doc = parse_upload(*upload, res);
+  upload.reset();  // the spool's disk space is not needed any more
+  if (!doc) return;
   auto host = scan_host_for(token, requested, doc->header.host.hostname);
   if (!host) return reply_refusal(res, host.error());
 
   // The index first: a scan is acknowledged (stored) only when it can also be judged.
   auto index = store_.index();
   if (!index) return reply_store_error(res, index.error());
-  auto id = store_.with([&](Store& s) { return s.put_scan(*host, *doc); });
-  if (!id) return reply_store_error(res, id.error());
+  std::int64_t scan_id = 0;
+  std::optional<Enrolment> enrolment;
+  if (enrolling) {
+    auto enrolled = store_.with([&](Store& s) { return s.enrol_host(*host, *doc, placement); });
+    if (!enrolled) return reply_store_error(res, enrolled.error());
+    if (!*enrolled)
+      return reply_error(res, 409,
+                         "host '" + *host +
+                             "' is enrolled already (it has a live host token): post with that token, or revoke it "
+                             "to enrol the host again");
+    enrolment = std::move(**enrolled);
+    scan_id = enrolment->scan_id;
+  } else {
+    auto id = store_.with([&](Store& s) { return s.put_scan(*host, *doc); });
+    if (!id) return reply_store_error(res, id.error());
+    scan_id = *id;
+  }
   auto judged = judge(*doc, *host, **index, flag(req, "all"));
   if (!judged) return reply_store_error(res, judged.error());
-  std::string out = "{\"scan_id\":" + std::to_string(*id) + ",\"host\":" + dump(json(*host)) +
-                    ",\"clean\":" + (judged->clean ? "true" : "false") + ",\"report\":";
+  std::string out = "{\"scan_id\":" + std::to_string(scan_id) + ",\"host\":" + dump(json(*host)) +
+                    ",\"clean\":" + (judged->clean ? "true" : "false");
+  // The host's own token, this once (it is stored hashed): the scanner keeps it.
+  if (enrolment)
+    out += ",\"host_token\":" + dump(json(enrolment->token)) + ",\"host_token_name\":" + dump(json(enrolment->token_name));
+  out += ",\"report\":";
   out += judged->report;
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   out += "}";
   reply(res, 201, std::move(out));
+}
+
+// POST /api/v1/signatures?name=N&version=V[&kind=product|patch][&patches=N@V]
+//   [&supersedes=N@V]...[&vendor=..][&install_root=/]: a signature from the body, which is
+// a scan document today; package uploads (.deb, .rpm) will be told apart by Content-Type.
+void Api::post_signature(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+  const TokenInfo* token = current_token(res);
+  if (token == nullptr) return;
+  if (auto refused = may_import_signatures(*token)) return reply_refusal(res, *refused, true);
+  const std::string type = media_type(req.get_header_value("Content-Type"));
+  if (!type.empty() && type != "application/xml" && type != "text/xml" && type != "application/json")
+    return reply_error_and_close(res, 415,
+                                 "unsupported Content-Type '" + type +
+                                     "': send a scan document as application/xml or application/json");
+
+  SignatureInfo info;
+  std::string why;
+  auto name = text_param(req, "name", kMaxNameBytes, why);
+  auto version = name ? text_param(req, "version", kMaxNameBytes, why) : std::nullopt;
+  auto vendor = version ? text_param(req, "vendor", kMaxNameBytes, why) : std::nullopt;
+  if (!vendor) return reply_error_and_close(res, 400, why);
+  if (name->empty() || version->empty())
+    return reply_error_and_close(res, 400, "give the signature's ?name= and ?version=");
+  if (version->find('@') != std::string::npos)
+    return reply_error_and_close(res, 400, "?version= may not contain '@' (signatures are named name@version)");
+  info.ref = SignatureRef{std::move(*name), std::move(*version)};
+  info.vendor = std::move(*vendor);
+  const std::string kind = req.has_param("kind") ? req.get_param_value("kind") : "product";
+  const auto parsed_kind = signature_kind_from_string(kind);
+  if (!parsed_kind) return reply_error_and_close(res, 400, "?kind= wants product or patch");
+  info.kind = *parsed_kind;
+  if (req.has_param("patches")) {
+    info.patches = SignatureRef::parse(req.get_param_value("patches"));
+    if (!info.patches) return reply_error_and_close(res, 400, "?patches= wants NAME@VERSION");
+  }
+  if (info.kind == SignatureKind::patch && !info.patches)
+    return reply_error_and_close(res, 400, "a patch needs ?patches=NAME@VERSION (the release it applies to)");
+  for (std::size_t i = 0; i < req.get_param_value_count("supersedes"); ++i) {
+    auto ref = SignatureRef::parse(req.get_param_value("supersedes", i));
+    if (!ref) return reply_error_and_close(res, 400, "?supersedes= wants NAME@VERSION");
+    info.supersedes.push_back(std::move(*ref));
+  }
+  info.install_root = req.has_param("install_root") ? req.get_param_value("install_root") : "/";
+  info.source = "POST /api/v1/signatures (token '" + token->name + "')";
+
+  auto upload = receive(req, res, reader);
+  if (!upload) return;
+  // The body as sent identifies the source, as a package file's hash does.
+  Sha256 hasher;
+  FdSource body(upload->file.fd(), 0, "the spooled request body");
+  std::string buffer(64 * 1024, '\0');
+  for (;;) {
+    auto got = body.read(buffer.data(), buffer.size());
+    if (!got) return reply_store_error(res, got.error());
+    if (*got == 0) break;
+    hasher.update(std::string_view(buffer.data(), *got));
+  }
+  info.source_sha256 = hasher.finish();
+  auto doc = parse_upload(*upload, res);
+  upload.reset();
+  if (!doc) return;
+  auto signature = signature_from_scan(*doc, std::move(info), "the uploaded document");
+  if (!signature) return reply_error(res, status_for(signature.error()), signature.error().message);
+
+  auto imported = store_.import_signature(*signature);
+  if (!imported) return reply_store_error(res, imported.error());
+  const std::string id = signature->info.ref.id();
+  if (imported->outcome == SharedStore::ImportOutcome::conflict)
+    return reply_error(res, 409,
+                       "signature " + id +
+                           " is already stored with different files; signatures are immutable, import it under a "
+                           "new version");
+  const bool created = imported->outcome == SharedStore::ImportOutcome::created;
+  reply(res, created ? 201 : 200,
+        dump(json{{"id", imported->id},
+                  {"signature", id},
+                  {"kind", std::string(to_string(signature->info.kind))},
+                  {"records", signature->manifest.size()},
+                  {"created", created}}));
 }
 
 void Api::host_report(const httplib::Request& req, httplib::Response& res) {
@@ -239,9 +474,12 @@ void Api::host_report(const httplib::Request& req, httplib::Response& res) {
   if (!scan) return reply_store_error(res, scan.error());
   auto index = store_.index();
   if (!index) return reply_store_error(res, index.error());
-  auto judged = judge(*scan, host, **index, flag(req, "all"));
+  const auto format = wanted_format(req);
+  if (!format) return reply_error(res, 400, "?format= wants json, xml or text");
+  auto judged = judge(*scan, host, **index, flag(req, "all"), *format);
   if (!judged) return reply_store_error(res, judged.error());
-  reply(res, 200, std::move(judged->report));
+  res.status = 200;
+  res.set_content(std::move(judged->report), content_type(*format));
 }
 
 void Api::host_scans(const httplib::Request& req, httplib::Response& res) {
@@ -302,6 +540,13 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
   // Bounds the compressed body as announced by Content-Length (httplib answers 413);
   // the decompressed size is bounded while reading (Api::post_scan).
   server.set_payload_max_length(options.max_body_bytes);
+  // One request per connection. httplib 0.11 closes a connection only when the request
+  // asks for it: after a refused upload (401, 403, 413, 415 before or while the body
+  // arrives) the unread rest of the body would be parsed as further requests on a kept-
+  // alive connection, which a proxy in front could turn into request smuggling. The API's
+  // clients make one request per run (scanner) or a handful (dashboards): keep-alive buys
+  // them little.
+  server.set_keep_alive_max_count(1);
 
   server.set_pre_routing_handler([api](const httplib::Request& req, httplib::Response& res) {
     t_state = RequestState{true, Clock::now(), std::nullopt};
@@ -313,6 +558,10 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
   server.Post("/api/v1/scans",
               [api](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
                 api->post_scan(req, res, reader);
+              });
+  server.Post("/api/v1/signatures",
+              [api](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+                api->post_signature(req, res, reader);
               });
   server.Get(R"(/api/v1/hosts/([^/]+)/report)",
              [api](const httplib::Request& req, httplib::Response& res) { api->host_report(req, res); });

@@ -1,16 +1,31 @@
 // The HTTP API (JSON under /api/v1/), on cpp-httplib:
 //   GET  /api/v1/health                 no auth; {"status":"ok"}
 //   POST /api/v1/scans[?host=NAME]      a scan document (XML or JSON, optionally
-//                                       Content-Encoding: gzip) -> 201 {"scan_id", "host",
-//                                       "clean", "report": <trustbase report --format json>}
-//   GET  /api/v1/hosts/{name}/report[?all=1]   the analysis of the host's latest scan
+//                                       Content-Encoding: gzip or deflate) -> 201 {"scan_id",
+//                                       "host", "clean", "report": <trustbase report --format json>}
+//        ?host=NAME[&cluster=C][&role=R] with an enrol token: the host's first scan; the
+//                                       201 also carries "host_token" (shown once); 409 when
+//                                       the host already has a live host token
+//   GET  /api/v1/hosts/{name}/report[?all=1][&format=json|xml|text]   the analysis of the
+//                                       host's latest scan (Accept: application/xml: XML)
 //   GET  /api/v1/hosts/{name}/scans     the host's scan history
 //   GET  /api/v1/signatures             the stored signatures
+//   POST /api/v1/signatures?name=N&version=V[&kind=product|patch][&patches=N@V]
+//        [&supersedes=N@V]...[&vendor=V][&install_root=DIR]   admin: a signature from a
+//                                       scan document body (as `trustbase import FILE`) ->
+//                                       201 {"id", "signature", "kind", "records", "created"},
+//                                       200 when name@version is stored with the same files,
+//                                       409 with other files; other Content-Types: 415
+//                                       (package uploads will be told apart by Content-Type)
+//
+// Uploads are spooled, as sent, to an unlinked file in spool_dir and parsed from there
+// through a streaming gunzip: a request holds the parsed document, never its text.
 // Everything but health wants `Authorization: Bearer <token>` (401 without a live
 // token); roles are checked per route (server/auth.h, 403). Errors are {"error": "..."}.
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "format/scan_reader.h"
 #include "server/shared_store.h"
@@ -22,10 +37,12 @@ class Server;
 namespace tb::server {
 
 struct ApiOptions {
-  // Bound on a posted scan, after decompression (413 beyond). Also caps the compressed
-  // Content-Length. Every request thread may hold one such body while it parses it.
+  // Bound on a posted document, after decompression (413 beyond), and on the body as
+  // sent (413 as soon as more arrives, or when Content-Length announces more).
   std::size_t max_body_bytes = std::size_t{256} << 20;
   ReadLimits limits;  // max_document_bytes is lowered to max_body_bytes
+  // Where request bodies are spooled (unlinked temporary files); empty: $TMPDIR or /tmp.
+  std::string spool_dir;
 };
 
 // Registers the routes, authentication, error and exception handlers and the access log

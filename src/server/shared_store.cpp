@@ -16,4 +16,24 @@ Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index() {
   return index_;
 }
 
+void SharedStore::invalidate_index() {
+  std::lock_guard lock(mutex_);
+  index_.reset();
+}
+
+Expected<SharedStore::SignatureImport> SharedStore::import_signature(const Signature& signature) {
+  std::lock_guard lock(mutex_);
+  auto existing = store_->find_signature(signature.info.ref);
+  if (!existing) return tl::unexpected(existing.error());
+  if (*existing) {
+    if ((*existing)->manifest_digest == signature.manifest.digest())
+      return SignatureImport{ImportOutcome::existed, (*existing)->id};
+    return SignatureImport{ImportOutcome::conflict, 0};
+  }
+  auto id = store_->put_signature(signature);
+  if (!id) return tl::unexpected(id.error());
+  index_.reset();
+  return SignatureImport{ImportOutcome::created, *id};
+}
+
 }  // namespace tb::server

@@ -25,11 +25,24 @@ class SharedStore {
     return std::forward<F>(f)(*store_);
   }
 
-  // The signature index, built once and shared by every request until the number of
-  // stored signatures changes. Signatures are immutable and only ever added, so the
-  // count is a sound staleness test for now; once imports run inside the server (or
-  // signatures can be deleted) they must invalidate the cache explicitly instead.
+  // The signature index, built once and shared by every request until an import through
+  // this object invalidates it, or the number of stored signatures changes (an import by
+  // another process: `trustbase import` next to a running server). Requests keep the
+  // index they got; a rebuild never disturbs them.
   Expected<std::shared_ptr<const SignatureIndex>> index();
+
+  // Drops the cached index: the next index() rebuilds it from the store.
+  void invalidate_index();
+
+  enum class ImportOutcome { created, existed, conflict };
+  struct SignatureImport {
+    ImportOutcome outcome = ImportOutcome::created;
+    std::int64_t id = 0;  // the stored signature's (0 for conflict)
+  };
+  // Stores a signature with `trustbase import`'s rules, atomically for this server:
+  // created when new (and the index invalidated), existed when name@version is stored
+  // with the same manifest (nothing written), conflict when it is stored with another.
+  Expected<SignatureImport> import_signature(const Signature& signature);
 
  private:
   std::mutex mutex_;

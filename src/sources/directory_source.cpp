@@ -67,20 +67,26 @@ Expected<Signature> signature_from_directory(const std::string& dir, SignatureIn
 }
 
 Expected<Signature> signature_from_scan_document(const std::string& path, SignatureInfo info) {
+  auto install_root = canonical_install_root(info.install_root);  // before reading a big file for nothing
+  if (!install_root) return tl::unexpected(install_root.error());
+  auto doc = parse_scan_file(path);
+  if (!doc) return tl::unexpected(doc.error());
+  return signature_from_scan(*doc, std::move(info), path);
+}
+
+Expected<Signature> signature_from_scan(const ScanDocument& scan, SignatureInfo info, const std::string& source) {
   auto install_root = canonical_install_root(info.install_root);
   if (!install_root) return tl::unexpected(install_root.error());
   info.install_root = *install_root;
-  auto doc = parse_scan_file(path);
-  if (!doc) return tl::unexpected(doc.error());
   std::vector<FileRecord> records;
-  for (const FileRecord& r : doc->manifest) {
+  for (const FileRecord& r : scan.manifest) {
     if (info.install_root != "/" && !path_is_under(r.path, info.install_root)) continue;
     records.push_back(signature_record(r));
   }
-  if (records.empty()) return fail(ErrorCode::invalid_argument, path + ": no record under " + info.install_root);
+  if (records.empty()) return fail(ErrorCode::invalid_argument, source + ": no record under " + info.install_root);
   auto manifest = Manifest::from_sorted(std::move(records));
   if (!manifest) return tl::unexpected(manifest.error());
-  if (info.source.empty()) info.source = path;
+  if (info.source.empty()) info.source = source;
   return Signature{std::move(info), std::move(*manifest)};
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/scan_document.h"
 #include "core/signature.h"
 
 namespace tb {
@@ -23,6 +24,9 @@ Expected<Signature> signature_from_directory(const std::string& dir, SignatureIn
 // Takes the records of a scan document (XML or JSON) under info.install_root (default
 // "/": everything) as the signature's manifest.
 Expected<Signature> signature_from_scan_document(const std::string& path, SignatureInfo info);
+// The same from a document already parsed (an upload to the server); `source` names it
+// in messages, and is the signature's source when info.source is empty.
+Expected<Signature> signature_from_scan(const ScanDocument& scan, SignatureInfo info, const std::string& source);
 
 // The records of `manifest` kept for a signature: only kSignatureKeeps attributes.
 FileRecord signature_record(FileRecord record);

@@ -256,4 +256,66 @@ Expected<std::vector<std::string>> decode_strings(std::string_view data) {
   return strings;
 }
 
+namespace {
+
+constexpr std::uint8_t kResultVersion = 1;
+constexpr std::uint8_t kMaxSignatureState = static_cast<std::uint8_t>(SignatureState::tampered);
+
+void put_counts(std::string& out, const DeviationCounts& c) {
+  put_varint(out, c.added);
+  put_varint(out, c.removed);
+  put_varint(out, c.modified);
+  put_varint(out, c.config);
+}
+
+DeviationCounts read_counts(Reader& in) {
+  DeviationCounts c;
+  c.added = in.varint();
+  c.removed = in.varint();
+  c.modified = in.varint();
+  c.config = in.varint();
+  return c;
+}
+
+}  // namespace
+
+std::string encode_scan_result(const ScanResult& result) {
+  std::string out;
+  out.reserve(16 + 2 * result.states.size());
+  out.push_back(static_cast<char>(kResultVersion));
+  put_counts(out, result.deviations);
+  put_counts(out, result.drift);
+  put_varint(out, result.states.size());
+  std::int64_t previous = 0;
+  for (const SignatureStateEntry& e : result.states) {
+    put_varint(out, static_cast<std::uint64_t>(e.signature_id) - static_cast<std::uint64_t>(previous));
+    out.push_back(static_cast<char>(e.state));
+    previous = e.signature_id;
+  }
+  return out;
+}
+
+Expected<void> decode_scan_result(std::string_view data, ScanResult& out) {
+  Reader in(data);
+  if (in.byte() != kResultVersion) return tl::unexpected(corrupt("scan result (unknown version)"));
+  out.deviations = read_counts(in);
+  out.drift = read_counts(in);
+  const std::uint64_t count = in.varint();
+  if (!in.ok() || !in.plausible_count(count)) return tl::unexpected(corrupt("scan result header"));
+  out.states.clear();
+  out.states.reserve(count);
+  std::uint64_t id = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t delta = in.varint();
+    const std::uint8_t state = in.byte();
+    // Ids ascend strictly and stay positive int64.
+    if (!in.ok() || delta == 0 || delta > static_cast<std::uint64_t>(INT64_MAX) - id || state > kMaxSignatureState)
+      return tl::unexpected(corrupt("scan result state"));
+    id += delta;
+    out.states.push_back(SignatureStateEntry{static_cast<std::int64_t>(id), static_cast<SignatureState>(state)});
+  }
+  if (!in.at_end()) return tl::unexpected(corrupt("scan result (trailing bytes)"));
+  return {};
+}
+
 }  // namespace tb::store

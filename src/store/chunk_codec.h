@@ -33,6 +33,7 @@
 #include "core/file_record.h"
 #include "core/manifest.h"
 #include "core/scan_document.h"
+#include "store/store.h"
 
 namespace tb::store {
 
@@ -60,5 +61,16 @@ Expected<std::vector<ScanError>> decode_scan_errors(std::string_view data);
 // A list of byte strings: varint count | bytes*
 std::string encode_strings(std::span<const std::string> strings);
 Expected<std::vector<std::string>> decode_strings(std::string_view data);
+
+// A cached scan result (store.h ScanResult) without its signature generation and
+// snapshot version, which are columns of their own:
+//   result := u8 version (=1) | counts deviations | counts drift | varint n | state{n}
+//   counts := varint added | varint removed | varint modified | varint config
+//   state  := varint (signature id - previous id, the first from 0) | u8 SignatureState
+// About two bytes per signature: 200 patch states of 10,000 hosts take ~4 MB.
+// Requires ascending ids (put_scan_result checks them).
+std::string encode_scan_result(const ScanResult& result);
+// Decodes into `out` (its states replaced). ErrorCode::parse on any malformed input.
+Expected<void> decode_scan_result(std::string_view data, ScanResult& out);
 
 }  // namespace tb::store

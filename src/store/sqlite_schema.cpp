@@ -104,6 +104,96 @@ CREATE TABLE tokens (
   revoked      INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
 );
 )sql"},
+    {3, "package signatures: architecture, configuration files, SWID tag id", R"sql(
+ALTER TABLE signatures ADD COLUMN architecture TEXT NOT NULL DEFAULT '';
+-- Paths of the signature that are configuration files (.deb conffiles, rpm %config),
+-- as a store/chunk_codec.h list of strings; NULL when there is none.
+ALTER TABLE signatures ADD COLUMN config_paths BLOB;
+-- SWID tags: the tagId that patch tags link to (Link rel="patches" href="swid:TAGID").
+ALTER TABLE signatures ADD COLUMN tag_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX signatures_by_tag ON signatures(tag_id) WHERE tag_id <> '';
+)sql"},
+    {4, "clusters, host membership, snapshots, stages, scan result cache, audit log", R"sql(
+CREATE TABLE clusters (
+  id          INTEGER PRIMARY KEY,
+  name        TEXT NOT NULL UNIQUE CHECK (length(name) > 0),
+  description TEXT NOT NULL,
+  created_ns  INTEGER NOT NULL
+);
+-- Hosts point at their cluster by key instead of naming it. No command ever set the free
+-- text column of migration 1; whatever a store holds there becomes a cluster.
+INSERT INTO clusters(name, description, created_ns)
+  SELECT DISTINCT cluster, '', 0 FROM hosts WHERE cluster IS NOT NULL AND length(cluster) > 0;
+ALTER TABLE hosts ADD COLUMN cluster_id INTEGER REFERENCES clusters(id);
+UPDATE hosts SET cluster_id = (SELECT c.id FROM clusters c WHERE c.name = hosts.cluster);
+ALTER TABLE hosts DROP COLUMN cluster;
+CREATE INDEX hosts_by_cluster ON hosts(cluster_id);
+-- Reference snapshots, versioned per cluster (1, 2, ...); the manifest is content-addressed
+-- like a scan's, so publishing a stored scan's manifest costs this row alone.
+CREATE TABLE snapshots (
+  id             INTEGER PRIMARY KEY,
+  cluster_id     INTEGER NOT NULL REFERENCES clusters(id),
+  version        INTEGER NOT NULL CHECK (version > 0),
+  manifest_id    INTEGER NOT NULL REFERENCES manifests(id),
+  source_host    TEXT NOT NULL,
+  source_scan_id INTEGER REFERENCES scans(id),  -- NULL: from a document that was not stored
+  published_ns   INTEGER NOT NULL,
+  actor          TEXT NOT NULL,
+  UNIQUE (cluster_id, version)
+);
+-- The current stage of each patch per cluster, and every change of it.
+CREATE TABLE stages (
+  cluster_id   INTEGER NOT NULL REFERENCES clusters(id),
+  signature_id INTEGER NOT NULL REFERENCES signatures(id),
+  stage        TEXT NOT NULL CHECK (stage IN ('tested', 'inactive', 'active')),
+  set_ns       INTEGER NOT NULL,
+  actor        TEXT NOT NULL,
+  PRIMARY KEY (cluster_id, signature_id)
+) WITHOUT ROWID;
+CREATE TABLE stage_history (
+  id           INTEGER PRIMARY KEY,
+  cluster_id   INTEGER NOT NULL REFERENCES clusters(id),
+  signature_id INTEGER NOT NULL REFERENCES signatures(id),
+  stage        TEXT NOT NULL CHECK (stage IN ('tested', 'inactive', 'active')),
+  set_ns       INTEGER NOT NULL,
+  actor        TEXT NOT NULL
+);
+CREATE INDEX stage_history_by_patch ON stage_history(cluster_id, signature_id);
+-- The analysis of a scan, cached for fleet reports (store/chunk_codec.h for `data`).
+CREATE TABLE scan_results (
+  scan_id              INTEGER PRIMARY KEY REFERENCES scans(id),
+  signature_generation INTEGER NOT NULL CHECK (signature_generation >= 0),
+  snapshot_id          INTEGER REFERENCES snapshots(id),
+  computed_ns          INTEGER NOT NULL,
+  data                 BLOB NOT NULL
+);
+-- Who changed the fleet's configuration, and when.
+CREATE TABLE audit_log (
+  id     INTEGER PRIMARY KEY,
+  at_ns  INTEGER NOT NULL,
+  actor  TEXT NOT NULL CHECK (length(actor) > 0),
+  action TEXT NOT NULL,
+  object TEXT NOT NULL,
+  detail TEXT NOT NULL
+);
+)sql"},
+    {5, "enrol tokens", R"sql(
+-- The role CHECK gains 'enrol'. SQLite cannot alter a CHECK: the table is rebuilt with
+-- the same columns and every row (ids included) copied over.
+CREATE TABLE tokens_v5 (
+  id           INTEGER PRIMARY KEY,
+  name         TEXT NOT NULL UNIQUE CHECK (length(name) > 0),
+  role         TEXT NOT NULL CHECK (role IN ('admin', 'host', 'reader', 'enrol')),
+  host         TEXT CHECK (host IS NULL OR (role = 'host' AND length(host) > 0)),
+  token_sha256 BLOB NOT NULL UNIQUE CHECK (length(token_sha256) = 32),
+  created_ns   INTEGER NOT NULL,
+  revoked      INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+);
+INSERT INTO tokens_v5(id, name, role, host, token_sha256, created_ns, revoked)
+  SELECT id, name, role, host, token_sha256, created_ns, revoked FROM tokens;
+DROP TABLE tokens;
+ALTER TABLE tokens_v5 RENAME TO tokens;
+)sql"},
 };
 
 constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;
@@ -151,7 +241,9 @@ Expected<void> apply(Db& db, const Migration& m, const std::string& path) {
 
 int latest_schema_version() noexcept { return kLatest; }
 
-Expected<void> migrate(Db& db, const std::string& path) {
+Expected<void> migrate(Db& db, const std::string& path) { return migrate(db, path, kLatest); }
+
+Expected<void> migrate(Db& db, const std::string& path, int up_to_version) {
   if (auto r = db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
                        " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_ns INTEGER NOT NULL)");
       !r)
@@ -161,6 +253,7 @@ Expected<void> migrate(Db& db, const std::string& path) {
   if (*version > kLatest) return tl::unexpected(too_new(path, *version));
   for (const Migration& m : kMigrations) {
     if (m.version <= *version) continue;
+    if (m.version > up_to_version) break;
     if (auto r = apply(db, m, path); !r) return r;
   }
   return {};

@@ -15,5 +15,8 @@ int latest_schema_version() noexcept;
 // (so a failed migration leaves the previous version intact). Refuses a database whose
 // version is newer than latest_schema_version(). `path` only names the file in errors.
 Expected<void> migrate(Db& db, const std::string& path);
+// The same, stopping after migration `up_to_version`: for tests that build a store as an
+// older release left it, to check that it upgrades.
+Expected<void> migrate(Db& db, const std::string& path, int up_to_version);
 
 }  // namespace tb::sqlite

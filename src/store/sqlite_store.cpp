@@ -8,6 +8,7 @@
 
 #include "store/chunk_codec.h"
 #include "store/sqlite_db.h"
+#include "store/sqlite_fleet.h"
 #include "store/sqlite_schema.h"
 
 namespace tb {
@@ -36,9 +37,28 @@ constexpr const char* kInsertManifestChunk = "INSERT INTO manifest_chunks(manife
 constexpr const char* kFindManifest = "SELECT id FROM manifests WHERE digest = ?";
 constexpr const char* kInsertManifest = "INSERT INTO manifests(digest, records) VALUES (?, ?)";
 
+// A new API token: 32 random bytes as "tb_" + 64 hex digits.
+Expected<std::string> new_token_secret() {
+  unsigned char random[32];
+  if (RAND_bytes(random, sizeof random) != 1) return fail(ErrorCode::internal, "no random bytes (OpenSSL RAND_bytes)");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token = "tb_";
+  for (unsigned char b : random) {
+    token.push_back(kHex[b >> 4]);
+    token.push_back(kHex[b & 15]);
+  }
+  return token;
+}
+
 class SqliteStore final : public Store {
  public:
-  SqliteStore(Db db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+  SqliteStore(Db db, std::string path)
+      : db_(std::move(db)),
+        path_(std::move(path)),
+        fleet_(db_, {[this](const Manifest& m) { return put_manifest(m); },
+                     [this](std::int64_t id) { return get_manifest(id); }}) {}
+  SqliteStore(const SqliteStore&) = delete;  // fleet_ points at db_ and this
+  SqliteStore& operator=(const SqliteStore&) = delete;
 
   Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) override;
   Expected<ScanDocument> get_scan(std::int64_t id) override;
@@ -47,11 +67,56 @@ class SqliteStore final : public Store {
   Expected<std::vector<HostListing>> list_hosts() override;
   Expected<std::int64_t> put_signature(const Signature& signature) override;
   Expected<std::vector<Signature>> signatures() override;
+  Expected<std::vector<SignatureInfo>> signature_infos() override;
   Expected<std::uint64_t> signature_count() override;
   Expected<StoreStats> stats() override;
   Expected<std::string> add_token(std::string_view name, TokenRole role, std::optional<std::string_view> host) override;
   Expected<std::optional<TokenInfo>> find_token(std::string_view token) override;
   Expected<void> revoke_token(std::string_view name) override;
+
+  // Fleet: clusters, memberships, snapshots, stages, result cache, audit (store/sqlite_fleet.h).
+  Expected<void> add_cluster(std::string_view name, std::string_view description, std::string_view actor) override {
+    return fleet_.add_cluster(name, description, actor);
+  }
+  Expected<std::vector<ClusterListing>> list_clusters() override { return fleet_.list_clusters(); }
+  Expected<void> set_host(std::string_view name, std::string_view cluster, std::string_view role,
+                          std::string_view actor) override {
+    return fleet_.set_host(name, cluster, role, actor);
+  }
+  Expected<std::int64_t> publish_snapshot(std::string_view cluster, std::string_view source_host,
+                                          std::int64_t source_scan_id, const Manifest& manifest,
+                                          std::string_view actor) override {
+    return fleet_.publish_snapshot(cluster, source_host, source_scan_id, manifest, actor);
+  }
+  Expected<Snapshot> get_snapshot(std::string_view cluster, std::optional<std::int64_t> version) override {
+    return fleet_.get_snapshot(cluster, version);
+  }
+  Expected<std::vector<SnapshotListing>> list_snapshots(std::string_view cluster) override {
+    return fleet_.list_snapshots(cluster);
+  }
+  Expected<void> set_stage(std::string_view cluster, const SignatureRef& patch, Stage stage,
+                           std::string_view actor) override {
+    return fleet_.set_stage(cluster, patch, stage, actor);
+  }
+  Expected<std::vector<StageAssignment>> stages(std::optional<std::string_view> cluster) override {
+    return fleet_.stages(cluster);
+  }
+  Expected<std::vector<StageAssignment>> stage_history(std::string_view cluster, const SignatureRef& patch) override {
+    return fleet_.stage_history(cluster, patch);
+  }
+  Expected<std::vector<SignatureListing>> list_signatures() override { return fleet_.list_signatures(); }
+  Expected<std::int64_t> signature_generation() override { return fleet_.signature_generation(); }
+  Expected<void> put_scan_result(std::int64_t scan_id, const ScanResult& result) override {
+    return fleet_.put_scan_result(scan_id, result);
+  }
+  Expected<std::optional<ScanResult>> get_scan_result(std::int64_t scan_id) override {
+    return fleet_.get_scan_result(scan_id);
+  }
+  Expected<std::vector<HostResult>> latest_results() override { return fleet_.latest_results(); }
+  Expected<std::vector<AuditEntry>> audit_log(std::size_t limit) override { return fleet_.audit_log(limit); }
+  Expected<std::optional<StoredSignature>> find_signature(const SignatureRef& ref) override;
+  Expected<std::optional<Enrolment>> enrol_host(std::string_view host_name, const ScanDocument& scan,
+                                                const HostPlacement& placement) override;
 
  private:
   // Runs `sql` with `bind` applied and returns the first column of the first row as an
@@ -68,6 +133,7 @@ class SqliteStore final : public Store {
   Db db_;
   std::string path_;
   std::string buffer_;  // chunk encoding buffer, reused across chunks
+  sqlite::FleetTables fleet_;  // after db_: it holds a reference to it
 };
 
 template <class Bind>
@@ -286,7 +352,7 @@ Expected<std::vector<ScanListing>> SqliteStore::list_scans(std::string_view host
 Expected<std::vector<HostListing>> SqliteStore::list_hosts() {
   // The latest scan per host by the same order as latest_scan(): started_ns, then id.
   auto stmt = db_.cached(
-      "SELECT h.name, COALESCE(h.cluster, ''), COALESCE(h.role, ''),"
+      "SELECT h.name, COALESCE((SELECT c.name FROM clusters c WHERE c.id = h.cluster_id), ''), COALESCE(h.role, ''),"
       " (SELECT COUNT(*) FROM scans s WHERE s.host_id = h.id),"
       " COALESCE((SELECT s.id FROM scans s WHERE s.host_id = h.id ORDER BY s.started_ns DESC, s.id DESC LIMIT 1), 0),"
       " COALESCE((SELECT MAX(s.started_ns) FROM scans s WHERE s.host_id = h.id), 0)"
@@ -329,9 +395,10 @@ Expected<std::int64_t> SqliteStore::put_signature(const Signature& sig) {
   std::vector<std::string> supersedes;
   for (const SignatureRef& ref : info.supersedes) supersedes.push_back(ref.id());
   const std::string supersedes_blob = store::encode_strings(supersedes);
+  const std::string config_blob = store::encode_strings(info.config_paths);
   auto id = insert(
       "INSERT INTO signatures(name, version, kind, vendor, patches, supersedes, install_root, source,"
-      " source_sha256, manifest_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+      " source_sha256, manifest_id, architecture, config_paths, tag_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
       [&](Stmt& q) {
         q.bind_text(1, info.ref.name).bind_text(2, info.ref.version).bind_text(3, to_string(info.kind));
         q.bind_text(4, info.vendor);
@@ -339,6 +406,9 @@ Expected<std::int64_t> SqliteStore::put_signature(const Signature& sig) {
         q.bind_blob(6, supersedes_blob).bind_text(7, info.install_root).bind_text(8, info.source);
         if (info.source_sha256) q.bind_blob(9, digest_bytes(*info.source_sha256)); else q.bind_null(9);
         q.bind(10, *manifest);
+        q.bind_text(11, info.architecture);
+        if (info.config_paths.empty()) q.bind_null(12); else q.bind_blob(12, config_blob);
+        q.bind_text(13, info.tag_id);
       });
   if (!id) return fail(id.error().code, "cannot store signature " + info.ref.id() + ": " + id.error().message);
   if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
@@ -351,44 +421,77 @@ Expected<SignatureRef> parse_ref(std::string_view id) {
   return *ref;
 }
 
+// Every signature's metadata, with the columns read_signature_info() expects.
+constexpr const char* kSelectSignatureInfos =
+    "SELECT name, version, kind, vendor, patches, supersedes, install_root, source, source_sha256,"
+    " manifest_id, architecture, config_paths, tag_id FROM signatures ORDER BY id";
+
+// One row of kSelectSignatureInfos.
+Expected<SignatureInfo> read_signature_info(Stmt& row) {
+  Stmt* q = &row;
+  SignatureInfo info;
+  info.ref = SignatureRef{q->column_text(0), q->column_text(1)};
+  auto kind = signature_kind_from_string(q->column_text(2));
+  if (!kind) return fail(ErrorCode::parse, "corrupt signature kind in the store");
+  info.kind = *kind;
+  info.vendor = q->column_text(3);
+  if (!q->column_is_null(4)) {
+    auto ref = parse_ref(q->column_text(4));
+    if (!ref) return tl::unexpected(ref.error());
+    info.patches = *ref;
+  }
+  auto supersedes = store::decode_strings(q->column_blob(5));
+  if (!supersedes) return tl::unexpected(supersedes.error());
+  for (const std::string& s : *supersedes) {
+    auto ref = parse_ref(s);
+    if (!ref) return tl::unexpected(ref.error());
+    info.supersedes.push_back(*ref);
+  }
+  info.install_root = q->column_text(6);
+  info.source = q->column_text(7);
+  if (!q->column_is_null(8)) {
+    auto digest = digest_from(q->column_blob(8));
+    if (!digest) return tl::unexpected(digest.error());
+    info.source_sha256 = *digest;
+  }
+  info.architecture = q->column_text(10);
+  if (!q->column_is_null(11)) {
+    auto config = store::decode_strings(q->column_blob(11));
+    if (!config) return tl::unexpected(config.error());
+    info.config_paths = std::move(*config);
+  }
+  info.tag_id = q->column_text(12);
+  return info;
+}
+
+Expected<std::vector<SignatureInfo>> SqliteStore::signature_infos() {
+  auto stmt = db_.cached(kSelectSignatureInfos);
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  std::vector<SignatureInfo> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    auto info = read_signature_info(*q);
+    if (!info) return tl::unexpected(info.error());
+    out.push_back(std::move(*info));
+  }
+}
+
 Expected<std::vector<Signature>> SqliteStore::signatures() {
   std::vector<std::pair<Signature, std::int64_t>> rows;  // signature, manifest id
   {
-    auto stmt = db_.cached(
-        "SELECT name, version, kind, vendor, patches, supersedes, install_root, source, source_sha256,"
-        " manifest_id FROM signatures ORDER BY id");
+    auto stmt = db_.cached(kSelectSignatureInfos);
     if (!stmt) return tl::unexpected(stmt.error());
     Use q(**stmt);
     for (;;) {
       auto row = q->step();
       if (!row) return tl::unexpected(row.error());
       if (!*row) break;
-      SignatureInfo info;
-      info.ref = SignatureRef{q->column_text(0), q->column_text(1)};
-      auto kind = signature_kind_from_string(q->column_text(2));
-      if (!kind) return fail(ErrorCode::parse, "corrupt signature kind in the store");
-      info.kind = *kind;
-      info.vendor = q->column_text(3);
-      if (!q->column_is_null(4)) {
-        auto ref = parse_ref(q->column_text(4));
-        if (!ref) return tl::unexpected(ref.error());
-        info.patches = *ref;
-      }
-      auto supersedes = store::decode_strings(q->column_blob(5));
-      if (!supersedes) return tl::unexpected(supersedes.error());
-      for (const std::string& s : *supersedes) {
-        auto ref = parse_ref(s);
-        if (!ref) return tl::unexpected(ref.error());
-        info.supersedes.push_back(*ref);
-      }
-      info.install_root = q->column_text(6);
-      info.source = q->column_text(7);
-      if (!q->column_is_null(8)) {
-        auto digest = digest_from(q->column_blob(8));
-        if (!digest) return tl::unexpected(digest.error());
-        info.source_sha256 = *digest;
-      }
-      rows.emplace_back(Signature{std::move(info), {}}, q->column_int(9));
+      auto info = read_signature_info(*q);
+      if (!info) return tl::unexpected(info.error());
+      rows.emplace_back(Signature{std::move(*info), {}}, q->column_int(9));
     }
   }
   std::vector<Signature> out;
@@ -438,14 +541,9 @@ Expected<std::string> SqliteStore::add_token(std::string_view name, TokenRole ro
   if (host && role != TokenRole::host)
     return fail(ErrorCode::invalid_argument, "only host tokens are bound to a host");
   if (host && host->empty()) return fail(ErrorCode::invalid_argument, "empty host name for the token");
-  unsigned char random[32];
-  if (RAND_bytes(random, sizeof random) != 1) return fail(ErrorCode::internal, "no random bytes (OpenSSL RAND_bytes)");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string token = "tb_";
-  for (unsigned char b : random) {
-    token.push_back(kHex[b >> 4]);
-    token.push_back(kHex[b & 15]);
-  }
+  auto secret = new_token_secret();
+  if (!secret) return tl::unexpected(secret.error());
+  const std::string& token = *secret;
   const Sha256Digest digest = Sha256::of(token);
   const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::system_clock::now().time_since_epoch());
@@ -495,6 +593,89 @@ Expected<void> SqliteStore::revoke_token(std::string_view name) {
   return {};
 }
 
+Expected<std::optional<StoredSignature>> SqliteStore::find_signature(const SignatureRef& ref) {
+  auto stmt = db_.cached(
+      "SELECT s.id, m.digest FROM signatures s JOIN manifests m ON m.id = s.manifest_id"
+      " WHERE s.name = ? AND s.version = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  q->bind_text(1, ref.name).bind_text(2, ref.version);
+  auto row = q->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<StoredSignature>();
+  auto digest = digest_from(q->column_blob(1));
+  if (!digest) return tl::unexpected(digest.error());
+  return std::optional<StoredSignature>(StoredSignature{q->column_int(0), *digest});
+}
+
+Expected<std::optional<Enrolment>> SqliteStore::enrol_host(std::string_view host_name, const ScanDocument& scan,
+                                                           const HostPlacement& placement) {
+  if (host_name.empty()) return fail(ErrorCode::invalid_argument, "enrol_host: empty host name");
+  auto tx = Transaction::begin(db_);
+  if (!tx) return tl::unexpected(tx.error());
+  // Under the write lock: two enrolments of one host cannot both pass this check.
+  auto enrolled = find_id("SELECT id FROM tokens WHERE role = 'host' AND host = ? AND revoked = 0 LIMIT 1",
+                          [&](Stmt& q) { q.bind_text(1, host_name); });
+  if (!enrolled) return tl::unexpected(enrolled.error());
+  if (*enrolled) return std::optional<Enrolment>();  // the transaction rolls back: nothing written
+
+  auto host = host_id(host_name);
+  if (!host) return tl::unexpected(host.error());
+  // TODO(lead): use the fleet helper's Store::set_host once it lands, instead of writing
+  // the hosts table's cluster/role columns directly.
+  if (!placement.cluster.empty()) {
+    // Hosts point at clusters by key (migration 4): a cluster first named by an enrolling
+    // host is created, so the placement is not lost. Not audited yet (no actor here).
+    auto created = db_.cached("INSERT INTO clusters(name, description, created_ns) VALUES (?, 'created by an enrolment', ?)"
+                              " ON CONFLICT(name) DO NOTHING");
+    if (!created) return tl::unexpected(created.error());
+    Use c(**created);
+    c->bind_text(1, placement.cluster).bind(2, std::int64_t{std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                   std::chrono::system_clock::now().time_since_epoch()).count()});
+    if (auto r = c->run(); !r) return tl::unexpected(r.error());
+  }
+  if (!placement.cluster.empty() || !placement.role.empty()) {
+    auto stmt = db_.cached("UPDATE hosts SET cluster_id = coalesce((SELECT c.id FROM clusters c WHERE c.name = ?), cluster_id),"
+                           " role = coalesce(?, role) WHERE id = ?");
+    if (!stmt) return tl::unexpected(stmt.error());
+    Use q(**stmt);
+    if (placement.cluster.empty()) q->bind_null(1); else q->bind_text(1, placement.cluster);
+    if (placement.role.empty()) q->bind_null(2); else q->bind_text(2, placement.role);
+    q->bind(3, *host);
+    if (auto r = q->run(); !r) return tl::unexpected(r.error());
+  }
+  auto manifest = put_manifest(scan.manifest);
+  if (!manifest) return tl::unexpected(manifest.error());
+  auto scan_id = insert_scan(*host, *manifest, scan);
+  if (!scan_id)
+    return fail(scan_id.error().code, "cannot store the scan of " + std::string(host_name) + ": " + scan_id.error().message);
+
+  Enrolment out;
+  out.scan_id = *scan_id;
+  const std::string base = "enrolled:" + std::string(host_name);
+  for (int n = 1;; ++n) {
+    out.token_name = n == 1 ? base : base + "#" + std::to_string(n);
+    auto taken = find_id("SELECT id FROM tokens WHERE name = ?", [&](Stmt& q) { q.bind_text(1, out.token_name); });
+    if (!taken) return tl::unexpected(taken.error());
+    if (!*taken) break;
+    if (n >= 1000) return fail(ErrorCode::invalid_argument, "too many tokens named " + base);
+  }
+  auto secret = new_token_secret();
+  if (!secret) return tl::unexpected(secret.error());
+  out.token = std::move(*secret);
+  const Sha256Digest digest = Sha256::of(out.token);
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  auto id = insert("INSERT INTO tokens(name, role, host, token_sha256, created_ns) VALUES (?, 'host', ?, ?, ?)",
+                   [&](Stmt& q) {
+                     q.bind_text(1, out.token_name).bind_text(2, host_name);
+                     q.bind_blob(3, digest_bytes(digest)).bind(4, std::int64_t{now.count()});
+                   });
+  if (!id) return fail(id.error().code, "cannot store the token of host " + std::string(host_name) + ": " + id.error().message);
+  if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
+  return std::optional<Enrolment>(std::move(out));
+}
+
 Expected<void> configure(Db& db, const SqliteStoreOptions& options) {
   sqlite3_busy_timeout(db.get(), options.busy_timeout_ms);
   if (auto r = db.exec("PRAGMA journal_mode = WAL"); !r) return r;
@@ -509,6 +690,7 @@ std::string_view to_string(TokenRole role) noexcept {
     case TokenRole::admin: return "admin";
     case TokenRole::host: return "host";
     case TokenRole::reader: return "reader";
+    case TokenRole::enrol: return "enrol";
   }
   return "reader";
 }
@@ -517,6 +699,7 @@ std::optional<TokenRole> token_role_from_string(std::string_view text) noexcept 
   if (text == "admin") return TokenRole::admin;
   if (text == "host") return TokenRole::host;
   if (text == "reader") return TokenRole::reader;
+  if (text == "enrol") return TokenRole::enrol;
   return std::nullopt;
 }
 

@@ -11,16 +11,20 @@
 //   Several Store objects (threads or processes) may share one database.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/analysis.h"
 #include "core/error.h"
+#include "core/manifest.h"
 #include "core/scan_document.h"
 #include "core/sha256.h"
 #include "core/signature.h"
+#include "core/stage.h"
 
 namespace tb {
 
@@ -60,8 +64,9 @@ struct StoreStats {
 
 // What an API token may do (the server enforces it, server/auth.h):
 // admin everything; host posts scans (for its bound host, if any) and reads its own
-// report; reader only reads.
-enum class TokenRole : std::uint8_t { admin, host, reader };
+// report; reader only reads; enrol posts the first scan of a host that has no host token
+// yet and receives a new host token for it (Store::enrol_host).
+enum class TokenRole : std::uint8_t { admin, host, reader, enrol };
 std::string_view to_string(TokenRole role) noexcept;
 std::optional<TokenRole> token_role_from_string(std::string_view text) noexcept;
 
@@ -73,6 +78,130 @@ struct TokenInfo {
   std::optional<std::string> host;  // host tokens: the only host it may post for / read
   std::int64_t created_ns = 0;
   bool operator==(const TokenInfo&) const = default;
+};
+
+// Where an enrolling host says it belongs (trustbase-scan --cluster C --role R); empty:
+// not given, leave as it is.
+struct HostPlacement {
+  std::string cluster;
+  std::string role;
+};
+
+// What an enrolment created: the scan, and the host's new token (shown this once).
+struct Enrolment {
+  std::int64_t scan_id = 0;
+  std::string token_name;
+  std::string token;
+};
+
+// A stored signature's identity and content, for idempotent imports.
+struct StoredSignature {
+  std::int64_t id = 0;
+  Sha256Digest manifest_digest;
+};
+
+// ---- Fleet: clusters, memberships, reference snapshots, promotion stages -----------
+// Names (clusters, roles), descriptions and actors are plain text (core/path.h
+// is_plain_text), at most kMaxFleetName bytes (descriptions kMaxFleetDescription).
+inline constexpr std::size_t kMaxFleetName = 255;
+inline constexpr std::size_t kMaxFleetDescription = 1024;
+
+struct ClusterListing {
+  std::string name;
+  std::string description;
+  std::uint64_t members = 0;
+  std::int64_t snapshot_version = 0;  // latest reference snapshot, 0 when none
+  bool operator==(const ClusterListing&) const = default;
+};
+
+// A reference snapshot without its manifest.
+struct SnapshotListing {
+  std::string cluster;
+  std::int64_t version = 0;         // 1, 2, 3... per cluster
+  std::string source_host;          // the member (or the document's host) it was taken from
+  std::int64_t source_scan_id = 0;  // the stored scan it came from; 0 for a document not stored
+  std::int64_t published_ns = 0;
+  std::string actor;
+  Sha256Digest manifest_digest;
+  std::uint64_t records = 0;
+  bool operator==(const SnapshotListing&) const = default;
+};
+
+struct Snapshot {
+  SnapshotListing info;
+  Manifest manifest;  // as published: the caller leaves patch files out (without_patch_files)
+};
+
+// A patch's stage in a cluster: the current one (Store::stages) or one change of it
+// (Store::stage_history).
+struct StageAssignment {
+  std::string cluster;
+  SignatureRef patch;
+  Stage stage = Stage::tested;
+  std::int64_t set_ns = 0;
+  std::string actor;
+  bool operator==(const StageAssignment&) const = default;
+};
+
+// A stored signature without its manifest; `id` is what ScanResult states refer to.
+struct SignatureListing {
+  std::int64_t id = 0;
+  SignatureRef ref;
+  SignatureKind kind = SignatureKind::product;
+  std::uint64_t records = 0;
+  bool operator==(const SignatureListing&) const = default;
+};
+
+struct DeviationCounts {
+  std::uint64_t added = 0, removed = 0, modified = 0;
+  std::uint64_t config = 0;  // of `modified`: files a signature marks as configuration
+  bool operator==(const DeviationCounts&) const = default;
+};
+
+struct SignatureStateEntry {
+  std::int64_t signature_id = 0;  // SignatureListing::id
+  SignatureState state = SignatureState::absent;
+  bool operator==(const SignatureStateEntry&) const = default;
+};
+
+// The cached analysis of one scan, so that fleet reports never re-analyse manifests.
+struct ScanResult {
+  std::int64_t signature_generation = 0;    // Store::signature_generation() it was computed at
+  std::vector<SignatureStateEntry> states;  // ascending signature ids, each once
+  DeviationCounts deviations;               // the analysis' deviating files
+  std::int64_t snapshot_version = 0;        // snapshot of the host's cluster compared with; 0 none
+  DeviationCounts drift;                    // against that snapshot
+  bool operator==(const ScanResult&) const = default;
+};
+
+// One host's latest scan and its cached result: a row of the fleet report.
+struct HostResult {
+  std::string host;
+  std::string cluster;                // empty when the host belongs to none
+  std::string role;
+  std::int64_t scan_id = 0;           // latest scan (latest_scan() order); 0 when none
+  std::int64_t scan_started_ns = 0;
+  std::optional<ScanResult> result;   // nullopt when not computed for that scan
+  // The result was compared with the latest snapshot of the host's current cluster (or
+  // with none, when that cluster has none or the host has no cluster).
+  bool snapshot_current = false;
+  // Whether `result` can be used as it is: computed, at `signature_generation`, against
+  // the cluster's current snapshot. Otherwise the caller re-analyses and put_scan_result()s.
+  bool is_current(std::int64_t signature_generation) const {
+    return result && result->signature_generation == signature_generation && snapshot_current;
+  }
+  bool operator==(const HostResult&) const = default;
+};
+
+// One administrative write: who did what to which object, and when.
+struct AuditEntry {
+  std::int64_t id = 0;
+  std::int64_t at_ns = 0;
+  std::string actor;   // "cli:alice", "token:deploy-bot"...
+  std::string action;  // cluster.add, host.set, snapshot.publish, stage.set
+  std::string object;  // the cluster, host or "cluster:patch@version" concerned
+  std::string detail;  // what changed, in words
+  bool operator==(const AuditEntry&) const = default;
 };
 
 class Store {
@@ -98,6 +227,10 @@ class Store {
   virtual Expected<std::int64_t> put_signature(const Signature& signature) = 0;
   // Every signature, in the order they were stored.
   virtual Expected<std::vector<Signature>> signatures() = 0;
+  // The metadata of every signature (no manifest: cheap), in the order they were stored.
+  virtual Expected<std::vector<SignatureInfo>> signature_infos() = 0;
+  // The stored signature name@version, nullopt when there is none.
+  virtual Expected<std::optional<StoredSignature>> find_signature(const SignatureRef& ref) = 0;
 
   // The number of stored signatures (cheap: the server checks it per request to know
   // when its cached SignatureIndex is stale).
@@ -117,6 +250,69 @@ class Store {
   virtual Expected<std::optional<TokenInfo>> find_token(std::string_view token) = 0;
   // Revokes a token by name; not_found when no such live token exists.
   virtual Expected<void> revoke_token(std::string_view name) = 0;
+  // ---- Fleet. Every write below is one transaction and adds an audit_log entry,
+  // except put_scan_result (derived data, recomputed at will). Unknown clusters, hosts,
+  // scans and signatures are ErrorCode::not_found; bad names are invalid_argument.
+
+  // Creates a cluster. invalid_argument when the name is empty, taken or not plain text.
+  virtual Expected<void> add_cluster(std::string_view name, std::string_view description,
+                                     std::string_view actor) = 0;
+  // Every cluster, by name.
+  virtual Expected<std::vector<ClusterListing>> list_clusters() = 0;
+  // Puts host `name` in `cluster` with `role` (a non-empty label: active, inactive, or
+  // any other), creating the host when new. not_found when the cluster does not exist.
+  virtual Expected<void> set_host(std::string_view name, std::string_view cluster, std::string_view role,
+                                  std::string_view actor) = 0;
+
+  // Publishes `manifest` as the cluster's next reference snapshot and returns its version
+  // (1 for the first). Older versions are kept. The manifest is stored content-addressed,
+  // so publishing one equal to a stored scan costs one row. source_scan_id: the stored
+  // scan it was taken from, 0 for none (a document read from a file).
+  virtual Expected<std::int64_t> publish_snapshot(std::string_view cluster, std::string_view source_host,
+                                                  std::int64_t source_scan_id, const Manifest& manifest,
+                                                  std::string_view actor) = 0;
+  // A snapshot with its manifest: `version`, or the latest when nullopt. not_found when
+  // the cluster or the version does not exist (or the cluster has no snapshot).
+  virtual Expected<Snapshot> get_snapshot(std::string_view cluster, std::optional<std::int64_t> version) = 0;
+  // The cluster's snapshots, oldest first. not_found for an unknown cluster.
+  virtual Expected<std::vector<SnapshotListing>> list_snapshots(std::string_view cluster) = 0;
+
+  // Sets the stage of a stored patch signature in a cluster, keeping the history.
+  // invalid_argument when `patch` is a product.
+  virtual Expected<void> set_stage(std::string_view cluster, const SignatureRef& patch, Stage stage,
+                                   std::string_view actor) = 0;
+  // Current stages, by cluster name, then patch in signature order; of one cluster when
+  // given (not_found if unknown).
+  virtual Expected<std::vector<StageAssignment>> stages(std::optional<std::string_view> cluster) = 0;
+  // Every stage a patch was set to in a cluster, oldest first (empty when never set).
+  virtual Expected<std::vector<StageAssignment>> stage_history(std::string_view cluster,
+                                                               const SignatureRef& patch) = 0;
+
+  // Every signature's id, ref and kind without its manifest, in the order of signatures().
+  virtual Expected<std::vector<SignatureListing>> list_signatures() = 0;
+  // Grows whenever a signature is stored (the highest signature id; 0 for none): a
+  // cached ScanResult computed at another generation is stale.
+  virtual Expected<std::int64_t> signature_generation() = 0;
+  // Caches the analysis of a stored scan, replacing any earlier one. invalid_argument
+  // when the states are not in ascending id order, name an unknown signature, or the
+  // generation is ahead of the store; snapshot_version must name a snapshot of the
+  // scan's host's current cluster.
+  virtual Expected<void> put_scan_result(std::int64_t scan_id, const ScanResult& result) = 0;
+  // The cached result of a scan; nullopt when none (not_found when the scan is unknown).
+  virtual Expected<std::optional<ScanResult>> get_scan_result(std::int64_t scan_id) = 0;
+  // Every host, by name, with its latest scan and that scan's cached result: one query.
+  virtual Expected<std::vector<HostResult>> latest_results() = 0;
+
+  // The newest `limit` audit entries, newest first.
+  virtual Expected<std::vector<AuditEntry>> audit_log(std::size_t limit) = 0;
+
+  // Enrols a host with its first scan, all or nothing: stores `scan` as put_scan does,
+  // records the placement's non-empty fields on the host, and creates a host token bound
+  // to `host_name` (named "enrolled:<host>", with "#2", "#3"... when taken). nullopt, and
+  // nothing written, when the host already has a live host token: an enrolment token must
+  // not hand out a second key to an enrolled host (revoke its token to enrol it again).
+  virtual Expected<std::optional<Enrolment>> enrol_host(std::string_view host_name, const ScanDocument& scan,
+                                                        const HostPlacement& placement) = 0;
 };
 
 }  // namespace tb

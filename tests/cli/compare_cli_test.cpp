@@ -105,6 +105,24 @@ TEST_F(CompareCli, JsonReportCarriesBothSidesOfEachDifference) {
   EXPECT_EQ((*app)["reference"]["sha256"].get<std::string>().size(), 64u);
 }
 
+TEST_F(CompareCli, XmlReportValidatesAgainstTheReportSchema) {
+  plant_changes();
+  scan(dir_ / "examined.xml");
+  std::string out;
+  ASSERT_EQ(compare("--format xml " + (dir_ / "reference.xml").string() + " " + (dir_ / "examined.xml").string(), out),
+            1);
+  write(dir_ / "drift.xml", out);
+  const std::string cmd = "xmllint --noout --schema " + std::string(TB_SOURCE_DIR) + "/schema/report-v1.xsd " +
+                          (dir_ / "drift.xml").string() + " 2>/dev/null";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << out;
+  EXPECT_NE(out.find("<counts added=\"1\" removed=\"1\" modified=\"3\"/>"), std::string::npos) << out;
+  EXPECT_NE(out.find("<difference change=\"modified\" path=\"" + (tree_ / "current").string() +
+                     "\" changed=\"size,target\">"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("target=\"bin/other\""), std::string::npos) << out;
+}
+
 TEST_F(CompareCli, IgnoreListLeavesAttributesOut) {
   fs::permissions(tree_ / "etc" / "app.conf", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
   scan(dir_ / "examined.xml");

@@ -173,6 +173,30 @@ TEST_F(StoreFlow, AnalyzeJudgesADocumentWithoutStoringIt) {
   EXPECT_EQ(tb("report host analyzed", &out), 2) << "analyze must not store the scan: " << out;
 }
 
+// --format xml: the same verdicts, valid against schema/report-v1.xsd, for report and analyze.
+TEST_F(StoreFlow, XmlReportsValidateAgainstTheReportSchema) {
+  const fs::path root = make_host("xml", false);
+  write(root / "etc/app.conf", "port=2");
+  import_signatures(root.string());
+  scan_and_ingest("xml", root);
+  std::string out;
+  ASSERT_EQ(tb("report host xml --format xml", &out), 1) << out;
+  write(dir_ / "report.xml", out);
+  const std::string validate = "xmllint --noout --schema " + std::string(TB_SOURCE_DIR) + "/schema/report-v1.xsd ";
+  EXPECT_EQ(std::system((validate + (dir_ / "report.xml").string() + " 2>/dev/null").c_str()), 0) << out;
+  EXPECT_NE(out.find("<analysis xmlns=\"urn:trustbase:report:1\" version=\"1\" host=\"xml\""), std::string::npos) << out;
+  EXPECT_NE(out.find("state=\"tampered\""), std::string::npos) << out;
+  EXPECT_NE(out.find("<deviation path=\"" + (root / "etc/app.conf").string() + "\" change=\"modified\""),
+            std::string::npos)
+      << out;
+
+  const fs::path doc = dir_ / "xml.xml";
+  ASSERT_EQ(tb("analyze --format xml --all " + doc.string(), &out), 1) << out;
+  write(dir_ / "analyzed.xml", out);
+  EXPECT_EQ(std::system((validate + (dir_ / "analyzed.xml").string() + " 2>/dev/null").c_str()), 0) << out;
+  EXPECT_NE(out.find("id=\"app-p1@1\""), std::string::npos) << "--all lists the absent patch: " << out;
+}
+
 TEST_F(StoreFlow, BadInputIsAClearError) {
   std::string out;
   EXPECT_EQ(tb("report host nobody", &out), 2);

@@ -278,12 +278,11 @@ TEST_F(ServeTest, BadDocumentsAre400AndStoreNothing) {
   EXPECT_EQ(report->status, 200);
 }
 
+// A plain body announced too big is refused before it is sent, the connection closed
+// under a client still writing: api_test.cpp checks that on a raw socket.
 TEST_F(ServeTest, OversizeBodiesAre413EvenWhenCompressed) {
   start({"--max-body-mb", "1"});
   const std::string big(2u << 20, ' ');
-  auto plain = post_scan(admin_, big, "?host=web1");
-  ASSERT_TRUE(plain);
-  EXPECT_EQ(plain->status, 413);
   auto gz = post_scan(admin_, big, "?host=web1", true);  // a few KiB on the wire
   ASSERT_TRUE(gz);
   EXPECT_EQ(gz->status, 413) << gz->body;

@@ -1,0 +1,18 @@
+// `trustbase import`: signatures into the store, from
+// - package files (.deb, .rpm, SWID tags) and directories holding them, any number, the
+//   format told from the content; each package in its own transaction, failures listed
+//   at the end without stopping the others; name, version and relations from the
+//   package itself (a newer release of a stored package becomes a patch of it);
+// - or one directory tree, scan document, tar or zip archive described by --name and
+//   --version (the archive formats carry no metadata).
+#pragma once
+
+#include "cli/store_commands.h"
+
+namespace tb {
+
+// Exit status: 0 every source imported (or already stored); 1 some package failed (the
+// summary lists each); 2 usage error, unusable store, or a --name/--version import failed.
+int run_import(const StoreArgs& store, const ImportArgs& args);
+
+}  // namespace tb

@@ -1,0 +1,224 @@
+#include "fleet/fleet_view.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <utility>
+
+namespace tb::fleet {
+namespace {
+
+// Cluster snapshots, loaded once per refresh or report: a cluster's members share one.
+class SnapshotCache {
+ public:
+  explicit SnapshotCache(Store& store) : store_(store) {}
+
+  // The cluster's latest snapshot; nullptr when it has none (or no cluster is given).
+  Expected<const Snapshot*> latest(const std::string& cluster) {
+    if (cluster.empty()) return nullptr;
+    auto it = cache_.find(cluster);
+    if (it == cache_.end()) {
+      auto snap = store_.get_snapshot(cluster, std::nullopt);
+      std::unique_ptr<Snapshot> held;
+      if (snap) held = std::make_unique<Snapshot>(std::move(*snap));
+      else if (snap.error().code != ErrorCode::not_found) return tl::unexpected(snap.error());
+      it = cache_.emplace(cluster, std::move(held)).first;
+    }
+    return it->second.get();
+  }
+
+ private:
+  Store& store_;
+  std::map<std::string, std::unique_ptr<Snapshot>> cache_;
+};
+
+DeviationCounts count_deviations(const std::vector<FileDeviation>& deviations) {
+  DeviationCounts c;
+  for (const FileDeviation& d : deviations) {
+    switch (d.change) {
+      case Change::added: ++c.added; break;
+      case Change::removed: ++c.removed; break;
+      case Change::modified: ++c.modified; break;
+    }
+  }
+  return c;
+}
+
+std::size_t config_changes(const Analysis& analysis) {
+  std::size_t n = 0;
+  for (const SignatureVerdict& v : analysis.verdicts) n += v.counts.config_changed;
+  return n;
+}
+
+}  // namespace
+
+Expected<SignatureSet> load_signatures(Store& store) {
+  auto generation = store.signature_generation();
+  if (!generation) return tl::unexpected(generation.error());
+  auto listings = store.list_signatures();
+  if (!listings) return tl::unexpected(listings.error());
+  auto signatures = store.signatures();
+  if (!signatures) return tl::unexpected(signatures.error());
+  if (signatures->size() != listings->size())
+    return fail(ErrorCode::internal, "signatures changed while loading them; try again");
+  SignatureSet set;
+  set.generation = *generation;
+  for (std::size_t i = 0; i < listings->size(); ++i) {
+    if ((*listings)[i].ref != (*signatures)[i].info.ref)
+      return fail(ErrorCode::internal, "signature listing and signatures disagree; try again");
+    set.store_ids.push_back((*listings)[i].id);
+  }
+  auto index = SignatureIndex::build(std::move(*signatures));
+  if (!index) return tl::unexpected(index.error());
+  set.index = std::move(*index);
+  return set;
+}
+
+ScanResult judge_scan(const Manifest& scan, const SignatureSet& signatures, const Snapshot* snapshot) {
+  const Analysis analysis = analyze(scan, signatures.index);
+  ScanResult result;
+  result.signature_generation = signatures.generation;
+  result.states.reserve(analysis.verdicts.size());
+  for (std::size_t i = 0; i < analysis.verdicts.size(); ++i)
+    result.states.push_back({signatures.store_ids[i], analysis.verdicts[i].state});
+  // Store ids ascend in store order, which is the index order; sort anyway: the store
+  // requires ascending ids and the cost is nothing next to the analysis.
+  std::sort(result.states.begin(), result.states.end(),
+            [](const SignatureStateEntry& a, const SignatureStateEntry& b) { return a.signature_id < b.signature_id; });
+  result.deviations = count_deviations(analysis.deviations);
+  result.deviations.config = config_changes(analysis);
+  if (snapshot != nullptr) {
+    const Drift drift = compare_with_snapshot(scan, snapshot->manifest, signatures.index);
+    result.snapshot_version = snapshot->info.version;
+    result.drift = count_deviations(drift.deviations);
+  }
+  return result;
+}
+
+Expected<RefreshStats> refresh(Store& store, const SignatureSet& signatures) {
+  auto hosts = store.latest_results();
+  if (!hosts) return tl::unexpected(hosts.error());
+  SnapshotCache snapshots(store);
+  RefreshStats stats;
+  for (const HostResult& h : *hosts) {
+    if (h.scan_id == 0) continue;
+    ++stats.hosts;
+    if (h.is_current(signatures.generation)) continue;
+    auto scan = store.get_scan(h.scan_id);
+    if (!scan) {
+      stats.failed.push_back(h.host + ": " + scan.error().message);
+      continue;
+    }
+    auto snapshot = snapshots.latest(h.cluster);
+    if (!snapshot) return tl::unexpected(snapshot.error());
+    const ScanResult result = judge_scan(scan->manifest, signatures, *snapshot);
+    if (auto r = store.put_scan_result(h.scan_id, result); !r) {
+      stats.failed.push_back(h.host + ": " + r.error().message);
+      continue;
+    }
+    ++stats.reanalysed;
+  }
+  return stats;
+}
+
+Expected<std::vector<HostStatus>> host_statuses(Store& store, const SignatureSet& signatures) {
+  auto hosts = store.latest_results();
+  if (!hosts) return tl::unexpected(hosts.error());
+  std::map<std::int64_t, std::size_t> by_store_id;  // store id -> index Id
+  for (std::size_t i = 0; i < signatures.store_ids.size(); ++i) by_store_id[signatures.store_ids[i]] = i;
+  std::vector<HostStatus> out;
+  out.reserve(hosts->size());
+  for (HostResult& h : *hosts) {
+    HostStatus s;
+    s.name = std::move(h.host);
+    s.cluster = std::move(h.cluster);
+    s.role = std::move(h.role);
+    if (h.scan_id != 0) s.scan = ScanRef{h.scan_id, h.scan_started_ns};
+    if (h.scan_id != 0 && !h.is_current(signatures.generation)) {
+      s.error = h.result ? "the cached analysis is stale (run a report again once the store is refreshed)"
+                         : "the latest scan has not been analysed";
+    }
+    if (h.result && h.is_current(signatures.generation)) {
+      s.observed.reserve(h.result->states.size());
+      for (const SignatureStateEntry& e : h.result->states) {
+        auto it = by_store_id.find(e.signature_id);
+        if (it == by_store_id.end()) continue;  // a signature stored after `signatures` was loaded
+        s.observed.push_back({signatures.index.ref(static_cast<SignatureIndex::Id>(it->second)), e.state});
+      }
+      std::sort(s.observed.begin(), s.observed.end(),
+                [](const ObservedSignature& a, const ObservedSignature& b) { return a.ref < b.ref; });
+      if (h.result->snapshot_version != 0) {
+        const DeviationCounts& d = h.result->drift;
+        s.drift = SnapshotDrift{h.result->snapshot_version, d.added, d.removed, d.modified};
+      }
+      const DeviationCounts& d = h.result->deviations;
+      s.deviations = d.added + d.removed + d.modified;
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Expected<std::vector<tb::StageAssignment>> stage_assignments(Store& store) {
+  auto stored = store.stages(std::nullopt);
+  if (!stored) return tl::unexpected(stored.error());
+  std::vector<tb::StageAssignment> out;
+  out.reserve(stored->size());
+  for (const StageRecord& s : *stored) out.push_back({s.cluster, s.patch, s.stage});
+  return out;
+}
+
+Expected<FleetMatrix> fleet_matrix(Store& store, const SignatureSet& signatures, const MatrixRequest& request) {
+  auto hosts = host_statuses(store, signatures);
+  if (!hosts) return tl::unexpected(hosts.error());
+  auto stages = stage_assignments(store);
+  if (!stages) return tl::unexpected(stages.error());
+  std::vector<SignatureInfo> infos;
+  infos.reserve(signatures.index.size());
+  for (const Signature& s : signatures.index.signatures()) infos.push_back(s.info);
+  const std::vector<FleetColumn> columns = fleet_columns(infos, request.include_products);
+  return build_fleet_matrix(*hosts, *stages, columns, request.filter);
+}
+
+Expected<std::vector<MemberDrift>> cluster_drift(Store& store, const SignatureSet& signatures,
+                                                 std::string_view cluster) {
+  auto hosts = store.list_hosts();
+  if (!hosts) return tl::unexpected(hosts.error());
+  SnapshotCache snapshots(store);
+  auto snapshot = snapshots.latest(std::string(cluster));
+  if (!snapshot) return tl::unexpected(snapshot.error());
+  std::vector<MemberDrift> out;
+  for (const HostListing& h : *hosts) {
+    if (h.cluster != cluster) continue;
+    MemberDrift m;
+    m.host = h.name;
+    m.role = h.role;
+    m.scan_id = h.latest_scan_id;
+    if (m.scan_id != 0 && *snapshot != nullptr) {
+      auto scan = store.get_scan(m.scan_id);
+      if (!scan) return tl::unexpected(scan.error());
+      m.snapshot_version = (*snapshot)->info.version;
+      m.drift = compare_with_snapshot(scan->manifest, (*snapshot)->manifest, signatures.index);
+    }
+    out.push_back(std::move(m));
+  }
+  std::sort(out.begin(), out.end(), [](const MemberDrift& a, const MemberDrift& b) {
+    return std::pair(role_rank(a.role), a.host) < std::pair(role_rank(b.role), b.host);
+  });
+  return out;
+}
+
+Expected<Verification> verify(Store& store, const SignatureSet& signatures, std::string_view host,
+                              const VerifyRequest& request) {
+  auto hosts = host_statuses(store, signatures);
+  if (!hosts) return tl::unexpected(hosts.error());
+  auto it = std::find_if(hosts->begin(), hosts->end(), [&](const HostStatus& h) { return h.name == host; });
+  if (it == hosts->end()) return fail(ErrorCode::not_found, "unknown host '" + std::string(host) + "'");
+  auto stages = stage_assignments(store);
+  if (!stages) return tl::unexpected(stages.error());
+  Verification v{std::move(*it), {}};
+  v.verdict = verify_host(v.host, *stages, request);
+  return v;
+}
+
+}  // namespace tb::fleet

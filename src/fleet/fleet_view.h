@@ -1,0 +1,80 @@
+// The fleet view over a store: keeps every host's cached analysis current, and builds
+// the hosts × patches matrix, a cluster's member drift and the verify gate from it.
+// Adapter between the store (I/O) and the pure fleet core (core/fleet.h,
+// core/analysis.h); the CLI and the server both call it.
+//
+// Cost model: reports read cached results only (one store query for the whole fleet).
+// refresh() re-analyses just the hosts whose latest scan has no result at the current
+// signature generation and cluster snapshot: after an import every host once, after a
+// snapshot publish that cluster's members, otherwise nobody.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/analysis.h"
+#include "core/error.h"
+#include "core/fleet.h"
+#include "core/signature_index.h"
+#include "store/store.h"
+
+namespace tb::fleet {
+
+// The signatures as the fleet view needs them: indexed for analysis, and with the store
+// ids that cached results refer to (aligned with the index's Ids).
+struct SignatureSet {
+  SignatureIndex index;
+  std::vector<std::int64_t> store_ids;  // store id of index Id i
+  std::int64_t generation = 0;          // Store::signature_generation() when loaded
+};
+Expected<SignatureSet> load_signatures(Store& store);
+
+// The result to cache for `scan` of a host in `cluster` (snapshot: that cluster's latest,
+// nullptr when none).
+ScanResult judge_scan(const Manifest& scan, const SignatureSet& signatures, const Snapshot* snapshot);
+
+struct RefreshStats {
+  std::size_t hosts = 0;       // hosts with a scan
+  std::size_t reanalysed = 0;  // results computed and stored now
+  std::vector<std::string> failed;  // "host: reason" for scans that could not be judged
+};
+
+// Brings the cached result of every host's latest scan up to date (see above).
+Expected<RefreshStats> refresh(Store& store, const SignatureSet& signatures);
+
+// Every host as the pure fleet core sees it, from the cached results (refresh first).
+Expected<std::vector<HostStatus>> host_statuses(Store& store, const SignatureSet& signatures);
+
+// The promotion stages in the core's terms.
+Expected<std::vector<tb::StageAssignment>> stage_assignments(Store& store);
+
+struct MatrixRequest {
+  FleetFilter filter;
+  bool include_products = false;  // product releases as columns too
+};
+Expected<FleetMatrix> fleet_matrix(Store& store, const SignatureSet& signatures, const MatrixRequest& request);
+
+// One member against its cluster's latest snapshot, file by file.
+struct MemberDrift {
+  std::string host;
+  std::string role;
+  std::int64_t scan_id = 0;           // 0: never scanned (drift empty)
+  std::int64_t snapshot_version = 0;  // 0: the cluster has no snapshot (drift empty)
+  Drift drift;
+};
+Expected<std::vector<MemberDrift>> cluster_drift(Store& store, const SignatureSet& signatures,
+                                                 std::string_view cluster);
+
+// The deployment gate for one host (refresh first). not_found for an unknown host.
+struct Verification {
+  HostStatus host;
+  HostVerdict verdict;
+};
+Expected<Verification> verify(Store& store, const SignatureSet& signatures, std::string_view host,
+                              const VerifyRequest& request);
+
+}  // namespace tb::fleet

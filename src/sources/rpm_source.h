@@ -1,0 +1,29 @@
+// Signatures from RPM binary packages: the header (read with librpm, signatures not
+// checked: trust comes from who imports, the header's own SHA-256 is checked) gives the
+// name, epoch:version-release, architecture, the file list with its %config flags and
+// file digests; the cpio payload (read with libarchive) gives the files themselves,
+// and the two must agree file by file, or the package's metadata lies.
+#pragma once
+
+#include <string>
+
+#include "core/error.h"
+#include "core/signature.h"
+#include "sources/archive_reader.h"
+
+namespace tb {
+
+struct RpmPackage {
+  Signature signature;  // product, install root "/", version "[E:]V-R"
+  std::string source_rpm;  // the SOURCERPM tag ("openssl-3.0.7-2.src.rpm")
+};
+
+// Reads a binary .rpm. Refuses, naming the file and the reason: a bad lead or header
+// (truncated, oversized, corrupt, header digest mismatch), source packages, payloads
+// that are not cpio or use an unknown compression, a payload whose digest, file list,
+// types, modes, sizes, link targets or file digests contradict the header, and
+// everything read_archive_tree() refuses. %ghost files are not shipped, so they are not
+// part of the signature.
+Expected<RpmPackage> read_rpm(const std::string& path, const ArchiveLimits& limits = {});
+
+}  // namespace tb

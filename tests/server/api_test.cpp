@@ -1,0 +1,467 @@
+// The real `trustbase serve` over HTTP, for what issue 3's last pieces added: uploads
+// spooled and parsed as a stream (bounds while streaming, gzip bombs, codings, the spool
+// directory), XML reports, signature import over HTTP, and enrolment tokens.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <zlib.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "server/server_process.h"
+
+namespace {
+
+using nlohmann::json;
+using servertest::fs::path;
+using servertest::run;
+using servertest::ServerProcess;
+using servertest::slurp;
+using servertest::write;
+namespace fs = std::filesystem;
+
+std::string deflate_to(const std::string& text, int window_bits) {
+  z_stream zs{};
+  deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
+  std::string out(deflateBound(&zs, text.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  zs.avail_in = static_cast<uInt>(text.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// A raw HTTP conversation: sends `head`, then `body` in 64 KiB pieces while the server
+// has not answered yet (it may answer and close mid-body), then reads the answer until
+// the server closes or 10 s pass. `sent` receives the body bytes written, `closed`
+// whether the server closed the connection (rather than the wait running out).
+std::string raw_exchange(int port, const std::string& head, const std::string& body, std::size_t* sent = nullptr,
+                         bool* closed = nullptr) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "connect failed";
+  ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  std::size_t offset = 0;
+  while (offset < body.size()) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) break;  // the server answered already
+    const ssize_t n = ::send(fd, body.data() + offset, std::min<std::size_t>(64 * 1024, body.size() - offset),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN) {
+      pollfd w{fd, POLLOUT | POLLIN, 0};
+      ::poll(&w, 1, 1000);
+      if ((w.revents & POLLIN) != 0) break;
+      continue;
+    }
+    if (n <= 0) break;
+    offset += static_cast<std::size_t>(n);
+  }
+  if (sent != nullptr) *sent = offset;
+  std::string answer;
+  if (closed != nullptr) *closed = false;
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 10'000) <= 0) break;
+    char buf[4096];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      if (closed != nullptr) *closed = true;  // end of stream, or reset with the body unread
+      break;
+    }
+    answer.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    std::signal(SIGPIPE, SIG_IGN);  // a server closing mid-upload must fail a request, not the test
+    char tmpl[] = "/tmp/tb-api-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    suite_ = fs::canonical(tmpl);
+    write(suite_ / "tree/bin/app", "v1");
+    write(suite_ / "tree/etc/app.conf", "port=1");
+    write(suite_ / "extra/lib/libextra.so", "extra 1");
+    write(suite_ / "extra/share/extra.txt", "docs");
+    for (const char* name : {"tree", "extra"}) {
+      const std::string cmd = std::string(TB_SCAN_BINARY) + " -q " + (suite_ / name).string() + " -o " +
+                              (suite_ / (std::string(name) + ".xml")).string();
+      ASSERT_EQ(std::system(cmd.c_str()), 0);
+    }
+    scan_ = slurp(suite_ / "tree.xml");
+    extra_ = slurp(suite_ / "extra.xml");
+  }
+  static void TearDownTestSuite() { fs::remove_all(suite_); }
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/tb-api-case-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = fs::canonical(tmpl);
+    db_ = dir_ / "store.db";
+    log_ = dir_ / "server.log";
+    int status = 0;
+    run(tb() + " import --name app --version 1 --install-root " + (suite_ / "tree").string() + " " +
+            (suite_ / "tree").string() + " >/dev/null",
+        &status);
+    ASSERT_EQ(status, 0);
+    admin_ = token("adm", "admin");
+    reader_ = token("dashboard", "reader");
+    enrol_ = token("bootstrap", "enrol");
+  }
+  void TearDown() override {
+    server_.reset();
+    fs::remove_all(dir_);
+  }
+
+  std::string tb() const { return std::string(TB_TRUSTBASE_BINARY) + " --db " + db_.string(); }
+  std::string token(const std::string& name, const std::string& role, const std::string& host = "") {
+    int status = 0;
+    std::string t = run(tb() + " token add --name " + name + " --role " + role + (host.empty() ? "" : " --host " + host) +
+                            " 2>/dev/null",
+                        &status);
+    EXPECT_EQ(status, 0);
+    EXPECT_EQ(t.size(), 67u) << t;
+    return t;
+  }
+  void start(const std::vector<std::string>& extra = {}) {
+    server_ = std::make_unique<ServerProcess>(db_, log_, extra);
+    ASSERT_GT(server_->port(), 0) << slurp(log_);
+  }
+  httplib::Client client(const std::string& bearer = "") const {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(20, 0);
+    if (!bearer.empty()) c.set_bearer_token_auth(bearer.c_str());
+    return c;
+  }
+  httplib::Result post(const std::string& bearer, const std::string& target, const std::string& body,
+                       const httplib::Headers& headers = {}, const char* type = "application/xml") const {
+    return client(bearer).Post(target.c_str(), headers, body, type);
+  }
+  std::size_t scan_count(const std::string& host) const {
+    auto r = client(admin_).Get(("/api/v1/hosts/" + host + "/scans").c_str());
+    if (!r || r->status != 200) return 0;
+    return json::parse(r->body)["scans"].size();
+  }
+  // 0 when `xml` validates against schema/report-v1.xsd.
+  int validate_report(const std::string& xml) const {
+    write(dir_ / "report.xml", xml);
+    const std::string cmd = std::string("xmllint --noout --schema ") + TB_SOURCE_DIR + "/schema/report-v1.xsd " +
+                            (dir_ / "report.xml").string() + " 2>/dev/null";
+    return std::system(cmd.c_str());
+  }
+  std::string head(const std::string& extra_headers) const {
+    return "POST /api/v1/scans?host=web1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + admin_ +
+           "\r\nContent-Type: application/xml\r\n" + extra_headers + "\r\n";
+  }
+
+  static inline path suite_;
+  static inline std::string scan_, extra_;
+  path dir_, db_, log_;
+  std::string admin_, reader_, enrol_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+// ---- streaming ingest ----------------------------------------------------------------
+
+TEST_F(ApiTest, AnAnnouncedOversizeBodyIsRefusedBeforeItIsSent) {
+  start({"--max-body-mb", "1"});
+  bool closed = false;
+  const std::string answer =
+      raw_exchange(server_->port(), head("Content-Length: 10737418240\r\n"), "", nullptr, &closed);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+  EXPECT_TRUE(closed);
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("exceeds 1048576 bytes"), std::string::npos) << answer;
+  EXPECT_EQ(post(admin_, "/api/v1/scans?host=web1", scan_)->status, 201);  // and it still serves
+}
+
+TEST_F(ApiTest, AStreamedBodyIsCutOffAtTheBound) {
+  start({"--max-body-mb", "1"});
+  // Chunked: no length announced, 8 MiB on its way; the bound stops it after 1 MiB.
+  std::string body;
+  const std::string piece(32 * 1024, ' ');
+  for (int i = 0; i < 256; ++i) body += "8000\r\n" + piece + "\r\n";
+  body += "0\r\n\r\n";
+  std::size_t sent = 0;
+  bool closed = false;
+  const std::string answer =
+      raw_exchange(server_->port(), head("Transfer-Encoding: chunked\r\n"), body, &sent, &closed);
+  EXPECT_EQ(answer.rfind("HTTP/1.1 413", 0), 0u) << answer;
+  EXPECT_TRUE(closed);
+  EXPECT_LT(sent, body.size()) << "the server read the whole body";
+  EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
+  EXPECT_EQ(scan_count("web1"), 0u);
+}
+
+TEST_F(ApiTest, GzipBombsAre413AndOtherCodingsAreHandled) {
+  start({"--max-body-mb", "1"});
+  // 64 MiB of blanks inside a document: about 64 KiB of gzip on the wire.
+  std::string bomb = scan_;
+  bomb.insert(bomb.find("<entries>"), std::string(64u << 20, ' '));
+  const std::string packed = deflate_to(bomb, 15 + 16);
+  ASSERT_LT(packed.size(), 1u << 20);
+  auto r = post(admin_, "/api/v1/scans?host=web1", packed, {{"Content-Encoding", "gzip"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413) << r->body;
+  EXPECT_NE(json::parse(r->body)["error"].get<std::string>().find("larger than 1048576"), std::string::npos) << r->body;
+
+  // HTTP's deflate (zlib format) is read too; a corrupt stream is a bad request.
+  auto deflated = post(admin_, "/api/v1/scans?host=web1", deflate_to(scan_, 15), {{"Content-Encoding", "deflate"}});
+  ASSERT_TRUE(deflated);
+  EXPECT_EQ(deflated->status, 201) << deflated->body;
+  auto corrupt = post(admin_, "/api/v1/scans?host=web1", "\x1f\x8b garbage", {{"Content-Encoding", "gzip"}});
+  ASSERT_TRUE(corrupt);
+  EXPECT_EQ(corrupt->status, 400) << corrupt->body;
+  auto brotli = post(admin_, "/api/v1/scans?host=web1", scan_, {{"Content-Encoding", "br"}});
+  ASSERT_TRUE(brotli);
+  EXPECT_EQ(brotli->status, 415) << brotli->body;
+  EXPECT_EQ(scan_count("web1"), 1u);
+}
+
+TEST_F(ApiTest, ChunkedUploadsWithoutALengthAreAccepted) {
+  start();
+  const std::string packed = deflate_to(scan_, 15 + 16);
+  auto c = client(admin_);
+  auto r = c.Post(
+      "/api/v1/scans?host=web1", httplib::Headers{{"Content-Encoding", "gzip"}},
+      [&](std::size_t offset, httplib::DataSink& sink) {
+        if (offset >= packed.size()) {
+          sink.done();
+          return true;
+        }
+        sink.write(packed.data() + offset, std::min<std::size_t>(100, packed.size() - offset));
+        return true;
+      },
+      "application/xml");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 201) << r->body;
+}
+
+TEST_F(ApiTest, UploadsAreSpooledInTheSpoolDirectoryAndLeaveNothing) {
+  start({"--spool-dir", (dir_ / "missing").string()});
+  auto refused = post(admin_, "/api/v1/scans?host=web1", scan_);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_NE(slurp(log_).find("cannot create a spool file in " + (dir_ / "missing").string()), std::string::npos);
+  server_.reset();
+
+  fs::create_directories(dir_ / "spool");
+  start({"--spool-dir", (dir_ / "spool").string()});
+  auto ok = post(admin_, "/api/v1/scans?host=web1", scan_);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 201) << ok->body;
+  EXPECT_TRUE(fs::is_empty(dir_ / "spool"));
+}
+
+// ---- reports in XML --------------------------------------------------------------------
+
+TEST_F(ApiTest, TheReportRouteSpeaksXmlWhenAsked) {
+  start();
+  ASSERT_EQ(post(admin_, "/api/v1/scans?host=web1", scan_)->status, 201);
+  auto xml = client(reader_).Get("/api/v1/hosts/web1/report?format=xml");
+  ASSERT_TRUE(xml);
+  ASSERT_EQ(xml->status, 200) << xml->body;
+  EXPECT_EQ(xml->get_header_value("Content-Type"), "application/xml");
+  EXPECT_EQ(validate_report(xml->body), 0) << xml->body;
+  EXPECT_NE(xml->body.find("<analysis xmlns=\"urn:trustbase:report:1\""), std::string::npos) << xml->body;
+  EXPECT_NE(xml->body.find("id=\"app@1\""), std::string::npos) << xml->body;
+
+  auto accepted = client(reader_).Get("/api/v1/hosts/web1/report", {{"Accept", "application/xml"}});
+  ASSERT_TRUE(accepted);
+  EXPECT_EQ(accepted->get_header_value("Content-Type"), "application/xml");
+  EXPECT_EQ(accepted->body, xml->body);
+  auto prefers_json = client(reader_).Get("/api/v1/hosts/web1/report", {{"Accept", "application/json, application/xml"}});
+  ASSERT_TRUE(prefers_json);
+  EXPECT_EQ(prefers_json->get_header_value("Content-Type"), "application/json");
+  EXPECT_TRUE(json::parse(prefers_json->body)["clean"].get<bool>());
+  auto text = client(reader_).Get("/api/v1/hosts/web1/report?format=text");
+  ASSERT_TRUE(text);
+  EXPECT_NE(text->body.find("result: clean"), std::string::npos) << text->body;
+  auto bad = client(reader_).Get("/api/v1/hosts/web1/report?format=yaml");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+}
+
+// ---- signature import ------------------------------------------------------------------
+
+TEST_F(ApiTest, SignaturesImportOverHttpLikeTheCli) {
+  start();
+  const std::string extra_root = (suite_ / "extra").string();
+  // Deviating paths of a report, relative to the extra tree ("." for its root).
+  auto deviations = [&](const json& report) {
+    std::vector<std::string> out;
+    for (const auto& d : report["deviations"])
+      out.push_back(fs::path(d["path"].get<std::string>()).lexically_relative(extra_root).string());
+    return out;
+  };
+  // A host carrying files no signature knows yet.
+  auto before = post(admin_, "/api/v1/scans?host=h2", extra_);
+  ASSERT_TRUE(before);
+  ASSERT_EQ(before->status, 201) << before->body;
+  EXPECT_EQ(deviations(json::parse(before->body)["report"]),
+            (std::vector<std::string>{".", "lib", "lib/libextra.so", "share", "share/extra.txt"}));
+
+  const std::string target =
+      "/api/v1/signatures?name=extra&version=1&vendor=ACME&install_root=" + httplib::detail::encode_query_param(extra_root);
+  auto created = post(admin_, target, deflate_to(extra_, 15 + 16), {{"Content-Encoding", "gzip"}});
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  const json answer = json::parse(created->body);
+  EXPECT_EQ(answer["signature"], "extra@1");
+  EXPECT_EQ(answer["kind"], "product");
+  EXPECT_TRUE(answer["created"].get<bool>());
+  EXPECT_GT(answer["records"].get<int>(), 2);
+
+  // The running server judges with the new signature at once (its index was invalidated).
+  auto report = client(reader_).Get("/api/v1/hosts/h2/report");
+  ASSERT_TRUE(report);
+  const json after = json::parse(report->body);
+  // Only the install root itself is left: a signature from a document keeps what is under it.
+  EXPECT_EQ(deviations(after), std::vector<std::string>{"."}) << report->body;
+  bool listed = false;
+  for (const auto& s : after["signatures"]) listed |= s["signature"] == "extra@1" && s["state"] == "complete";
+  EXPECT_TRUE(listed) << report->body;
+
+  // Idempotent with the same files, immutable with others; the CLI sees the same store.
+  auto again = post(admin_, target, extra_);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200) << again->body;
+  EXPECT_EQ(json::parse(again->body)["id"], answer["id"]);
+  EXPECT_FALSE(json::parse(again->body)["created"].get<bool>());
+  auto conflict = post(admin_, "/api/v1/signatures?name=extra&version=1&install_root=" +
+                                   httplib::detail::encode_query_param((suite_ / "tree").string()),
+                       scan_);
+  ASSERT_TRUE(conflict);
+  EXPECT_EQ(conflict->status, 409) << conflict->body;
+  EXPECT_NE(json::parse(conflict->body)["error"].get<std::string>().find("immutable"), std::string::npos);
+  auto list = client(reader_).Get("/api/v1/signatures");
+  ASSERT_TRUE(list);
+  EXPECT_EQ(json::parse(list->body)["signatures"].size(), 2u);
+
+  // A patch names what it patches.
+  auto patch = post(admin_, "/api/v1/signatures?name=extra-fix&version=1&kind=patch&patches=extra@1&install_root=" +
+                                httplib::detail::encode_query_param(extra_root),
+                    extra_);
+  ASSERT_TRUE(patch);
+  EXPECT_EQ(patch->status, 201) << patch->body;
+  EXPECT_EQ(json::parse(patch->body)["kind"], "patch");
+}
+
+TEST_F(ApiTest, SignatureImportRefusesWhatItCannotTake) {
+  const std::string host_token = token("web1-agent", "host", "web1");
+  start();
+  const std::string ok = "/api/v1/signatures?name=x&version=1";
+  for (const std::string& bearer : {reader_, host_token, enrol_}) {
+    auto r = post(bearer, ok, scan_);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 403) << r->body;
+  }
+  auto package = post(admin_, ok, "!<arch>\n", {}, "application/vnd.debian.binary-package");
+  ASSERT_TRUE(package);
+  EXPECT_EQ(package->status, 415) << package->body;
+  for (const std::string& target :
+       {std::string("/api/v1/signatures?version=1"), std::string("/api/v1/signatures?name=x&version=1&kind=patch"),
+        std::string("/api/v1/signatures?name=x&version=1&kind=other"),
+        std::string("/api/v1/signatures?name=x&version=a@b"),
+        std::string("/api/v1/signatures?name=x%01y&version=1"),
+        std::string("/api/v1/signatures?name=x&version=1&install_root=relative")}) {
+    auto r = post(admin_, target, scan_);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << target << ": " << r->body;
+  }
+  auto broken = post(admin_, ok, scan_.substr(0, scan_.size() / 2));
+  ASSERT_TRUE(broken);
+  EXPECT_EQ(broken->status, 400);
+  auto list = client(reader_).Get("/api/v1/signatures");
+  EXPECT_EQ(json::parse(list->body)["signatures"].size(), 1u);  // app@1 only
+}
+
+// ---- enrolment -------------------------------------------------------------------------
+
+TEST_F(ApiTest, AnEnrolmentTokenEnrolsANewHostOnce) {
+  start();
+  auto first = post(enrol_, "/api/v1/scans?host=new1&cluster=payments&role=active", scan_);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 201) << first->body;
+  const json answer = json::parse(first->body);
+  EXPECT_EQ(answer["host"], "new1");
+  EXPECT_EQ(answer["host_token_name"], "enrolled:new1");
+  const std::string host_token = answer["host_token"];
+  EXPECT_EQ(host_token.size(), 67u);
+  EXPECT_TRUE(answer["report"].is_object());
+
+  // The host token is the host's: its scans, its report, nothing else.
+  auto own = post(host_token, "/api/v1/scans", scan_);
+  ASSERT_TRUE(own);
+  EXPECT_EQ(own->status, 201) << own->body;
+  EXPECT_EQ(json::parse(own->body)["host"], "new1");
+  EXPECT_FALSE(json::parse(own->body).contains("host_token"));
+  EXPECT_EQ(post(host_token, "/api/v1/scans?host=other", scan_)->status, 403);
+  EXPECT_EQ(client(host_token).Get("/api/v1/hosts/new1/report")->status, 200);
+  EXPECT_EQ(scan_count("new1"), 2u);
+  auto hosts = client(reader_).Get("/api/v1/hosts");
+  const json list = json::parse(hosts->body)["hosts"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["cluster"], "payments");
+  EXPECT_EQ(list[0]["role"], "active");
+
+  // Enrolling new1 again would hand out a second key to it: refused, nothing stored.
+  auto second = post(enrol_, "/api/v1/scans?host=new1&cluster=evil", scan_);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->status, 409) << second->body;
+  EXPECT_FALSE(json::parse(second->body).contains("host_token"));
+  EXPECT_EQ(scan_count("new1"), 2u);
+
+  // Revoked, the host can be enrolled again (a reinstalled machine).
+  int status = 0;
+  run(tb() + " token revoke enrolled:new1 >/dev/null", &status);
+  ASSERT_EQ(status, 0);
+  EXPECT_EQ(post(host_token, "/api/v1/scans", scan_)->status, 401);
+  auto re = post(enrol_, "/api/v1/scans?host=new1", scan_);
+  ASSERT_TRUE(re);
+  ASSERT_EQ(re->status, 201) << re->body;
+  EXPECT_EQ(json::parse(re->body)["host_token_name"], "enrolled:new1#2");
+
+  // The log names tokens, never shows one.
+  const std::string log = slurp(log_);
+  EXPECT_NE(log.find("token=bootstrap POST /api/v1/scans 201"), std::string::npos) << log;
+  EXPECT_EQ(log.find(host_token), std::string::npos);
+  EXPECT_EQ(log.find(enrol_), std::string::npos);
+}
+
+TEST_F(ApiTest, AnEnrolmentTokenDoesNothingElse) {
+  const std::string admin_made = token("db1-agent", "host", "db1");
+  start();
+  auto unnamed = post(enrol_, "/api/v1/scans", scan_);
+  ASSERT_TRUE(unnamed);
+  EXPECT_EQ(unnamed->status, 400) << unnamed->body;
+  auto taken = post(enrol_, "/api/v1/scans?host=db1", scan_);  // db1 has a host token already
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->status, 409) << taken->body;
+  auto control = post(enrol_, "/api/v1/scans?host=new2&cluster=a%0Ab", scan_);
+  ASSERT_TRUE(control);
+  EXPECT_EQ(control->status, 400) << control->body;
+  ASSERT_EQ(post(admin_, "/api/v1/scans?host=web1", scan_)->status, 201);
+  EXPECT_EQ(client(enrol_).Get("/api/v1/hosts/web1/report")->status, 403);
+  EXPECT_EQ(client(enrol_).Get("/api/v1/hosts")->status, 403);
+  EXPECT_EQ(client(enrol_).Get("/api/v1/signatures")->status, 403);
+  EXPECT_EQ(scan_count("db1") + scan_count("new2"), 0u);
+}
+
+}  // namespace
