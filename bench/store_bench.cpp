@@ -106,7 +106,9 @@ void BM_PutScanIdenticalHost(benchmark::State& state) {
   state.counters["bytes/extra_host"] = static_cast<double>(last - first) / static_cast<double>(n);
   state.counters["extra_host_%"] = 100.0 * static_cast<double>(last - first) / static_cast<double>(n) / first;
 }
-BENCHMARK(BM_PutScanIdenticalHost)->Unit(benchmark::kMillisecond)->UseRealTime();
+// 200 hosts: enough rows for the database to grow by whole pages, so bytes/extra_host is
+// measured rather than lost in the free space of the first host's last page.
+BENCHMARK(BM_PutScanIdenticalHost)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(200);
 
 // Reading a 100k-record scan back (decode, sort, verify digests).
 void BM_GetScan(benchmark::State& state) {

@@ -11,6 +11,7 @@
 // Data is synthetic and deterministic: product_NNN/lib/module_NN/file_NNNN.so, one
 // product signature per product, every file installed as signed.
 #include <fcntl.h>
+#include <httplib.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -27,7 +28,6 @@
 #include <string>
 #include <vector>
 
-#include <httplib.h>
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -305,11 +305,11 @@ int main(int argc, char** argv) {
       status = 1;
       return;
     }
-    fmt::print("{:<9} POST {:.2f} s = {:.0f} records/s end to end; server peak RSS {:.0f} MiB "
-               "(idle with its index {:.0f} MiB, +{:.0f} MiB for the upload)\n",
-               label, r.seconds, static_cast<double>(data.records) / r.seconds,
-               static_cast<double>(r.peak_kib) / 1024, static_cast<double>(r.idle_hwm_kib) / 1024,
-               static_cast<double>(r.peak_kib - r.idle_hwm_kib) / 1024);
+    fmt::print(
+        "{:<9} POST {:.2f} s = {:.0f} records/s end to end; server peak RSS {:.0f} MiB "
+        "(idle with its index {:.0f} MiB, +{:.0f} MiB for the upload)\n",
+        label, r.seconds, static_cast<double>(data.records) / r.seconds, static_cast<double>(r.peak_kib) / 1024,
+        static_cast<double>(r.idle_hwm_kib) / 1024, static_cast<double>(r.peak_kib - r.idle_hwm_kib) / 1024);
   };
   if (!baseline.empty()) report("baseline", ingest(baseline, dir, "baseline"));
   report("current", ingest(trustbase, dir, "current"));

@@ -115,7 +115,7 @@ Expected<void> Demo::scan_hosts(const demo::FleetPlan& plan, const std::string& 
   step(fmt::format("wrote {} host trees", plan.hosts.size()), t0);
 
   const auto t1 = Clock::now();
-  auto enrol = trustbase({"token", "add", "demo-enrolment", "--role", "enrol"});
+  auto enrol = trustbase({"token", "add", "--name", "demo-enrolment", "--role", "enrol"});
   if (!enrol) return tl::unexpected(enrol.error());
   const fs::path enrol_file = dir_ / "enrolment.token";
   {

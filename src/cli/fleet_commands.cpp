@@ -237,7 +237,7 @@ int run_cluster_show(Store& store, const ClusterArgs& a) {
     j.close(']');
     j.key("stages");
     j.open('[');
-    for (const StageAssignment& s : *stages) {
+    for (const StageRecord& s : *stages) {
       j.element();
       j.open('{');
       j.text("patch", s.patch.id());
@@ -274,7 +274,7 @@ int run_cluster_show(Store& store, const ClusterArgs& a) {
     fmt::print("stages: none\n");
   } else {
     std::vector<std::vector<std::string>> rows = {{"PATCH", "STAGE", "SET", "BY"}};
-    for (const StageAssignment& s : *stages)
+    for (const StageRecord& s : *stages)
       rows.push_back({s.patch.id(), std::string(to_string(s.stage)), short_time(s.set_ns), s.actor});
     print_table(rows);
   }
@@ -422,7 +422,7 @@ int run_promote(Store& store, const PromoteArgs& a) {
   const Stage stage = *stage_from_string(a.stage);  // validated by CLI11
   auto before = store.stages(std::string_view(a.cluster));
   if (!before) return error("promote", before.error().message);
-  auto previous = std::find_if(before->begin(), before->end(), [&](const StageAssignment& s) { return s.patch == *ref; });
+  auto previous = std::find_if(before->begin(), before->end(), [&](const StageRecord& s) { return s.patch == *ref; });
   if (auto r = store.set_stage(a.cluster, *ref, stage, cli_actor()); !r) {
     if (r.error().code == ErrorCode::not_found)
       return error("promote", r.error().message + " (import the patch first: trustbase import --kind patch ...)");

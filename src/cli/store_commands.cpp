@@ -130,8 +130,8 @@ void add_store_commands(CLI::App& app, StoreCommands& c) {
   ing->add_option("--host", c.ingest.host, "Host name (default: the one in the document)");
   ing->add_option("files", c.ingest.files, "Scan documents")->required();
 
-  CLI::App* rep = c.report_cmd = app.add_subcommand("report", "Report on a host's latest scan");
-  CLI::App* host = rep->add_subcommand("host", "Signatures and deviations of one host");
+  CLI::App* rep = app.add_subcommand("report", "Reports: a host's latest scan, the fleet, a cluster, a patch");
+  CLI::App* host = c.report_cmd = rep->add_subcommand("host", "Signatures and deviations of one host");
   host->add_option("name", c.report.host, "Host name")->required();
   rep->require_subcommand(1);
 

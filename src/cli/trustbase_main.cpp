@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/compare_command.h"
+#include "cli/demo_command.h"
 #include "cli/fleet_commands.h"
+#include "cli/fleet_report_commands.h"
 #include "cli/server_commands.h"
 #include "cli/store_commands.h"
 
@@ -23,14 +25,24 @@ int main(int argc, char** argv) {
   tb::add_server_commands(app, server_commands);
   tb::FleetCommands fleet_commands;
   tb::add_fleet_commands(app, fleet_commands);
+  tb::FleetReportCommands fleet_reports;
+  tb::add_fleet_report_commands(app, fleet_reports);
+  tb::cli::DemoOptions demo;
+  CLI::App* demo_cmd = app.add_subcommand("demo", "Simulate a fleet of failover clusters end to end and report on it");
+  demo_cmd->add_option("--dir", demo.dir, "Work directory (must be empty; default: a new one under /tmp)");
+  demo_cmd->add_option("--clusters", demo.clusters, "Active/inactive pairs (default 35)")->check(CLI::Range(4, 999));
+  demo_cmd->add_option("--format", demo.format, "Fleet report format")->check(CLI::IsMember({"text", "json", "html"}));
+  demo_cmd->add_flag("--quiet,-q", demo.quiet, "No step timings");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;  // usage errors share the fatal-error status
   }
   if (compare_cmd->parsed()) return tb::run_compare(compare);
+  if (demo_cmd->parsed()) return tb::cli::run_demo(demo);
   int status = tb::run_store_commands(store_commands);
   if (status < 0) status = tb::run_server_commands(server_commands, store_commands.store);
   if (status < 0) status = tb::run_fleet_commands(fleet_commands, store_commands.store);
+  if (status < 0) status = tb::run_fleet_report_commands(fleet_reports, store_commands.store);
   return status >= 0 ? status : 2;
 }

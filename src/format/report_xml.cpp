@@ -17,8 +17,10 @@ void put_text(std::string& o, std::string_view name, std::string_view text) {
   o += ' ';
   o += name;
   o += "=\"";
-  if (is_plain_text(text)) append_xml_escaped(o, text);
-  else append_xml_escaped(o, sanitize_text(text));
+  if (is_plain_text(text))
+    append_xml_escaped(o, text);
+  else
+    append_xml_escaped(o, sanitize_text(text));
   o += '"';
 }
 
@@ -66,7 +68,8 @@ void put_root_open(std::string& o, std::string_view element) {
 }
 
 // <element signature="name@version"/> for each reference.
-void put_refs(std::string& o, std::string_view indent, std::string_view element, const std::vector<SignatureRef>& refs) {
+void put_refs(std::string& o, std::string_view indent, std::string_view element,
+              const std::vector<SignatureRef>& refs) {
   for (const SignatureRef& r : refs) {
     o += indent;
     o += '<';

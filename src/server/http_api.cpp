@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -164,7 +165,8 @@ const char* content_type(ReportFormat format) {
 
 // A query parameter that names something (a signature, a cluster): plain text of at
 // most `max` bytes; empty when absent. nullopt (with `why` set) when it is unusable.
-std::optional<std::string> text_param(const httplib::Request& req, const char* name, std::size_t max, std::string& why) {
+std::optional<std::string> text_param(const httplib::Request& req, const char* name, std::size_t max,
+                                      std::string& why) {
   std::string value = req.get_param_value(name);
   if (value.size() > max) {
     why = std::string("?") + name + "= is longer than " + std::to_string(max) + " bytes";
@@ -331,14 +333,24 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     auto host = scan_host_for(token, requested, {});
     if (!host) return reply_refusal(res, host.error(), true);
   }
-  HostPlacement placement;
+  std::string cluster, role;  // enrolment: where the host says it belongs (both or neither)
   if (enrolling) {
     std::string why;
     auto name = text_param(req, "host", kMaxNameBytes, why);
-    auto cluster = name ? text_param(req, "cluster", kMaxNameBytes, why) : std::nullopt;
-    auto role = cluster ? text_param(req, "role", kMaxNameBytes, why) : std::nullopt;
-    if (!role) return reply_error_and_close(res, 400, why);
-    placement = HostPlacement{std::move(*cluster), std::move(*role)};
+    auto c = name ? text_param(req, "cluster", kMaxNameBytes, why) : std::nullopt;
+    auto r = c ? text_param(req, "role", kMaxNameBytes, why) : std::nullopt;
+    if (!r) return reply_error_and_close(res, 400, why);
+    if (c->empty() != r->empty()) return reply_error_and_close(res, 400, "give both ?cluster= and ?role=, or neither");
+    cluster = std::move(*c);
+    role = std::move(*r);
+    if (!cluster.empty()) {
+      // Enrolment joins a cluster an admin created; it never creates one.
+      auto clusters = store_.with([&](Store& s) { return s.list_clusters(); });
+      if (!clusters) return reply_store_error(res, clusters.error());
+      if (std::none_of(clusters->begin(), clusters->end(), [&](const ClusterListing& l) { return l.name == cluster; }))
+        return reply_error_and_close(
+            res, 400, "no cluster named '" + cluster + "' (an admin adds it with trustbase cluster add)");
+    }
   }
 
   auto upload = receive(req, res, reader);
@@ -354,8 +366,17 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   if (!index) return reply_store_error(res, index.error());
   std::int64_t scan_id = 0;
   std::optional<Enrolment> enrolment;
+  std::string placement_problem;
   if (enrolling) {
-    auto enrolled = store_.with([&](Store& s) { return s.enrol_host(*host, *doc, placement); });
+    // Placed only once enrolled: a refused claim must not move an enrolled host. The
+    // shared store's lock keeps the two steps together within this server.
+    auto enrolled = store_.with([&](Store& s) -> Expected<std::optional<Enrolment>> {
+      auto e = s.enrol_host(*host, *doc);
+      if (e && *e && !cluster.empty())
+        if (auto placed = s.set_host(*host, cluster, role, "enrolment (token " + token.name + ")"); !placed)
+          placement_problem = placed.error().message;
+      return e;
+    });
     if (!enrolled) return reply_store_error(res, enrolled.error());
     if (!*enrolled)
       return reply_error(res, 409,
@@ -375,7 +396,12 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
                     ",\"clean\":" + (judged->clean ? "true" : "false");
   // The host's own token, this once (it is stored hashed): the scanner keeps it.
   if (enrolment)
-    out += ",\"host_token\":" + dump(json(enrolment->token)) + ",\"host_token_name\":" + dump(json(enrolment->token_name));
+    out += ",\"host_token\":" + dump(json(enrolment->token)) +
+           ",\"host_token_name\":" + dump(json(enrolment->token_name));
+  if (!placement_problem.empty()) {  // enrolled all the same: the token must reach the host
+    write_log_line(fmt::format("trustbase serve: enrolled {} but could not place it: {}\n", *host, placement_problem));
+    out += ",\"warning\":" + dump(json("enrolled, but cluster and role were not recorded: " + placement_problem));
+  }
   out += ",\"report\":";
   out += judged->report;
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
@@ -547,6 +573,19 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
   // clients make one request per run (scanner) or a handful (dashboards): keep-alive buys
   // them little.
   server.set_keep_alive_max_count(1);
+  // A client that asks before sending its body (Expect: 100-continue, as curl does for
+  // large ones) learns of an oversize body before sending a byte of it.
+  const std::size_t max_body = options.max_body_bytes;
+  server.set_expect_100_continue_handler([max_body](const httplib::Request& req, httplib::Response& res) {
+    std::uint64_t length = 0;
+    const std::string announced = req.get_header_value("Content-Length");
+    const auto [end, ec] = std::from_chars(announced.data(), announced.data() + announced.size(), length);
+    if (ec == std::errc() && end == announced.data() + announced.size() && length > max_body) {
+      reply_error(res, 413, fmt::format("the request body exceeds {} bytes", max_body));
+      return 413;
+    }
+    return 100;
+  });
 
   server.set_pre_routing_handler([api](const httplib::Request& req, httplib::Response& res) {
     t_state = RequestState{true, Clock::now(), std::nullopt};

@@ -11,7 +11,9 @@ namespace tb::server {
 
 namespace {
 
-std::string os_error(int err) { return std::system_category().message(err); }
+std::string os_error(int err) {
+  return std::system_category().message(err);
+}
 
 }  // namespace
 

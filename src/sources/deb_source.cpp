@@ -258,7 +258,7 @@ Expected<DebPackage> read_deb(const std::string& path, const ArchiveLimits& limi
   }
   if (!seen_binary) return fail(ErrorCode::parse, path + ": not a Debian package (empty ar archive)");
   if (!control) return fail(ErrorCode::parse, path + ": no control.tar member");
-  if (!data) return fail(ErrorCode::parse, path + ": no data.tar member");
+  if (!data) return fail(ErrorCode::parse, path + ": no data.tar member (truncated package?)");
   if (auto named = check_file_name(file->file_name(), *control, path); !named) return tl::unexpected(named.error());
 
   auto manifest = Manifest::from_sorted(std::move(data->records));

@@ -23,7 +23,8 @@ std::string os_error(const std::string& path, const char* what) {
 }  // namespace
 
 Expected<PackageFile> PackageFile::open(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK: a FIFO given by mistake must not hang the import (refused just below).
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return fail(ErrorCode::io, os_error(path, "cannot open"));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
@@ -103,6 +104,12 @@ Expected<std::span<const std::byte>> PackageFile::read_some() {
 }
 
 Expected<std::string> PackageFile::read_exact(std::size_t n, std::string_view what) {
+  // A length read from the file itself is checked against the file before any memory is
+  // set aside for it.
+  if (position_ > size_ || n > size_ - position_)
+    return fail(ErrorCode::parse, path_ + ": truncated: the file ends inside the " + std::string(what) + " (" +
+                                      std::to_string(n) + " bytes wanted at byte " + std::to_string(position_) +
+                                      ", the file has " + std::to_string(size_) + ")");
   std::string out;
   out.reserve(n);
   while (out.size() < n) {

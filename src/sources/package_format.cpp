@@ -1,6 +1,7 @@
 #include "sources/package_format.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -88,8 +89,13 @@ PackageFormat detect_package_format_of(std::string_view head) {
 }
 
 Expected<PackageFormat> detect_package_format(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return fail(ErrorCode::io, path + ": cannot open: " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(ErrorCode::invalid_argument, path + ": not a regular file");
+  }
   char buffer[4096];
   std::size_t have = 0;
   while (have < sizeof buffer) {

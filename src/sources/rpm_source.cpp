@@ -261,14 +261,9 @@ Expected<RpmPackage> read_rpm(const std::string& path, const ArchiveLimits& limi
     if (block->empty()) break;
   }
   const auto payload_digest = file->section_digest();
-  if (headerIsEntry(h, RPMTAG_PAYLOADDIGESTALGO) == 0 ||
-      headerGetNumber(h, RPMTAG_PAYLOADDIGESTALGO) == PGPHASHALGO_SHA256) {
-    const std::string expected = first_string(h, RPMTAG_PAYLOADDIGEST);
-    if (!expected.empty() && payload_digest && expected != payload_digest->hex())
-      return fail(ErrorCode::parse, path + ": the payload does not match the header's payload digest (corrupt package)");
-  }
 
-  // Header and payload must describe the same files.
+  // Header and payload must describe the same files (checked before the payload digest:
+  // a payload from another package is better reported file by file).
   const auto lies = [&](const std::string& p, const std::string& what) {
     return fail(ErrorCode::parse, path + ": metadata lies: " + printable(p) + ": " + what);
   };
@@ -310,6 +305,12 @@ Expected<RpmPackage> read_rpm(const std::string& path, const ArchiveLimits& limi
     std::string missing = declared.begin()->first;
     for (const auto& [p, f] : declared) missing = std::min(missing, p);
     return lies(missing, "listed by the header but not in the payload");
+  }
+  if (headerIsEntry(h, RPMTAG_PAYLOADDIGESTALGO) == 0 ||
+      headerGetNumber(h, RPMTAG_PAYLOADDIGESTALGO) == PGPHASHALGO_SHA256) {
+    const std::string expected = first_string(h, RPMTAG_PAYLOADDIGEST);
+    if (!expected.empty() && payload_digest && expected != payload_digest->hex())
+      return fail(ErrorCode::parse, path + ": the payload does not match the header's payload digest (corrupt package)");
   }
 
   auto manifest = Manifest::from_sorted(std::move(tree->records));

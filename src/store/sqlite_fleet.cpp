@@ -350,7 +350,7 @@ Expected<void> FleetTables::set_stage(std::string_view cluster, const SignatureR
   return tx->commit();
 }
 
-Expected<std::vector<StageAssignment>> FleetTables::stages(std::optional<std::string_view> cluster) {
+Expected<std::vector<StageRecord>> FleetTables::stages(std::optional<std::string_view> cluster) {
   std::optional<std::int64_t> cid;
   if (cluster) {
     auto id = cluster_id(*cluster);
@@ -362,7 +362,7 @@ Expected<std::vector<StageAssignment>> FleetTables::stages(std::optional<std::st
     if (cid) q.bind(1, *cid); else q.bind_null(1);
   });
   if (!count) return tl::unexpected(count.error());
-  std::vector<StageAssignment> out;
+  std::vector<StageRecord> out;
   out.reserve(static_cast<std::size_t>(count->value_or(0)));
   auto r = each_row(
       db_,
@@ -377,7 +377,7 @@ Expected<std::vector<StageAssignment>> FleetTables::stages(std::optional<std::st
       [&](Stmt& q) -> Expected<void> {
         auto stage = stage_from(q.column_text(3));
         if (!stage) return tl::unexpected(stage.error());
-        out.push_back(StageAssignment{q.column_text(0), SignatureRef{q.column_text(1), q.column_text(2)}, *stage,
+        out.push_back(StageRecord{q.column_text(0), SignatureRef{q.column_text(1), q.column_text(2)}, *stage,
                                       q.column_int(4), q.column_text(5)});
         return {};
       });
@@ -385,7 +385,7 @@ Expected<std::vector<StageAssignment>> FleetTables::stages(std::optional<std::st
   return out;
 }
 
-Expected<std::vector<StageAssignment>> FleetTables::stage_history(std::string_view cluster,
+Expected<std::vector<StageRecord>> FleetTables::stage_history(std::string_view cluster,
                                                                   const SignatureRef& patch) {
   auto cid = cluster_id(cluster);
   if (!cid) return tl::unexpected(cid.error());
@@ -393,7 +393,7 @@ Expected<std::vector<StageAssignment>> FleetTables::stage_history(std::string_vi
                             [&](Stmt& q) { q.bind_text(1, patch.name).bind_text(2, patch.version); });
   if (!signature) return tl::unexpected(signature.error());
   if (!*signature) return fail(ErrorCode::not_found, "no signature " + patch.id() + " in the store");
-  std::vector<StageAssignment> out;
+  std::vector<StageRecord> out;
   auto r = each_row(
       db_,
       "SELECT stage, set_ns, actor FROM stage_history WHERE cluster_id = ? AND signature_id = ? ORDER BY id",
@@ -401,7 +401,7 @@ Expected<std::vector<StageAssignment>> FleetTables::stage_history(std::string_vi
       [&](Stmt& q) -> Expected<void> {
         auto stage = stage_from(q.column_text(0));
         if (!stage) return tl::unexpected(stage.error());
-        out.push_back(StageAssignment{std::string(cluster), patch, *stage, q.column_int(1), q.column_text(2)});
+        out.push_back(StageRecord{std::string(cluster), patch, *stage, q.column_int(1), q.column_text(2)});
         return {};
       });
   if (!r) return tl::unexpected(r.error());

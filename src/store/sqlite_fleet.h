@@ -47,8 +47,8 @@ class FleetTables {
   Expected<std::vector<SnapshotListing>> list_snapshots(std::string_view cluster);
 
   Expected<void> set_stage(std::string_view cluster, const SignatureRef& patch, Stage stage, std::string_view actor);
-  Expected<std::vector<StageAssignment>> stages(std::optional<std::string_view> cluster);
-  Expected<std::vector<StageAssignment>> stage_history(std::string_view cluster, const SignatureRef& patch);
+  Expected<std::vector<StageRecord>> stages(std::optional<std::string_view> cluster);
+  Expected<std::vector<StageRecord>> stage_history(std::string_view cluster, const SignatureRef& patch);
 
   Expected<std::vector<SignatureListing>> list_signatures();
   Expected<std::int64_t> signature_generation();

@@ -98,10 +98,10 @@ class SqliteStore final : public Store {
                            std::string_view actor) override {
     return fleet_.set_stage(cluster, patch, stage, actor);
   }
-  Expected<std::vector<StageAssignment>> stages(std::optional<std::string_view> cluster) override {
+  Expected<std::vector<StageRecord>> stages(std::optional<std::string_view> cluster) override {
     return fleet_.stages(cluster);
   }
-  Expected<std::vector<StageAssignment>> stage_history(std::string_view cluster, const SignatureRef& patch) override {
+  Expected<std::vector<StageRecord>> stage_history(std::string_view cluster, const SignatureRef& patch) override {
     return fleet_.stage_history(cluster, patch);
   }
   Expected<std::vector<SignatureListing>> list_signatures() override { return fleet_.list_signatures(); }
@@ -115,8 +115,7 @@ class SqliteStore final : public Store {
   Expected<std::vector<HostResult>> latest_results() override { return fleet_.latest_results(); }
   Expected<std::vector<AuditEntry>> audit_log(std::size_t limit) override { return fleet_.audit_log(limit); }
   Expected<std::optional<StoredSignature>> find_signature(const SignatureRef& ref) override;
-  Expected<std::optional<Enrolment>> enrol_host(std::string_view host_name, const ScanDocument& scan,
-                                                const HostPlacement& placement) override;
+  Expected<std::optional<Enrolment>> enrol_host(std::string_view host_name, const ScanDocument& scan) override;
 
  private:
   // Runs `sql` with `bind` applied and returns the first column of the first row as an
@@ -608,8 +607,7 @@ Expected<std::optional<StoredSignature>> SqliteStore::find_signature(const Signa
   return std::optional<StoredSignature>(StoredSignature{q->column_int(0), *digest});
 }
 
-Expected<std::optional<Enrolment>> SqliteStore::enrol_host(std::string_view host_name, const ScanDocument& scan,
-                                                           const HostPlacement& placement) {
+Expected<std::optional<Enrolment>> SqliteStore::enrol_host(std::string_view host_name, const ScanDocument& scan) {
   if (host_name.empty()) return fail(ErrorCode::invalid_argument, "enrol_host: empty host name");
   auto tx = Transaction::begin(db_);
   if (!tx) return tl::unexpected(tx.error());
@@ -621,34 +619,12 @@ Expected<std::optional<Enrolment>> SqliteStore::enrol_host(std::string_view host
 
   auto host = host_id(host_name);
   if (!host) return tl::unexpected(host.error());
-  // TODO(lead): use the fleet helper's Store::set_host once it lands, instead of writing
-  // the hosts table's cluster/role columns directly.
-  if (!placement.cluster.empty()) {
-    // Hosts point at clusters by key (migration 4): a cluster first named by an enrolling
-    // host is created, so the placement is not lost. Not audited yet (no actor here).
-    auto created = db_.cached("INSERT INTO clusters(name, description, created_ns) VALUES (?, 'created by an enrolment', ?)"
-                              " ON CONFLICT(name) DO NOTHING");
-    if (!created) return tl::unexpected(created.error());
-    Use c(**created);
-    c->bind_text(1, placement.cluster).bind(2, std::int64_t{std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                   std::chrono::system_clock::now().time_since_epoch()).count()});
-    if (auto r = c->run(); !r) return tl::unexpected(r.error());
-  }
-  if (!placement.cluster.empty() || !placement.role.empty()) {
-    auto stmt = db_.cached("UPDATE hosts SET cluster_id = coalesce((SELECT c.id FROM clusters c WHERE c.name = ?), cluster_id),"
-                           " role = coalesce(?, role) WHERE id = ?");
-    if (!stmt) return tl::unexpected(stmt.error());
-    Use q(**stmt);
-    if (placement.cluster.empty()) q->bind_null(1); else q->bind_text(1, placement.cluster);
-    if (placement.role.empty()) q->bind_null(2); else q->bind_text(2, placement.role);
-    q->bind(3, *host);
-    if (auto r = q->run(); !r) return tl::unexpected(r.error());
-  }
   auto manifest = put_manifest(scan.manifest);
   if (!manifest) return tl::unexpected(manifest.error());
   auto scan_id = insert_scan(*host, *manifest, scan);
   if (!scan_id)
-    return fail(scan_id.error().code, "cannot store the scan of " + std::string(host_name) + ": " + scan_id.error().message);
+    return fail(scan_id.error().code,
+                "cannot store the scan of " + std::string(host_name) + ": " + scan_id.error().message);
 
   Enrolment out;
   out.scan_id = *scan_id;
@@ -671,7 +647,8 @@ Expected<std::optional<Enrolment>> SqliteStore::enrol_host(std::string_view host
                      q.bind_text(1, out.token_name).bind_text(2, host_name);
                      q.bind_blob(3, digest_bytes(digest)).bind(4, std::int64_t{now.count()});
                    });
-  if (!id) return fail(id.error().code, "cannot store the token of host " + std::string(host_name) + ": " + id.error().message);
+  if (!id)
+    return fail(id.error().code, "cannot store the token of host " + std::string(host_name) + ": " + id.error().message);
   if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
   return std::optional<Enrolment>(std::move(out));
 }

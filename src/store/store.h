@@ -80,13 +80,6 @@ struct TokenInfo {
   bool operator==(const TokenInfo&) const = default;
 };
 
-// Where an enrolling host says it belongs (trustbase-scan --cluster C --role R); empty:
-// not given, leave as it is.
-struct HostPlacement {
-  std::string cluster;
-  std::string role;
-};
-
 // What an enrolment created: the scan, and the host's new token (shown this once).
 struct Enrolment {
   std::int64_t scan_id = 0;
@@ -134,13 +127,13 @@ struct Snapshot {
 
 // A patch's stage in a cluster: the current one (Store::stages) or one change of it
 // (Store::stage_history).
-struct StageAssignment {
+struct StageRecord {
   std::string cluster;
   SignatureRef patch;
   Stage stage = Stage::tested;
   std::int64_t set_ns = 0;
   std::string actor;
-  bool operator==(const StageAssignment&) const = default;
+  bool operator==(const StageRecord&) const = default;
 };
 
 // A stored signature without its manifest; `id` is what ScanResult states refer to.
@@ -283,9 +276,9 @@ class Store {
                                    std::string_view actor) = 0;
   // Current stages, by cluster name, then patch in signature order; of one cluster when
   // given (not_found if unknown).
-  virtual Expected<std::vector<StageAssignment>> stages(std::optional<std::string_view> cluster) = 0;
+  virtual Expected<std::vector<StageRecord>> stages(std::optional<std::string_view> cluster) = 0;
   // Every stage a patch was set to in a cluster, oldest first (empty when never set).
-  virtual Expected<std::vector<StageAssignment>> stage_history(std::string_view cluster,
+  virtual Expected<std::vector<StageRecord>> stage_history(std::string_view cluster,
                                                                const SignatureRef& patch) = 0;
 
   // Every signature's id, ref and kind without its manifest, in the order of signatures().
@@ -306,13 +299,12 @@ class Store {
   // The newest `limit` audit entries, newest first.
   virtual Expected<std::vector<AuditEntry>> audit_log(std::size_t limit) = 0;
 
-  // Enrols a host with its first scan, all or nothing: stores `scan` as put_scan does,
-  // records the placement's non-empty fields on the host, and creates a host token bound
-  // to `host_name` (named "enrolled:<host>", with "#2", "#3"... when taken). nullopt, and
-  // nothing written, when the host already has a live host token: an enrolment token must
-  // not hand out a second key to an enrolled host (revoke its token to enrol it again).
-  virtual Expected<std::optional<Enrolment>> enrol_host(std::string_view host_name, const ScanDocument& scan,
-                                                        const HostPlacement& placement) = 0;
+  // Enrols a host with its first scan, all or nothing: stores `scan` as put_scan does
+  // and creates a host token bound to `host_name` (named "enrolled:<host>", with "#2",
+  // "#3"... when taken). nullopt, and nothing written, when the host already has a live
+  // host token: an enrolment token must not hand out a second key to an enrolled host
+  // (revoke its token to enrol it again). Its cluster and role are set_host's business.
+  virtual Expected<std::optional<Enrolment>> enrol_host(std::string_view host_name, const ScanDocument& scan) = 0;
 };
 
 }  // namespace tb

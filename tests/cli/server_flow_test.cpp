@@ -166,6 +166,68 @@ TEST_F(ServerFlow, EveryPlantedDeviationIsReportedAttributedAndNothingElse) {
                    }));
 }
 
+// A new host enrols itself on its first run: the enrolment token gets it a host token,
+// saved (0600) where --token-file says, and used from then on; a second machine claiming
+// the same name is refused and gets nothing.
+TEST_F(ServerFlow, ANewHostEnrolsOnceAndThenUsesItsOwnToken) {
+  const Ran enrol_token = run(std::string(TB_TRUSTBASE_BINARY) + " --db " + db_.string() +
+                                  " token add --name bootstrap --role enrol 2>/dev/null",
+                              dir_ / "enrol-token");
+  ASSERT_EQ(enrol_token.status, 0) << enrol_token.out;
+  ASSERT_EQ(tb("cluster add payments").status, 0);
+  deploy("patched");
+  const fs::path host_token = dir_ / "etc/trustbase/host-token";
+  fs::create_directories(host_token.parent_path());
+  auto scan = [&](const fs::path& token_file, const std::string& extra) {
+    return run(std::string(TB_SCAN_BINARY) + " --server " + url_ + " --enrol-token-file " +
+                   (dir_ / "enrol-token").string() + " --token-file " + token_file.string() +
+                   " --host delta " + extra + " " + app_.string(),
+               dir_ / "scan.out");
+  };
+
+  const Ran first = scan(host_token, "--cluster payments --role active");
+  EXPECT_EQ(first.status, 0) << first.out;
+  EXPECT_NE(first.out.find("enrolled host delta; its token is in " + host_token.string()), std::string::npos)
+      << first.out;
+  EXPECT_NE(first.out.find("result: clean"), std::string::npos) << first.out;
+  ASSERT_TRUE(fs::exists(host_token));
+  EXPECT_EQ(fs::status(host_token).permissions(), fs::perms::owner_read | fs::perms::owner_write);
+  const std::string saved = slurp(host_token);
+  EXPECT_EQ(saved.size(), 68u) << saved;  // tb_ + 64 hex digits + newline
+  EXPECT_FALSE(fs::exists(host_token.string() + ".tmp"));
+  EXPECT_EQ(first.out.find(saved.substr(0, 67)), std::string::npos) << "the token must not be printed";
+
+  // The second run uses the saved token (no enrolment; --cluster/--role are not needed).
+  const Ran second = scan(host_token, "");
+  EXPECT_EQ(second.status, 0) << second.out;
+  EXPECT_EQ(second.out.find("enrolled"), std::string::npos) << second.out;
+  EXPECT_EQ(slurp(host_token), saved);
+  const std::string log = slurp(dir_ / "server.log");
+  EXPECT_NE(log.find("token=bootstrap POST /api/v1/scans 201"), std::string::npos) << log;
+  EXPECT_NE(log.find("token=enrolled:delta POST /api/v1/scans 201"), std::string::npos) << log;
+
+  // Another machine calling itself delta: refused, no token file.
+  const fs::path impostor = dir_ / "impostor/host-token";
+  fs::create_directories(impostor.parent_path());
+  const Ran third = scan(impostor, "");
+  EXPECT_EQ(third.status, 2) << third.out;
+  EXPECT_NE(third.out.find("409"), std::string::npos) << third.out;
+  EXPECT_FALSE(fs::exists(impostor));
+
+  // Options that make no sense alone are usage errors.
+  const Ran alone = run(std::string(TB_SCAN_BINARY) + " --server " + url_ + " --token-file " + host_token.string() +
+                            " --cluster c " + app_.string(),
+                        dir_ / "scan.out");
+  EXPECT_EQ(alone.status, 2) << alone.out;
+  EXPECT_NE(alone.out.find("--enrol-token-file"), std::string::npos) << alone.out;
+
+  const Ran rep = tb("report host delta --format json");
+  EXPECT_EQ(rep.status, 0) << rep.out;
+  const Ran hosts = tb("host list");
+  EXPECT_NE(hosts.out.find("payments"), std::string::npos) << hosts.out;
+  EXPECT_NE(hosts.out.find("active"), std::string::npos) << hosts.out;
+}
+
 TEST_F(ServerFlow, ABadTokenIsRefusedAndNothingIsStored) {
   deploy("patched");
   write(dir_ / "token", "not-a-token");

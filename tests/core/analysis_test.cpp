@@ -583,5 +583,69 @@ TEST(Analysis, RandomUnionsAreCompleteAndOneEditIsFound) {
   }
 }
 
+// --- configuration files (.deb conffiles, rpm %config) ----------------------------------
+
+Signature with_config(Signature s, std::vector<std::string> paths) {
+  s.info.config_paths = std::move(paths);
+  return s;
+}
+
+TEST(AnalysisConfig, EditedConfigurationFileIsConfigChangedNotTampering) {
+  const SignatureIndex index = make_index({with_config(
+      product("app@1", {pkg("/etc/app.conf", "port=1"), pkg("/usr/bin/app", "bin1"), pkg_dir("/usr/bin")}),
+      {"/etc/app.conf"})});
+  const Manifest scan = with(installed(index, {"app@1"}), "/etc/app.conf", test::file("/etc/app.conf", "port=2"));
+  const Analysis a = analyze(scan, index);
+  const SignatureVerdict& v = verdict(a, "app@1");
+  EXPECT_EQ(v.state, SignatureState::complete);
+  EXPECT_EQ(v.counts.config_changed, 1u);
+  EXPECT_EQ(v.counts.modified, 0u);
+  EXPECT_EQ(v.counts.matching, 2u);
+  ASSERT_EQ(v.issues.size(), 1u);
+  EXPECT_EQ(v.issues[0], (FileIssue{"/etc/app.conf", IssueKind::config_changed, Attr::sha256, std::nullopt}));
+  EXPECT_EQ(to_string(IssueKind::config_changed), "config_changed");
+  EXPECT_TRUE(a.deviations.empty()) << lines(a.deviations)[0];
+}
+
+TEST(AnalysisConfig, OtherFilesStillCountAndMissingConfigIsMissing) {
+  const SignatureIndex index = make_index({with_config(
+      product("app@1", {pkg("/etc/app.conf", "port=1"), pkg("/etc/other.conf", "x"), pkg("/usr/bin/app", "bin1")}),
+      {"/etc/app.conf", "/etc/other.conf"})});
+  Manifest scan = with(installed(index, {"app@1"}), "/etc/app.conf", test::file("/etc/app.conf", "port=2"));
+  scan = with(scan, "/usr/bin/app", test::file("/usr/bin/app", "trojan"));
+  const Analysis tampered = analyze(scan, index);
+  EXPECT_EQ(verdict(tampered, "app@1").state, SignatureState::tampered);
+  EXPECT_EQ(verdict(tampered, "app@1").counts.config_changed, 1u);
+  EXPECT_EQ(verdict(tampered, "app@1").counts.modified, 1u);
+  EXPECT_EQ(lines(tampered.deviations), Strings{"modified /usr/bin/app size,content owners=app@1"});
+
+  // A deleted configuration file is reported as missing: the admin may have meant it,
+  // but nothing says so.
+  const Analysis missing = analyze(with(installed(index, {"app@1"}), "/etc/other.conf", std::nullopt), index);
+  EXPECT_EQ(verdict(missing, "app@1").state, SignatureState::partial);
+  EXPECT_EQ(verdict(missing, "app@1").counts.missing, 1u);
+}
+
+TEST(AnalysisConfig, ConfigurationOfAnotherReleaseIsStillNotApplied) {
+  // The patch ships a new default; the host kept the product's pristine file: not an
+  // admin's edit but a patch not (fully) applied.
+  const SignatureIndex index = make_index(
+      {with_config(product("app@1", {pkg("/etc/app.conf", "v1"), pkg("/usr/bin/app", "bin1")}), {"/etc/app.conf"}),
+       with_config(patch("app@2", "app@1", {}, {pkg("/etc/app.conf", "v2"), pkg("/usr/bin/app", "bin2")}),
+                   {"/etc/app.conf"})});
+  const Manifest scan = with(installed(index, {"app@1", "app@2"}), "/etc/app.conf", test::file("/etc/app.conf", "v1"));
+  const Analysis a = analyze(scan, index);
+  EXPECT_EQ(verdict(a, "app@2").state, SignatureState::partial);
+  ASSERT_EQ(verdict(a, "app@2").issues.size(), 1u);
+  EXPECT_EQ(verdict(a, "app@2").issues[0].kind, IssueKind::not_applied);
+  // Edited by the admin on top of the patch: config_changed, and the patch is complete.
+  const Analysis edited =
+      analyze(with(installed(index, {"app@1", "app@2"}), "/etc/app.conf", test::file("/etc/app.conf", "mine")), index);
+  EXPECT_EQ(verdict(edited, "app@2").state, SignatureState::complete);
+  EXPECT_EQ(verdict(edited, "app@2").counts.config_changed, 1u);
+  EXPECT_EQ(verdict(edited, "app@1").state, SignatureState::complete);
+  EXPECT_TRUE(edited.deviations.empty()) << lines(edited.deviations)[0];
+}
+
 }  // namespace
 }  // namespace tb

@@ -1,5 +1,7 @@
 // Reading scan documents from pull sources: files, gzip/zlib streams (the server's spooled
 // uploads), and sources that fail; the decompressed-size bound (gzip bombs).
+#include "format/byte_source.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -9,7 +11,6 @@
 
 #include <gtest/gtest.h>
 
-#include "format/byte_source.h"
 #include "format/scan_reader.h"
 #include "format_test_util.h"
 
@@ -34,7 +35,9 @@ std::string deflate_to(std::string_view text, int window_bits) {
   deflateEnd(&zs);
   return out;
 }
-std::string gzip(std::string_view text) { return deflate_to(text, 15 + 16); }
+std::string gzip(std::string_view text) {
+  return deflate_to(text, 15 + 16);
+}
 
 // Hands out at most `step` bytes per read, then fails after `fail_after` bytes if set.
 class DribbleSource final : public ByteSource {

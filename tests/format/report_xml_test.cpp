@@ -95,20 +95,28 @@ Analysis sample_analysis() {
 TEST(ReportXml, AnalysisValidatesAndCarriesTheVerdicts) {
   const ScanHeader header = sample_header();
   const Analysis analysis = sample_analysis();
-  const std::string xml = write(ReportFormat::xml, AnalysisContext{&header, "web\x01" "01", false}, analysis);
+  const std::string xml = write(ReportFormat::xml,
+                                AnalysisContext{&header,
+                                                "web\x01"
+                                                "01",
+                                                false},
+                                analysis);
   EXPECT_EQ(validate(xml), 0) << xml;
   EXPECT_EQ(select(xml, "/r:analysis/@clean"), std::vector<std::string>{"false"});
   EXPECT_EQ(select(xml, "/r:analysis/@scan-started"), std::vector<std::string>{"2026-11-26T05:55:09.123456789Z"});
   // Absent signatures are left out unless asked for, as in the other formats.
   EXPECT_EQ(select(xml, "//r:signature/@id"), (std::vector<std::string>{"app@1.0", "app-fix1@1"}));
-  EXPECT_EQ(select(xml, "//r:signature[@id='app@1.0']/r:patched-by/@signature"), std::vector<std::string>{"app-fix1@1"});
-  EXPECT_EQ(select(xml, "//r:signature[@id='app@1.0']/r:issue/@kind"), (std::vector<std::string>{"missing", "modified"}));
+  EXPECT_EQ(select(xml, "//r:signature[@id='app@1.0']/r:patched-by/@signature"),
+            std::vector<std::string>{"app-fix1@1"});
+  EXPECT_EQ(select(xml, "//r:signature[@id='app@1.0']/r:issue/@kind"),
+            (std::vector<std::string>{"missing", "modified"}));
   EXPECT_EQ(select(xml, "//r:issue[@kind='modified']/@changed"), std::vector<std::string>{"size,content"});
   EXPECT_EQ(select(xml, "//r:issue[@kind='modified']/@other"), std::vector<std::string>{"app@0.9"});
   // A name that is not text survives exactly, as base64.
   EXPECT_EQ(select(xml, "//r:deviation[@change='modified']/@path-b64"),
             std::vector<std::string>{base64_encode("/opt/app/etc/\xff.conf")});
-  EXPECT_EQ(select(xml, "//r:deviation[@change='added']/@path"), std::vector<std::string>{"/opt/app/notes & <todo>.txt"});
+  EXPECT_EQ(select(xml, "//r:deviation[@change='added']/@path"),
+            std::vector<std::string>{"/opt/app/notes & <todo>.txt"});
   EXPECT_EQ(select(xml, "//r:deviation[@change='modified']/r:content-owner/@signature"),
             std::vector<std::string>{"app@0.9"});
 
@@ -135,9 +143,9 @@ TEST(ReportXml, DriftValidatesWithEveryKindOfRecord) {
   const ScanDocument reference = tricky_document();
   std::vector<FileRecord> changed;
   for (const FileRecord& r : reference.manifest) {
-    if (r.path == "/etc/passwd") continue;                            // removed
+    if (r.path == "/etc/passwd") continue;  // removed
     FileRecord copy = r;
-    if (r.type == FileType::symlink) copy.link_target += "\xfe";      // modified target, not text
+    if (r.type == FileType::symlink) copy.link_target += "\xfe";       // modified target, not text
     if (r.path == "/etc/ space ") copy = make_file(r.path, "edited");  // modified content
     changed.push_back(std::move(copy));
   }

@@ -1,19 +1,18 @@
 // The real `trustbase serve` over HTTP, for what issue 3's last pieces added: uploads
 // spooled and parsed as a stream (bounds while streaming, gzip bombs, codings, the spool
 // directory), XML reports, signature import over HTTP, and enrolment tokens.
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include <httplib.h>
 #include <sys/socket.h>
 #include <zlib.h>
-
-#include <gtest/gtest.h>
 
 #include <csignal>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <httplib.h>
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 
 #include "server/server_process.h"
@@ -21,11 +20,11 @@
 namespace {
 
 using nlohmann::json;
-using servertest::fs::path;
 using servertest::run;
 using servertest::ServerProcess;
 using servertest::slurp;
 using servertest::write;
+using servertest::fs::path;
 namespace fs = std::filesystem;
 
 std::string deflate_to(const std::string& text, int window_bits) {
@@ -46,8 +45,10 @@ std::string deflate_to(const std::string& text, int window_bits) {
 // has not answered yet (it may answer and close mid-body), then reads the answer until
 // the server closes or 10 s pass. `sent` receives the body bytes written, `closed`
 // whether the server closed the connection (rather than the wait running out).
+// With `await_continue`, the interim "100 Continue" is read (and kept in the answer)
+// before the body is sent.
 std::string raw_exchange(int port, const std::string& head, const std::string& body, std::size_t* sent = nullptr,
-                         bool* closed = nullptr) {
+                         bool* closed = nullptr, bool await_continue = false) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -55,6 +56,13 @@ std::string raw_exchange(int port, const std::string& head, const std::string& b
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return "connect failed";
   ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+  std::string interim;
+  while (await_continue && interim.find("\r\n\r\n") == std::string::npos) {
+    pollfd p{fd, POLLIN, 0};
+    char c;
+    if (::poll(&p, 1, 10'000) <= 0 || ::recv(fd, &c, 1, 0) != 1) break;
+    interim += c;
+  }
   std::size_t offset = 0;
   while (offset < body.size()) {
     pollfd p{fd, POLLIN, 0};
@@ -71,7 +79,7 @@ std::string raw_exchange(int port, const std::string& head, const std::string& b
     offset += static_cast<std::size_t>(n);
   }
   if (sent != nullptr) *sent = offset;
-  std::string answer;
+  std::string answer = interim;
   if (closed != nullptr) *closed = false;
   for (;;) {
     pollfd p{fd, POLLIN, 0};
@@ -132,8 +140,8 @@ class ApiTest : public ::testing::Test {
   std::string tb() const { return std::string(TB_TRUSTBASE_BINARY) + " --db " + db_.string(); }
   std::string token(const std::string& name, const std::string& role, const std::string& host = "") {
     int status = 0;
-    std::string t = run(tb() + " token add --name " + name + " --role " + role + (host.empty() ? "" : " --host " + host) +
-                            " 2>/dev/null",
+    std::string t = run(tb() + " token add --name " + name + " --role " + role +
+                            (host.empty() ? "" : " --host " + host) + " 2>/dev/null",
                         &status);
     EXPECT_EQ(status, 0);
     EXPECT_EQ(t.size(), 67u) << t;
@@ -188,6 +196,15 @@ TEST_F(ApiTest, AnAnnouncedOversizeBodyIsRefusedBeforeItIsSent) {
   EXPECT_TRUE(closed);
   EXPECT_NE(answer.find("Connection: close"), std::string::npos) << answer;
   EXPECT_NE(answer.find("exceeds 1048576 bytes"), std::string::npos) << answer;
+  // A client that asks first is told before it sends anything; a fitting body is welcome.
+  const std::string asked =
+      raw_exchange(server_->port(), head("Expect: 100-continue\r\nContent-Length: 10737418240\r\n"), "");
+  EXPECT_EQ(asked.rfind("HTTP/1.1 413", 0), 0u) << asked;
+  const std::string body = scan_;
+  const std::string welcome = raw_exchange(
+      server_->port(), head("Expect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n"), body,
+      nullptr, nullptr, true);
+  EXPECT_EQ(welcome.rfind("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201", 0), 0u) << welcome;
   EXPECT_EQ(post(admin_, "/api/v1/scans?host=web1", scan_)->status, 201);  // and it still serves
 }
 
@@ -286,7 +303,8 @@ TEST_F(ApiTest, TheReportRouteSpeaksXmlWhenAsked) {
   ASSERT_TRUE(accepted);
   EXPECT_EQ(accepted->get_header_value("Content-Type"), "application/xml");
   EXPECT_EQ(accepted->body, xml->body);
-  auto prefers_json = client(reader_).Get("/api/v1/hosts/web1/report", {{"Accept", "application/json, application/xml"}});
+  auto prefers_json =
+      client(reader_).Get("/api/v1/hosts/web1/report", {{"Accept", "application/json, application/xml"}});
   ASSERT_TRUE(prefers_json);
   EXPECT_EQ(prefers_json->get_header_value("Content-Type"), "application/json");
   EXPECT_TRUE(json::parse(prefers_json->body)["clean"].get<bool>());
@@ -317,8 +335,8 @@ TEST_F(ApiTest, SignaturesImportOverHttpLikeTheCli) {
   EXPECT_EQ(deviations(json::parse(before->body)["report"]),
             (std::vector<std::string>{".", "lib", "lib/libextra.so", "share", "share/extra.txt"}));
 
-  const std::string target =
-      "/api/v1/signatures?name=extra&version=1&vendor=ACME&install_root=" + httplib::detail::encode_query_param(extra_root);
+  const std::string target = "/api/v1/signatures?name=extra&version=1&vendor=ACME&install_root=" +
+                             httplib::detail::encode_query_param(extra_root);
   auto created = post(admin_, target, deflate_to(extra_, 15 + 16), {{"Content-Encoding", "gzip"}});
   ASSERT_TRUE(created);
   ASSERT_EQ(created->status, 201) << created->body;
@@ -344,8 +362,9 @@ TEST_F(ApiTest, SignaturesImportOverHttpLikeTheCli) {
   EXPECT_EQ(again->status, 200) << again->body;
   EXPECT_EQ(json::parse(again->body)["id"], answer["id"]);
   EXPECT_FALSE(json::parse(again->body)["created"].get<bool>());
-  auto conflict = post(admin_, "/api/v1/signatures?name=extra&version=1&install_root=" +
-                                   httplib::detail::encode_query_param((suite_ / "tree").string()),
+  auto conflict = post(admin_,
+                       "/api/v1/signatures?name=extra&version=1&install_root=" +
+                           httplib::detail::encode_query_param((suite_ / "tree").string()),
                        scan_);
   ASSERT_TRUE(conflict);
   EXPECT_EQ(conflict->status, 409) << conflict->body;
@@ -355,8 +374,9 @@ TEST_F(ApiTest, SignaturesImportOverHttpLikeTheCli) {
   EXPECT_EQ(json::parse(list->body)["signatures"].size(), 2u);
 
   // A patch names what it patches.
-  auto patch = post(admin_, "/api/v1/signatures?name=extra-fix&version=1&kind=patch&patches=extra@1&install_root=" +
-                                httplib::detail::encode_query_param(extra_root),
+  auto patch = post(admin_,
+                    "/api/v1/signatures?name=extra-fix&version=1&kind=patch&patches=extra@1&install_root=" +
+                        httplib::detail::encode_query_param(extra_root),
                     extra_);
   ASSERT_TRUE(patch);
   EXPECT_EQ(patch->status, 201) << patch->body;
@@ -378,8 +398,7 @@ TEST_F(ApiTest, SignatureImportRefusesWhatItCannotTake) {
   for (const std::string& target :
        {std::string("/api/v1/signatures?version=1"), std::string("/api/v1/signatures?name=x&version=1&kind=patch"),
         std::string("/api/v1/signatures?name=x&version=1&kind=other"),
-        std::string("/api/v1/signatures?name=x&version=a@b"),
-        std::string("/api/v1/signatures?name=x%01y&version=1"),
+        std::string("/api/v1/signatures?name=x&version=a@b"), std::string("/api/v1/signatures?name=x%01y&version=1"),
         std::string("/api/v1/signatures?name=x&version=1&install_root=relative")}) {
     auto r = post(admin_, target, scan_);
     ASSERT_TRUE(r);
@@ -395,6 +414,9 @@ TEST_F(ApiTest, SignatureImportRefusesWhatItCannotTake) {
 // ---- enrolment -------------------------------------------------------------------------
 
 TEST_F(ApiTest, AnEnrolmentTokenEnrolsANewHostOnce) {
+  int added = 0;
+  run(tb() + " cluster add payments >/dev/null 2>&1", &added);
+  ASSERT_EQ(added, 0);
   start();
   auto first = post(enrol_, "/api/v1/scans?host=new1&cluster=payments&role=active", scan_);
   ASSERT_TRUE(first);
@@ -422,11 +444,12 @@ TEST_F(ApiTest, AnEnrolmentTokenEnrolsANewHostOnce) {
   EXPECT_EQ(list[0]["role"], "active");
 
   // Enrolling new1 again would hand out a second key to it: refused, nothing stored.
-  auto second = post(enrol_, "/api/v1/scans?host=new1&cluster=evil", scan_);
+  auto second = post(enrol_, "/api/v1/scans?host=new1&cluster=payments&role=inactive", scan_);
   ASSERT_TRUE(second);
   EXPECT_EQ(second->status, 409) << second->body;
   EXPECT_FALSE(json::parse(second->body).contains("host_token"));
   EXPECT_EQ(scan_count("new1"), 2u);
+  EXPECT_EQ(json::parse(client(reader_).Get("/api/v1/hosts")->body)["hosts"][0]["role"], "active");
 
   // Revoked, the host can be enrolled again (a reinstalled machine).
   int status = 0;
@@ -454,9 +477,12 @@ TEST_F(ApiTest, AnEnrolmentTokenDoesNothingElse) {
   auto taken = post(enrol_, "/api/v1/scans?host=db1", scan_);  // db1 has a host token already
   ASSERT_TRUE(taken);
   EXPECT_EQ(taken->status, 409) << taken->body;
-  auto control = post(enrol_, "/api/v1/scans?host=new2&cluster=a%0Ab", scan_);
-  ASSERT_TRUE(control);
-  EXPECT_EQ(control->status, 400) << control->body;
+  // Placement: an existing cluster (enrolment never creates one), with a role; plain text.
+  for (const std::string query : {"&cluster=a%0Ab&role=active", "&cluster=nowhere&role=active", "&role=active"}) {
+    auto r = post(enrol_, "/api/v1/scans?host=new2" + query, scan_);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << query << ": " << r->body;
+  }
   ASSERT_EQ(post(admin_, "/api/v1/scans?host=web1", scan_)->status, 201);
   EXPECT_EQ(client(enrol_).Get("/api/v1/hosts/web1/report")->status, 403);
   EXPECT_EQ(client(enrol_).Get("/api/v1/hosts")->status, 403);

@@ -44,6 +44,20 @@ TEST(Auth, ReadRules) {
   EXPECT_FALSE(may_read_fleet(token(TokenRole::reader)));
 }
 
+// An enrolment token posts a named host's first scan and does nothing else.
+TEST(Auth, EnrolRules) {
+  const TokenInfo enrol = token(TokenRole::enrol);
+  EXPECT_FALSE(may_post_scans(enrol));
+  EXPECT_EQ(*scan_host_for(enrol, "new1", "doc"), "new1");
+  EXPECT_EQ(scan_host_for(enrol, "", "doc").error().status, 400);  // never the document's name
+  EXPECT_TRUE(may_read_host(enrol, "new1"));
+  EXPECT_TRUE(may_read_fleet(enrol));
+  EXPECT_TRUE(may_import_signatures(enrol));
+  EXPECT_FALSE(may_import_signatures(token(TokenRole::admin)));
+  EXPECT_EQ(may_import_signatures(token(TokenRole::reader))->status, 403);
+  EXPECT_TRUE(may_import_signatures(token(TokenRole::host, "web1")));
+}
+
 TEST(RequestLog, OneLinePrintable) {
   RequestLogEntry e;
   e.time = std::chrono::system_clock::time_point{};

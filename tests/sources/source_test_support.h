@@ -230,6 +230,7 @@ struct RpmSpec {
   std::string payload = "w9.gzdio";  // %_binary_payload: w9.gzdio, w6.xzdio, w19.zstdio
   std::string install;               // the %install script (files under %{buildroot})
   std::string files;                 // the %files section
+  std::string defines;               // more rpmbuild arguments ("--define '...'")
 };
 
 // Builds a noarch binary rpm with rpmbuild in a private _topdir and returns its path.
@@ -245,7 +246,7 @@ inline fs::path build_rpm(const fs::path& dir, const RpmSpec& spec) {
   const int rc = run("rpmbuild --define " + quote("_topdir " + top.string()) + " --define " +
                          quote("_binary_payload " + spec.payload) +
                          " --define '__os_install_post %{nil}' --define '_build_id_links none'"
-                         " --define '_source_payload w9.gzdio' -bb " +
+                         " --define '_source_payload w9.gzdio' " + spec.defines + " -bb " +
                          quote((top / "SPECS/pkg.spec").string()),
                      &log);
   if (rc != 0) throw std::runtime_error("rpmbuild failed: " + log);
