@@ -69,7 +69,7 @@ int print_analysis(std::string_view command, Store& store, const ScanDocument& s
   if (!signatures) return error(command, signatures.error().message);
   auto index = SignatureIndex::build(std::move(*signatures));
   if (!index) return error(command, index.error().message);
-  const Analysis analysis = analyze(scan.manifest, *index);
+  const Analysis analysis = analyze(scan, *index);
   FdSink out(STDOUT_FILENO);
   const AnalysisContext context{&scan.header, host, a.include_absent};
   if (auto st = write_analysis_report(report_format_from_string(a.format).value_or(ReportFormat::text), context,

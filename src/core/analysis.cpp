@@ -114,6 +114,15 @@ class Analyzer {
   }
 
   void place(const Manifest& scan) {
+    covered_.assign(index_.path_count(), true);
+    if (!options_.roots.empty()) {
+      for (PathId p = 0; p < index_.path_count(); ++p) {
+        const std::string_view path = index_.owners(p).front().record->path;
+        covered_[p] = std::any_of(options_.roots.begin(), options_.roots.end(), [&](const std::string& root) {
+          return path == root || root == "/" || path_is_under(path, root);
+        });
+      }
+    }
     actual_.assign(index_.path_count(), nullptr);
     for (const FileRecord& r : scan) {
       if (const auto p = index_.find_path(r.path)) actual_[*p] = &r;
@@ -135,8 +144,9 @@ class Analyzer {
     Work& w = work_[id];
     const auto records = index_.signature(id).manifest.records();
     const auto paths = index_.path_ids(id);
-    w.counts.expected = records.size();
     for (std::uint32_t i = 0; i < records.size(); ++i) {
+      if (!covered_[paths[i]]) continue;  // outside what was scanned: neither there nor missing
+      ++w.counts.expected;
       const FileRecord* actual = actual_[paths[i]];
       if (actual == nullptr) {
         w.findings.push_back(Finding{i, IssueKind::missing, {}});
@@ -184,6 +194,12 @@ class Analyzer {
     if (later != kNone) return Finding{0, IssueKind::replaced, {}, later, true};
     if (earlier != kNone) return Finding{0, IssueKind::not_applied, {}, earlier};
     if (other != kNone) return Finding{0, IssueKind::replaced, {}, other};
+    // Content nobody declares, at a path a later patch of the chain also lists and that
+    // patch is installed: the file is that patch's now, and its verdict reports the edit
+    // (counting it here too would blame one edit on every release of the chain).
+    for (const SignatureIndex::Entry& e : index_.owners(path))
+      if (e.signature != id && index_.is_later(id, e.signature) && own_match_[e.signature])
+        return Finding{0, IssueKind::modified, {}, e.signature, true};
     return Finding{0, IssueKind::modified, {}};
   }
 
@@ -229,13 +245,17 @@ class Analyzer {
     const Work& w = work_[id];
     // Edited configuration files do not count against the signature.
     const std::size_t findings = w.findings.size() - w.counts.config_changed;
+    if (w.counts.expected == 0) return SignatureState::absent;  // nothing of it was scanned
     if (findings == 0) return SignatureState::complete;
-    std::size_t by_good_later = 0, by_other_later = 0;
+    // Files taken over by later patches of the chain that are installed (complete, or
+    // with problems of their own that their verdicts report) do not count against this one.
+    std::size_t by_good_later = 0, by_other_later = 0, by_installed_later = 0;
     for (const Finding& f : w.findings) {
-      if (!f.by_later) continue;
+      if (!f.by_later || f.kind == IssueKind::config_changed) continue;
       (good(f.other) ? by_good_later : by_other_later)++;
+      if (good(f.other) || own_match_[f.other]) ++by_installed_later;
     }
-    if (by_good_later == findings) {
+    if (by_installed_later == findings) {
       return index_.signature(id).info.kind == SignatureKind::patch ? SignatureState::superseded
                                                                     : SignatureState::complete;
     }
@@ -351,6 +371,7 @@ class Analyzer {
   const AnalysisOptions& options_;
   const AttrSet compare_;
   std::vector<const FileRecord*> actual_;   // per PathId: the scan's record, or null
+  std::vector<bool> covered_;               // per PathId: inside the scanned roots
   std::vector<const FileRecord*> unknown_;  // scan records no signature lists, path order
   std::vector<Work> work_;                  // per signature Id
   std::vector<bool> own_match_;             // per signature Id: see has_own_match()
@@ -394,6 +415,11 @@ Manifest without_patch_files(const Manifest& manifest, const SignatureIndex& ind
   }
   // A subsequence of a valid manifest is sorted and unique.
   return *Manifest::from_sorted(std::move(kept));
+}
+
+Analysis analyze(const ScanDocument& scan, const SignatureIndex& index, AnalysisOptions options) {
+  options.roots = scan.header.roots;
+  return analyze(scan.manifest, index, options);
 }
 
 }  // namespace tb

@@ -14,6 +14,7 @@
 #include "core/diff.h"
 #include "core/manifest.h"
 #include "core/signature.h"
+#include "core/scan_document.h"
 #include "core/signature_index.h"
 
 namespace tb {
@@ -33,6 +34,10 @@ struct AnalysisOptions {
   // List the file issues of `absent` signatures too (default false: "every file missing"
   // for each of hundreds of uninstalled signatures would swamp a report; counts still say it).
   bool list_absent_issues = false;
+  // What the scan covered (its roots, canonical absolute paths). Signature records outside
+  // every root are not expected: a scan of /opt says nothing about a package's /usr/bin
+  // or about the /etc directory above a scanned /etc/app. Empty: the whole tree.
+  std::vector<std::string> roots;
 };
 
 enum class SignatureState : std::uint8_t {
@@ -100,6 +105,13 @@ struct Analysis {
 // Judges `scan` against every signature of `index`. O(scan + signature records): one
 // hash lookup per scanned record, one pass over every signature's records.
 Analysis analyze(const Manifest& scan, const SignatureIndex& index, const AnalysisOptions& options = {});
+// A scan document judged within what it covered (its roots).
+Analysis analyze(const ScanDocument& scan, const SignatureIndex& index, AnalysisOptions options = {});
+
+// Attributes compared between cluster members: everything but mtime, which says when a
+// file was deployed on that member, not what it holds.
+inline constexpr AttrSet kSnapshotAttrs =
+    AttrSet::from_bits(static_cast<std::uint16_t>(kAllAttrs.bits() & ~static_cast<std::uint16_t>(Attr::mtime)));
 
 struct Drift {
   std::vector<FileDeviation> deviations;  // path order; added = on the member only
@@ -110,7 +122,7 @@ struct Drift {
 // patch signature left out on both sides (patches are judged per signature instead).
 // Differences are attributed: owners = products listing the path, content_owners by hash.
 Drift compare_with_snapshot(const Manifest& member, const Manifest& snapshot, const SignatureIndex& index,
-                            AttrSet compare = kAllAttrs);
+                            AttrSet compare = kSnapshotAttrs);
 
 // `manifest` without the paths patch signatures list: what a published snapshot holds.
 Manifest without_patch_files(const Manifest& manifest, const SignatureIndex& index);

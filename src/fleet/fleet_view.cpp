@@ -74,7 +74,7 @@ Expected<SignatureSet> load_signatures(Store& store) {
   return set;
 }
 
-ScanResult judge_scan(const Manifest& scan, const SignatureSet& signatures, const Snapshot* snapshot) {
+ScanResult judge_scan(const ScanDocument& scan, const SignatureSet& signatures, const Snapshot* snapshot) {
   const Analysis analysis = analyze(scan, signatures.index);
   ScanResult result;
   result.signature_generation = signatures.generation;
@@ -88,7 +88,7 @@ ScanResult judge_scan(const Manifest& scan, const SignatureSet& signatures, cons
   result.deviations = count_deviations(analysis.deviations);
   result.deviations.config = config_changes(analysis);
   if (snapshot != nullptr) {
-    const Drift drift = compare_with_snapshot(scan, snapshot->manifest, signatures.index);
+    const Drift drift = compare_with_snapshot(scan.manifest, snapshot->manifest, signatures.index, kSnapshotAttrs);
     result.snapshot_version = snapshot->info.version;
     result.drift = count_deviations(drift.deviations);
   }
@@ -111,7 +111,7 @@ Expected<RefreshStats> refresh(Store& store, const SignatureSet& signatures) {
     }
     auto snapshot = snapshots.latest(h.cluster);
     if (!snapshot) return tl::unexpected(snapshot.error());
-    const ScanResult result = judge_scan(scan->manifest, signatures, *snapshot);
+    const ScanResult result = judge_scan(*scan, signatures, *snapshot);
     if (auto r = store.put_scan_result(h.scan_id, result); !r) {
       stats.failed.push_back(h.host + ": " + r.error().message);
       continue;
@@ -198,7 +198,7 @@ Expected<std::vector<MemberDrift>> cluster_drift(Store& store, const SignatureSe
       auto scan = store.get_scan(m.scan_id);
       if (!scan) return tl::unexpected(scan.error());
       m.snapshot_version = (*snapshot)->info.version;
-      m.drift = compare_with_snapshot(scan->manifest, (*snapshot)->manifest, signatures.index);
+      m.drift = compare_with_snapshot(scan->manifest, (*snapshot)->manifest, signatures.index, kSnapshotAttrs);
     }
     out.push_back(std::move(m));
   }

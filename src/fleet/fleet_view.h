@@ -35,7 +35,7 @@ Expected<SignatureSet> load_signatures(Store& store);
 
 // The result to cache for `scan` of a host in `cluster` (snapshot: that cluster's latest,
 // nullptr when none).
-ScanResult judge_scan(const Manifest& scan, const SignatureSet& signatures, const Snapshot* snapshot);
+ScanResult judge_scan(const ScanDocument& scan, const SignatureSet& signatures, const Snapshot* snapshot);
 
 struct RefreshStats {
   std::size_t hosts = 0;       // hosts with a scan

@@ -109,7 +109,7 @@ struct Judged {
 
 Expected<Judged> judge(const ScanDocument& scan, const std::string& host, const SignatureIndex& index,
                        bool include_absent, ReportFormat format = ReportFormat::json) {
-  const Analysis analysis = analyze(scan.manifest, index);
+  const Analysis analysis = analyze(scan, index);
   Judged out;
   StringSink sink(out.report);
   const AnalysisContext context{&scan.header, host, include_absent};

@@ -288,8 +288,41 @@ TEST(Analysis, NothingInstalledIsAbsent) {
   // Absent signatures yield no deviations; the host's own files are unknown ones.
   EXPECT_EQ(lines(a.deviations), (Strings{"added /etc", "added /etc/hosts"}));
 
-  const Analysis listed = analyze(scan, index, AnalysisOptions{kSignatureAttrs, /*list_absent_issues=*/true});
+  const Analysis listed = analyze(scan, index, AnalysisOptions{.compare = kSignatureAttrs, .list_absent_issues = true, .roots = {}});
   EXPECT_EQ(verdict(listed, "app@1").issues.size(), 4u);
+}
+
+// A scan covers its roots only: signature records outside them are neither there nor
+// missing (a package's /etc directory above a scanned /etc/app, its /usr files when only
+// /opt was scanned).
+TEST(Analysis, RecordsOutsideTheScannedRootsAreNotExpected) {
+  Signature wide = product("wide@1", {pkg_dir("/etc"), pkg("/etc/wide.conf", "c"), pkg_dir("/opt/app"),
+                                      pkg("/opt/app/bin", "bin1", 0755)});
+  const SignatureIndex index = make_index({std::move(wide), app2()});
+  const Manifest scan = manifest({test::dir("/opt/app"), test::file("/opt/app/bin", "bin1", 0755)});
+  AnalysisOptions options;
+  options.roots = {"/opt"};
+  const Analysis covered = analyze(scan, index, options);
+  const SignatureVerdict& v = verdict(covered, "wide@1");
+  EXPECT_EQ(v.state, SignatureState::complete);
+  EXPECT_EQ(v.counts.expected, 2u);
+  EXPECT_EQ(v.counts.missing, 0u);
+  EXPECT_TRUE(covered.deviations.empty()) << lines(covered.deviations).front();
+
+  // Without the roots the same scan misses /etc: what the option prevents.
+  const Analysis whole = analyze(scan, index);
+  EXPECT_EQ(verdict(whole, "wide@1").state, SignatureState::partial);
+  EXPECT_EQ(lines(whole.deviations), (Strings{"removed /etc owners=wide@1", "removed /etc/wide.conf owners=wide@1"}));
+
+  // A signature with nothing under the roots was not looked at: absent, not complete.
+  options.roots = {"/srv"};
+  EXPECT_EQ(verdict(analyze(manifest({test::dir("/srv")}), index, options), "wide@1").state, SignatureState::absent);
+
+  // A scan document brings its own roots.
+  ScanDocument doc;
+  doc.header.roots = {"/opt/app"};
+  doc.manifest = scan;
+  EXPECT_EQ(verdict(analyze(doc, index), "wide@1").state, SignatureState::complete);
 }
 
 TEST(Analysis, OtherVersionInstalledIsAbsentWithOtherVersion) {
@@ -334,7 +367,7 @@ TEST(Analysis, CompareMaskIgnoresModeByDefault) {
   const Manifest scan = with(installed(index, {"app@1"}), "/opt/app/conf", test::file("/opt/app/conf", "conf1", 0600));
   EXPECT_EQ(verdict(analyze(scan, index), "app@1").state, SignatureState::complete);
 
-  const Analysis a = analyze(scan, index, AnalysisOptions{kSignatureAttrs | Attr::mode});
+  const Analysis a = analyze(scan, index, AnalysisOptions{.compare = kSignatureAttrs | Attr::mode, .list_absent_issues = false, .roots = {}});
   const SignatureVerdict& v = verdict(a, "app@1");
   EXPECT_EQ(v.state, SignatureState::tampered);
   EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/conf", IssueKind::modified, Attr::mode, std::nullopt}}));
@@ -425,19 +458,35 @@ TEST(Analysis, CompleteLaterPatchSupersedes) {
   EXPECT_TRUE(a.deviations.empty());
 }
 
-TEST(Analysis, PartialLaterPatchDoesNotSupersede) {
-  // p2's library is in place but its new file is not.
+TEST(Analysis, PartialLaterPatchTakesOverWithoutBlamingTheEarlierOnes) {
+  // p2's library is in place but its new file is not. The half-done deployment is p2's
+  // problem, reported once on p2: p1's library was taken over by p2, so p1 is superseded
+  // and the product patched (a fleet report would otherwise show one failed deployment
+  // as three problem cells).
   const SignatureIndex index = make_index({app1(), p1(), p2()});
   const Manifest scan = with(installed(index, {"app@1", "app-p1@1", "app-p2@1"}), "/opt/app/new2", std::nullopt);
   const Analysis a = analyze(scan, index);
   EXPECT_EQ(verdict(a, "app-p2@1").state, SignatureState::partial);
   const SignatureVerdict& v1 = verdict(a, "app-p1@1");
-  EXPECT_EQ(v1.state, SignatureState::partial);
-  EXPECT_TRUE(v1.superseded_by.empty());
+  EXPECT_EQ(v1.state, SignatureState::superseded);
+  EXPECT_EQ(ids(v1.superseded_by), Strings{"app-p2@1"});
   EXPECT_EQ(v1.counts, (VerdictCounts{3, 2, 0, 0, 0, 1}));
-  EXPECT_EQ(verdict(a, "app@1").state, SignatureState::partial);
+  EXPECT_EQ(verdict(a, "app@1").state, SignatureState::complete);
   // Only the missing file deviates: the library is explained by the chain.
   EXPECT_EQ(lines(a.deviations), Strings{"removed /opt/app/new2 owners=app-p2@1"});
+}
+
+TEST(Analysis, EditOfAFileALaterInstalledPatchOwnsIsThatPatchsTampering) {
+  // The library p2 replaced was edited by hand: p2 is tampered; p1 (whose library p2
+  // took over) is superseded, not tampered too.
+  const SignatureIndex index = make_index({app1(), p1(), p2()});
+  const Manifest scan =
+      with(installed(index, {"app@1", "app-p1@1", "app-p2@1"}), "/opt/app/lib", test::file("/opt/app/lib", "edit"));
+  const Analysis a = analyze(scan, index);
+  EXPECT_EQ(verdict(a, "app-p2@1").state, SignatureState::tampered);
+  EXPECT_EQ(verdict(a, "app-p1@1").state, SignatureState::superseded);
+  EXPECT_EQ(verdict(a, "app@1").state, SignatureState::complete);
+  EXPECT_EQ(lines(a.deviations), Strings{"modified /opt/app/lib size,content owners=app@1,app-p1@1,app-p2@1"});
 }
 
 TEST(Analysis, SupersedingPatchWithOldContentLeftIsNotApplied) {
