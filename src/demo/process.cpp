@@ -100,11 +100,20 @@ Expected<ProcessResult> run_process(const std::vector<std::string>& argv) {
   return result;
 }
 
-Expected<ChildProcess> ChildProcess::start(const std::vector<std::string>& argv) {
+Expected<ChildProcess> ChildProcess::start(const std::vector<std::string>& argv, const std::string& stderr_path) {
+  int err_fd = -1;
+  if (!stderr_path.empty()) {
+    err_fd = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (err_fd < 0) return fail(ErrorCode::io, stderr_path + ": " + std::strerror(errno));
+  }
   auto out = Pipe::make();
-  if (!out) return tl::unexpected(out.error());
-  auto pid = spawn(argv, out->write, -1);
+  if (!out) {
+    close_fd(err_fd);
+    return tl::unexpected(out.error());
+  }
+  auto pid = spawn(argv, out->write, err_fd);
   close_fd(out->write);
+  close_fd(err_fd);
   if (!pid) {
     close_fd(out->read);
     return tl::unexpected(pid.error());

@@ -24,7 +24,8 @@ Expected<ProcessResult> run_process(const std::vector<std::string>& argv);
 // A child whose stdout can be read line by line; SIGTERM then wait on destruction.
 class ChildProcess {
  public:
-  static Expected<ChildProcess> start(const std::vector<std::string>& argv);
+  // stderr goes to `stderr_path` (created or appended) when given, else is inherited.
+  static Expected<ChildProcess> start(const std::vector<std::string>& argv, const std::string& stderr_path = {});
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&&) = delete;
   ChildProcess(const ChildProcess&) = delete;
