@@ -183,6 +183,7 @@ void add_fleet_report_commands(CLI::App& app, FleetReportCommands& c) {
 
   c.patch_cmd = report->add_subcommand("patch", "One patch (or release) across the fleet");
   c.patch_cmd->add_option("patch", c.report.patch, "NAME@VERSION")->required();
+  c.patch_cmd->add_option("--state", c.report.states, "Only hosts with the patch in this state; repeatable");
   c.patch_cmd->add_option("--format", c.report.format, "text, json or html")->check(formats);
 
   c.verify_cmd = app.add_subcommand(
