@@ -230,6 +230,18 @@ int main(int argc, char** argv) {
       ->type_name("ROLE");
   app.add_option("--attempts", upload.attempts, "Upload attempts while the server is away (default 6)")
       ->check(CLI::Range(1u, 100u));
+  bool verify = false;
+  tb::VerifyQuery verify_query;
+  app.add_flag("--verify", verify,
+               "After the upload, ask the server whether the host is in its expected state (the deployment gate): "
+               "exit 0 when it is, 1 with the reasons otherwise");
+  app.add_option("--expect-patch", verify_query.expect_patches,
+                 "With --verify: a patch (NAME@VERSION) that must be completely installed; repeatable")
+      ->type_name("NAME@VERSION")->allow_extra_args(false);
+  app.add_flag("--cluster-identical", verify_query.cluster_identical,
+               "With --verify: the host must match its cluster's reference snapshot");
+  app.add_flag("--allow-deviations", verify_query.allow_deviations,
+               "With --verify: files outside every signature do not fail the gate");
   app.add_flag("--quiet,-q", quiet, "No progress line");
   app.add_flag("--progress", force_progress, "Progress line even when stderr is not a terminal");
 
@@ -336,9 +348,27 @@ int main(int argc, char** argv) {
                                  "token on the server and enrol again",
                                  upload.host, st.error().message));
       if (!quiet) fmt::print(stderr, "trustbase-scan: enrolled host {}; its token is in {}\n", upload.host, token_file);
+      upload.token = host_token;
     }
     const int verdict = print_server_answer(*response);
     if (verdict == kExitFatal) return verdict;
+    if (verify) {
+      // The host's own token now (enrolment just gave it one); the answer names the host.
+      std::string host = upload.host;
+      try {
+        host = nlohmann::json::parse(response->body).at("host").get<std::string>();
+      } catch (const nlohmann::json::exception&) {
+      }
+      auto gate = tb::fetch_verdict(upload, host, verify_query);
+      if (!gate) return fatal(gate.error().message);
+      if (gate->status != 200) return fatal(fmt::format("server refused to verify ({}): {}", gate->status, gate->body));
+      fmt::print("{}", gate->body);
+      const std::string first_line = gate->body.substr(0, gate->body.find('\n'));
+      const std::string_view ok = "): OK";
+      return first_line.size() >= ok.size() && first_line.compare(first_line.size() - ok.size(), ok.size(), ok) == 0
+                 ? kExitOk
+                 : kExitFileErrors;
+    }
     return s.errors == 0 ? verdict : kExitFileErrors;
   }
   return s.errors == 0 ? kExitOk : kExitFileErrors;

@@ -81,4 +81,18 @@ Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTem
   }
 }
 
+Expected<UploadResponse> fetch_verdict(const UploadOptions& options, const std::string& host, const VerifyQuery& query) {
+  httplib::Client client(options.server);
+  client.set_bearer_token_auth(options.token.c_str());
+  client.set_connection_timeout(std::chrono::seconds(10));
+  client.set_read_timeout(options.timeout);
+  std::string path = "/api/v1/hosts/" + query_escape(host) + "/verify?format=text";
+  for (const std::string& p : query.expect_patches) path += "&expect_patch=" + query_escape(p);
+  if (query.cluster_identical) path += "&cluster_identical=1";
+  if (query.allow_deviations) path += "&allow_deviations=1";
+  auto res = client.Get(path.c_str());
+  if (!res) return fail(ErrorCode::io, "cannot reach " + options.server + ": " + httplib::to_string(res.error()));
+  return UploadResponse{res->status, res->body};
+}
+
 }  // namespace tb

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "client/gzip_file.h"
 #include "core/error.h"
@@ -31,5 +32,16 @@ struct UploadResponse {
 // `log` receives one line per failed attempt (for stderr).
 Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTempFile& file, ScanFormat format,
                                      const std::function<void(const std::string&)>& log);
+
+// What the deployment gate asks of the host (trustbase verify's options).
+struct VerifyQuery {
+  std::vector<std::string> expect_patches;  // NAME@VERSION that must be complete
+  bool cluster_identical = false;
+  bool allow_deviations = false;
+};
+
+// GET /api/v1/hosts/{host}/verify?format=text: the verdict on the host's latest scan.
+// One attempt (it follows a successful upload). The body is the text verdict.
+Expected<UploadResponse> fetch_verdict(const UploadOptions& options, const std::string& host, const VerifyQuery& query);
 
 }  // namespace tb

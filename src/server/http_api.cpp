@@ -19,6 +19,8 @@
 #include "format/analysis_report.h"
 #include "format/byte_sink.h"
 #include "format/byte_source.h"
+#include "format/fleet_report.h"
+#include "fleet/fleet_view.h"
 #include "server/auth.h"
 #include "server/request_log.h"
 #include "server/spool.h"
@@ -199,6 +201,7 @@ class Api {
   void post_signature(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   void host_report(const httplib::Request& req, httplib::Response& res);
   void host_scans(const httplib::Request& req, httplib::Response& res);
+  void host_verify(const httplib::Request& req, httplib::Response& res);
   void signatures(const httplib::Request& req, httplib::Response& res);
   void hosts(const httplib::Request& req, httplib::Response& res);
 
@@ -508,6 +511,43 @@ void Api::host_report(const httplib::Request& req, httplib::Response& res) {
   res.set_content(std::move(judged->report), content_type(*format));
 }
 
+// The deployment gate (trustbase verify) over HTTP: ?expect_patch=N@V (repeatable),
+// ?cluster_identical=1, ?allow_deviations=1, ?format=json|text. 200 either way: the
+// verdict is in the body ("ok"), not in the status.
+void Api::host_verify(const httplib::Request& req, httplib::Response& res) {
+  const std::string host = req.matches[1];
+  const TokenInfo* token = current_token(res);
+  if (token == nullptr) return;
+  if (auto refused = may_read_host(*token, host)) return reply_refusal(res, *refused);
+  VerifyRequest request;
+  request.cluster_identical = flag(req, "cluster_identical");
+  request.allow_deviations = flag(req, "allow_deviations");
+  const std::size_t wanted = req.get_param_value_count("expect_patch");
+  if (wanted > 1000) return reply_error(res, 400, "too many ?expect_patch= values");
+  for (std::size_t i = 0; i < wanted; ++i) {
+    const std::string text = req.get_param_value("expect_patch", i);
+    auto ref = SignatureRef::parse(text);
+    if (!ref) return reply_error(res, 400, "?expect_patch= wants NAME@VERSION");
+    request.expect_complete.push_back(*ref);
+  }
+  const std::string format = req.has_param("format") ? req.get_param_value("format") : "json";
+  if (format != "json" && format != "text") return reply_error(res, 400, "?format= wants json or text");
+  // Brings stale cached analyses up to date (this host's newest scan, and any other
+  // posted since the last report), then judges the host from them.
+  auto verified = store_.with([&](Store& s) -> Expected<fleet::Verification> {
+    auto set = fleet::load_signatures(s);
+    if (!set) return tl::unexpected(set.error());
+    for (const SignatureRef& r : request.expect_complete)
+      if (!set->index.find(r)) return fail(ErrorCode::not_found, "no signature " + r.id() + " is stored");
+    if (auto refreshed = fleet::refresh(s, *set); !refreshed) return tl::unexpected(refreshed.error());
+    return fleet::verify(s, *set, host, request);
+  });
+  if (!verified) return reply_store_error(res, verified.error());
+  res.status = 200;
+  if (format == "text") res.set_content(verify_report_text(verified->host, verified->verdict), "text/plain; charset=utf-8");
+  else res.set_content(verify_report_json(verified->host, verified->verdict), "application/json");
+}
+
 void Api::host_scans(const httplib::Request& req, httplib::Response& res) {
   const std::string host = req.matches[1];
   const TokenInfo* token = current_token(res);
@@ -604,6 +644,8 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
               });
   server.Get(R"(/api/v1/hosts/([^/]+)/report)",
              [api](const httplib::Request& req, httplib::Response& res) { api->host_report(req, res); });
+  server.Get(R"(/api/v1/hosts/([^/]+)/verify)",
+             [api](const httplib::Request& req, httplib::Response& res) { api->host_verify(req, res); });
   server.Get(R"(/api/v1/hosts/([^/]+)/scans)",
              [api](const httplib::Request& req, httplib::Response& res) { api->host_scans(req, res); });
   server.Get("/api/v1/hosts", [api](const httplib::Request& req, httplib::Response& res) { api->hosts(req, res); });

@@ -9,6 +9,9 @@
 //   GET  /api/v1/hosts/{name}/report[?all=1][&format=json|xml|text]   the analysis of the
 //                                       host's latest scan (Accept: application/xml: XML)
 //   GET  /api/v1/hosts/{name}/scans     the host's scan history
+//   GET  /api/v1/hosts/{name}/verify[?expect_patch=N@V...][&cluster_identical=1]
+//        [&allow_deviations=1][&format=json|text]   the deployment gate (trustbase verify):
+//                                       200 with {"ok", "reasons"...}
 //   GET  /api/v1/signatures             the stored signatures
 //   POST /api/v1/signatures?name=N&version=V[&kind=product|patch][&patches=N@V]
 //        [&supersedes=N@V]...[&vendor=V][&install_root=DIR]   admin: a signature from a

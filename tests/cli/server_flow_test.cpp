@@ -137,6 +137,33 @@ TEST_F(ServerFlow, CorrectlyPatchedHostPassesTheGate) {
   EXPECT_NE(r.out.find("result: clean"), std::string::npos) << r.out;
 }
 
+// trustbase-scan --verify: the end of a deployment job asks the server's gate, which
+// judges the host from its (just refreshed) cached analysis.
+TEST_F(ServerFlow, ScannerVerifyAsksTheDeploymentGate) {
+  const std::string scan = std::string(TB_SCAN_BINARY) + " -q --server " + url_ + " --token-file " +
+                           (dir_ / "token").string() + " --host gamma --verify --expect-patch app-fix1@1 " +
+                           app_.string();
+  deploy("patched");
+  Ran r = run(scan, dir_ / "scan.out");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("host gamma"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("): OK"), std::string::npos) << r.out;
+
+  deploy("broken");
+  r = run(scan, dir_ / "scan.out");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("): FAILED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("app-fix1@1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("partial"), std::string::npos) << r.out;
+
+  // An unknown patch is refused by the server, and the scanner says so (status 2).
+  r = run(std::string(TB_SCAN_BINARY) + " -q --server " + url_ + " --token-file " + (dir_ / "token").string() +
+              " --host gamma --verify --expect-patch nosuch@1 " + app_.string(),
+          dir_ / "scan.out");
+  EXPECT_EQ(r.status, 2) << r.out;
+  EXPECT_NE(r.out.find("no signature nosuch@1"), std::string::npos) << r.out;
+}
+
 TEST_F(ServerFlow, EveryPlantedDeviationIsReportedAttributedAndNothingElse) {
   deploy("broken");
   const Ran r = scan_to_server("beta");
