@@ -23,92 +23,17 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "server_process.h"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void write(const fs::path& p, const std::string& content) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary) << content;
-}
-
-// Runs a command, returns its stdout (trailing newline removed) and exit status.
-std::string run(const std::string& cmd, int* status = nullptr) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return out;
-  char buf[4096];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  const int raw = ::pclose(f);
-  if (status != nullptr) *status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-// The `trustbase serve` child process, on a port of its own choosing (--listen :0).
-class ServerProcess {
- public:
-  ServerProcess(const fs::path& db, const fs::path& log, const std::vector<std::string>& extra = {}) {
-    int out[2];
-    if (::pipe(out) != 0) return;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      const int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(err, STDERR_FILENO);
-      ::close(out[0]);
-      std::vector<std::string> args{TB_TRUSTBASE_BINARY, "--db", db.string(), "serve", "--listen", "127.0.0.1:0"};
-      args.insert(args.end(), extra.begin(), extra.end());
-      std::vector<char*> argv;
-      for (std::string& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    // The first line of stdout names the port: "listening on 127.0.0.1:PORT".
-    std::string line;
-    pollfd p{out[0], POLLIN, 0};
-    while (line.find('\n') == std::string::npos && ::poll(&p, 1, 10'000) > 0) {
-      char buf[256];
-      const ssize_t n = ::read(out[0], buf, sizeof buf);
-      if (n <= 0) break;
-      line.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(out[0]);
-    const auto colon = line.rfind(':');
-    if (line.rfind("listening on ", 0) == 0 && colon != std::string::npos) port_ = std::atoi(line.c_str() + colon + 1);
-  }
-  ~ServerProcess() {
-    if (pid_ > 0) kill(SIGKILL);
-  }
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-
-  int port() const { return port_; }
-  // Sends `sig` and returns the exit status (-signal when killed by one).
-  int kill(int sig) {
-    if (pid_ <= 0) return -1000;
-    ::kill(pid_, sig);
-    int raw = 0;
-    ::waitpid(pid_, &raw, 0);
-    pid_ = -1;
-    return WIFEXITED(raw) ? WEXITSTATUS(raw) : -WTERMSIG(raw);
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
+using servertest::run;
+using servertest::ServerProcess;
+using servertest::slurp;
+using servertest::write;
 
 class ServeTest : public ::testing::Test {
  protected:
