@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libcpp-httplib-dev zlib1g-dev
   libarchive-dev librpm-dev rpm
+  zip xz-utils zstd   # the importer tests build real archives with them
 )
 
 missing=()
