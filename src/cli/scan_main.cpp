@@ -8,6 +8,7 @@
 //      server unreachable after all retries, or refusing the scan)
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -67,9 +68,23 @@ class OutputFile {
   explicit OutputFile(std::string path) : path_(std::move(path)), partial_(path_ + ".partial") {}
   ~OutputFile() {
     if (fd_ >= 0) ::close(fd_);
-    if (!committed_ && fd_ != -1) ::unlink(partial_.c_str());
+    if (!committed_ && fd_ != -1 && !in_place_) ::unlink(partial_.c_str());
   }
   tb::Expected<int> open() {
+    // A device, FIFO or socket (/dev/null, a pipe to another program) is written in
+    // place: renaming a .partial over it would replace /dev/null with a regular file.
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      if (S_ISDIR(st.st_mode)) return tb::fail(tb::ErrorCode::io, fmt::format("cannot write {}: is a directory", path_));
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd_ < 0) {
+        const int err = errno;
+        fd_ = -2;
+        return tb::fail(tb::ErrorCode::io, fmt::format("cannot open {}: {}", path_, ::strerrordesc_np(err)));
+      }
+      in_place_ = true;
+      return fd_;
+    }
     fd_ = ::open(partial_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd_ < 0) {
       const int err = errno;
@@ -79,6 +94,13 @@ class OutputFile {
     return fd_;
   }
   tb::Expected<void> commit() {
+    if (in_place_) {
+      const int rc = ::close(fd_);
+      fd_ = -2;
+      committed_ = true;
+      if (rc != 0) return tb::fail(tb::ErrorCode::io, fmt::format("cannot write {}: {}", path_, ::strerrordesc_np(errno)));
+      return {};
+    }
     if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
       const int err = errno;
       fd_ = -2;
@@ -97,6 +119,7 @@ class OutputFile {
   std::string path_, partial_;
   int fd_ = -1;
   bool committed_ = false;
+  bool in_place_ = false;  // not a regular file: written directly, never renamed over
 };
 
 int fatal(const std::string& message) {

@@ -95,6 +95,27 @@ TEST_F(ScanCli, WritesCompleteDocumentAndExitsZero) {
   EXPECT_NE(doc->header.scanner.find("trustbase-scan"), std::string::npos);
 }
 
+// -o to a FIFO (or a device such as /dev/null) writes into it: it is never replaced by
+// a renamed regular file (a root scan with -o /dev/null once turned /dev/null into one).
+TEST_F(ScanCli, OutputToAFifoWritesIntoItAndLeavesItAFifo) {
+  const fs::path fifo = dir_ / "pipe";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const fs::path copy = dir_ / "copy.xml";
+  const std::string reader = "cat " + quote(fifo) + " >" + quote(copy) + " &";
+  ASSERT_EQ(std::system(reader.c_str()), 0);
+  const RunResult r = run("-q " + quote(tree_) + " -o " + quote(fifo));
+  EXPECT_EQ(r.status, 0) << r.err;
+  for (int i = 0; i < 500 && slurp(copy).find("</scan>") == std::string::npos; ++i) ::usleep(10'000);
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_FALSE(fs::exists(dir_ / "pipe.partial"));
+  EXPECT_NE(slurp(copy).find("</scan>"), std::string::npos);
+  // A directory is refused, not replaced.
+  const RunResult d = run("-q " + quote(tree_) + " -o " + quote(dir_));
+  EXPECT_EQ(d.status, 2);
+  EXPECT_NE(d.err.find("is a directory"), std::string::npos) << d.err;
+  EXPECT_TRUE(fs::is_directory(dir_));
+}
+
 TEST_F(ScanCli, OutputValidatesAgainstTheSchema) {
   ASSERT_EQ(run("--root " + quote(tree_) + " -o " + quote(dir_ / "scan.xml")).status, 0);
   const std::string cmd = "xmllint --noout --schema " + quote(std::string(TB_SOURCE_DIR) + "/schema/scan-v1.xsd") +
