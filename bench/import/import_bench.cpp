@@ -276,7 +276,7 @@ int main(int argc, char** argv) {
 
   int failed = 0;
   fmt::print("throughput on one core, {} packages per set, median of {} runs:\n", big, runs);
-  fmt::print("  {:<6} {:>9} {:>10} {:>12} {:>12} {:>14} {:>8} {:>9}\n", "set", "MiB", "raw MB/s", "read_deb MB/s",
+  fmt::print("  {:<5} {:>7} {:>9} {:>14} {:>6} {:>12} {:>6} {:>7}\n", "set", "MiB", "raw MB/s", "read_deb MB/s",
              "ratio", "import MB/s", "ratio", "target");
   for (const std::string set : {"xz", "gzip"}) {
     const auto debs = debs_in(dir / ("big-" + set));
@@ -285,7 +285,7 @@ int main(int argc, char** argv) {
     const double read_ratio = r.raw_s / r.read_s, import_ratio = r.raw_s / r.import_s;
     const bool pass = import_ratio >= 0.8;
     failed += !pass;
-    fmt::print("  {:<6} {:>9.1f} {:>10.1f} {:>12.1f} {:>11.0f}% {:>14.1f} {:>7.0f}% {:>9}\n", set,
+    fmt::print("  {:<5} {:>7.1f} {:>9.1f} {:>14.1f} {:>5.0f}% {:>12.1f} {:>5.0f}% {:>7}\n", set,
                static_cast<double>(r.bytes) / (1 << 20), mb / r.raw_s, mb / r.read_s, 100 * read_ratio,
                mb / r.import_s, 100 * import_ratio, pass ? "PASS" : "FAIL");
   }

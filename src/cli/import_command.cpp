@@ -156,14 +156,20 @@ class Progress {
 
 class PackageImport {
  public:
-  PackageImport(Store& store, std::vector<SignatureInfo> known, const Overrides& overrides, bool quiet)
-      : store_(store), known_(std::move(known)), overrides_(overrides), quiet_(quiet) {}
+  // `install_root`: where SWID tag elements without a root attribute are installed.
+  PackageImport(Store& store, std::vector<SignatureInfo> known, const Overrides& overrides, std::string install_root,
+                bool quiet)
+      : store_(store),
+        known_(std::move(known)),
+        overrides_(overrides),
+        install_root_(std::move(install_root)),
+        quiet_(quiet) {}
 
   void run(const std::vector<Item>& items, Progress& progress) {
     std::vector<SwidTag> tags;
     for (const Item& item : items) {
       if (item.format == PackageFormat::swid) {
-        auto tag = read_swid_tag(item.path);
+        auto tag = read_swid_tag(item.path, install_root_);
         if (!tag) {
           progress.step(item.path);
           failed(item.path, tag.error().message);
@@ -276,6 +282,7 @@ class PackageImport {
   Store& store_;
   std::vector<SignatureInfo> known_;  // stored signatures' metadata, this run's included
   const Overrides& overrides_;
+  std::string install_root_;
   bool quiet_;
   std::vector<std::string> tag_paths_;
   std::size_t imported_ = 0;
@@ -336,7 +343,7 @@ int import_packages(const StoreArgs& s, const ImportArgs& a, const Overrides& ov
     if (!store) return usage_error(s.db + ": " + store.error().message);
     auto known = (*store)->signature_infos();
     if (!known) return usage_error(s.db + ": " + known.error().message);
-    PackageImport import(**store, std::move(*known), overrides, a.quiet);
+    PackageImport import(**store, std::move(*known), overrides, a.install_root, a.quiet);
     {
       Progress progress(items.size(), ::isatty(STDERR_FILENO) == 1 && !a.quiet);
       import.run(items, progress);

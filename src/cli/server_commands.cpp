@@ -1,9 +1,23 @@
 #include "cli/server_commands.h"
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
 #include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <system_error>
+#include <thread>
 
 #include <fmt/format.h>
 
+#include "cli/feed_command.h"
 #include "server/server.h"
 #include "store/sqlite_store.h"
 
@@ -24,12 +38,53 @@ Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args) {
   return store;
 }
 
+// `serve --feed DIR`: a thread polling the feed with its own store connection (a Store is
+// used by one thread at a time), dropping the server's signature index after imports.
+// It stops when the returned thread is destroyed (request_stop, then join).
+Expected<std::jthread> start_feed(const ServeArgs& a, const StoreArgs& s, server::SharedStore& shared) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(a.feed_dir, ec)) return fail(ErrorCode::invalid_argument, a.feed_dir + ": not a directory");
+  auto feed_store = open_store(s);
+  if (!feed_store) return fail(feed_store.error().code, feed_store.error().message);
+  // Signals are taken by serve()'s watcher thread: block them here before the feed thread
+  // inherits the mask (serve() blocks them too, later).
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const auto interval = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(a.feed_interval_s * 1000)));
+  return std::jthread([store = std::shared_ptr<Store>(std::move(*feed_store)), dir = a.feed_dir, interval,
+                       &shared](std::stop_token stop) {
+    FeedWatcher watcher(*store, dir);
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    while (!stop.stop_requested()) {
+      auto poll = watcher.poll_once();
+      if (!poll) {
+        fmt::print(stderr, "trustbase serve: feed: {}\n", poll.error().message);
+      } else {
+        if (!poll->imported.empty()) shared.invalidate_index();
+        for (const std::string& line : feed_poll_lines(*poll)) fmt::print(stderr, "trustbase serve: feed: {}\n", line);
+      }
+      std::unique_lock lock(mutex);
+      wake.wait_for(lock, stop, interval, [] { return false; });
+    }
+  });
+}
+
 int run_serve(const ServeArgs& a, const StoreArgs& s) {
   auto address = server::parse_listen_address(a.listen);
   if (!address) return error("serve", address.error().message);
   auto store = open_store(s);
   if (!store) return error("serve", store.error().message);
   server::SharedStore shared(std::move(*store));
+  std::optional<std::jthread> feed;
+  if (!a.feed_dir.empty()) {
+    auto started = start_feed(a, s, shared);
+    if (!started) return error("serve", started.error().message);
+    feed.emplace(std::move(*started));
+  }
   server::ServeOptions options;
   options.host = address->first;
   options.port = address->second;
@@ -80,6 +135,10 @@ void add_server_commands(CLI::App& app, ServerCommands& c) {
   serve->add_option("--spool-dir", c.serve.spool_dir,
                     "Where uploads are spooled while they are parsed (default: $TMPDIR or /tmp)")
       ->type_name("DIR");
+  serve->add_option("--feed", c.serve.feed_dir, "Feed directory: import each new package dropped there, once")
+      ->type_name("DIR");
+  serve->add_option("--feed-interval", c.serve.feed_interval_s, "Seconds between polls of the feed (default 10)")
+      ->check(CLI::Range(0.05, 86400.0));
 
   CLI::App* token = app.add_subcommand("token", "Manage API tokens");
   token->require_subcommand(1);

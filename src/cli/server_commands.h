@@ -14,6 +14,8 @@ struct ServeArgs {
   std::string listen = "127.0.0.1:8750";  // port 0: any free port, printed on stdout
   std::size_t max_body_mb = 256;
   std::string spool_dir;  // empty: $TMPDIR or /tmp
+  std::string feed_dir;   // non-empty: a feed directory polled in the background (sources/feed.h)
+  double feed_interval_s = 10;
 };
 
 struct TokenArgs {

@@ -1,6 +1,7 @@
 #include "cli/store_commands.h"
 
 #include "cli/import_command.h"
+#include "cli/feed_command.h"
 
 #include <unistd.h>
 
@@ -118,10 +119,19 @@ void add_store_commands(CLI::App& app, StoreCommands& c) {
   imp->add_option("--supersedes", c.import.supersedes, "Earlier patch whose files this one replaces (NAME@VERSION)")
       ->allow_extra_args(false);
   imp->add_option("--install-root", c.import.install_root,
-                  "Where a directory's contents are installed (default /); for a scan: keep records under it");
+                  "Where a directory's or archive's contents are installed (default /); for a scan: keep records "
+                  "under it; for SWID tags: the root of elements without one");
   imp->add_option("--strip-components", c.import.strip_components,
                   "tar/zip: drop this many leading path components (the archive's top directory)");
   imp->add_flag("-q,--quiet", c.import.quiet, "Only the summary: no line per package, no progress");
+  imp->add_flag("--watch", c.import.watch,
+                "Treat the one source as a feed directory: import each new package dropped there, once");
+  imp->add_option("--interval", c.import.interval_s, "--watch: seconds between polls (default 10)")
+      ->check(CLI::Range(0.05, 86400.0));
+  imp->add_option("--settle", c.import.settle_s,
+                  "--watch: a new file this many seconds old is complete (default 2; else unchanged for one poll)")
+      ->check(CLI::Range(0.0, 86400.0));
+  imp->add_flag("--once", c.import.once, "--watch: poll once, then exit (scripts, tests)");
   imp->add_option("sources", c.import.sources, "Package files and directories of packages; or one directory tree, "
                                               "tar/zip archive or scan document (with --name and --version)")
       ->required();
@@ -145,6 +155,7 @@ void add_store_commands(CLI::App& app, StoreCommands& c) {
 }
 
 int run_store_commands(const StoreCommands& c) {
+  if (c.import_cmd->parsed() && c.import.watch) return run_import_watch(c.store, c.import);
   if (c.import_cmd->parsed()) return run_import(c.store, c.import);
   if (c.ingest_cmd->parsed()) return run_ingest(c.store, c.ingest);
   if (c.report_cmd->parsed()) return run_report(c.store, c.report);

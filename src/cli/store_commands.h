@@ -21,6 +21,11 @@ struct ImportArgs {
                                      // one directory tree, tar/zip archive or scan document
   unsigned strip_components = 0;     // tar/zip: leading path components to drop
   bool quiet = false;                // no line per package, no progress
+  // --watch: the one source is a feed directory polled for new packages (cli/feed_command.h).
+  bool watch = false;
+  double interval_s = 10;            // between polls
+  double settle_s = 2;               // a new file older than this is complete (else: unchanged for one poll)
+  bool once = false;                 // one poll, then exit
 };
 
 struct IngestArgs {

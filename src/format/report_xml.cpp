@@ -92,6 +92,7 @@ void put_verdict(std::string& o, const SignatureVerdict& v) {
   put_uint(o, "modified", v.counts.modified);
   put_uint(o, "not-applied", v.counts.not_applied);
   put_uint(o, "replaced", v.counts.replaced);
+  put_uint(o, "config-changed", v.counts.config_changed);
   if (v.patched_by.empty() && v.superseded_by.empty() && v.other_version.empty() && v.issues.empty()) {
     o += "/>\n";
     return;

@@ -85,6 +85,18 @@ TEST_F(PackageAnalysisTest, EditedConffileIsConfigChangedAndThePackageStaysCompl
   EXPECT_NE(text.find("result: clean"), std::string::npos) << text;
   EXPECT_NE(json.find("\"config_changed\":1"), std::string::npos) << json;
   EXPECT_NE(json.find("\"kind\":\"config_changed\""), std::string::npos) << json;
+  // The XML form carries it too, and still validates against its schema.
+  std::string xml;
+  StringSink xml_sink(xml);
+  ASSERT_TRUE(write_analysis_report(ReportFormat::xml, AnalysisContext{nullptr, "web01", false}, a, xml_sink));
+  EXPECT_NE(xml.find("config-changed=\"1\""), std::string::npos) << xml;
+  EXPECT_NE(xml.find("kind=\"config_changed\""), std::string::npos) << xml;
+  write(dir_ / "report.xml", xml);
+  std::string log;
+  EXPECT_EQ(run("xmllint --noout --schema " + quote(std::string(TB_SOURCE_DIR) + "/schema/report-v1.xsd") + " " +
+                quote((dir_ / "report.xml").string()), &log),
+            0)
+      << log << xml;
 
   // The binary edited as well: that one is tampering.
   fs::remove_all(dir_ / "host");
