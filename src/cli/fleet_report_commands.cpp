@@ -8,10 +8,14 @@
 #include <string_view>
 
 #include <fmt/core.h>
+#include <nlohmann/json.hpp>
 
 #include "core/fleet.h"
 #include "fleet/fleet_view.h"
+#include "core/diff.h"
 #include "format/byte_sink.h"
+#include "format/drift_report.h"
+#include "format/encoding.h"
 #include "format/cluster_report.h"
 #include "format/fleet_report.h"
 #include "store/sqlite_store.h"
@@ -143,6 +147,61 @@ int run_cluster(const StoreArgs& s, const FleetReportArgs& a) {
   return has_problems(*matrix) || !members_identical(views) ? kProblems : kOk;
 }
 
+// A host's scans, oldest first, each with what changed since the one before (mtime left
+// out: a redeployed identical file is not a change of software).
+int run_history(const StoreArgs& s, const FleetReportArgs& a) {
+  if (a.format != "text" && a.format != "json") return error("report history", "unknown format '" + a.format + "'");
+  auto store = open_sqlite_store(s.db, SqliteStoreOptions{.create = false});
+  if (!store) return error("report history", s.db + ": " + store.error().message);
+  auto scans = (*store)->list_scans(a.host);
+  if (!scans) return error("report history", scans.error().message);
+  if (scans->empty()) return error("report history", "no scan of host '" + a.host + "'");
+  nlohmann::json out = {{"host", a.host}, {"scans", nlohmann::json::array()}};
+  std::string text = fmt::format("history of host {} ({} scans)\n", printable(a.host), scans->size());
+  std::optional<Manifest> previous;
+  Sha256Digest previous_digest{};
+  for (const ScanListing& l : *scans) {
+    nlohmann::json entry = {{"scan_id", l.id}, {"started", format_timestamp(l.started_ns)}, {"records", l.records},
+                            {"errors", l.errors}};
+    text += fmt::format("  scan {:<6} {}  {:>8} records", l.id, format_timestamp(l.started_ns), l.records);
+    if (!previous) {
+      text += "  first scan\n";
+    } else if (l.manifest_digest == previous_digest) {
+      entry["changes"] = {{"added", 0}, {"removed", 0}, {"modified", 0}};
+      text += "  unchanged\n";
+    }
+    if (!previous || l.manifest_digest != previous_digest) {
+      auto scan = (*store)->get_scan(l.id);
+      if (!scan) return error("report history", scan.error().message);
+      if (previous) {
+        const auto changes = diff(*previous, scan->manifest, kSnapshotAttrs);
+        const DiffCounts c = count(changes);
+        entry["changes"] = {{"added", c.added}, {"removed", c.removed}, {"modified", c.modified}};
+        text += fmt::format("  +{} -{} ~{}\n", c.added, c.removed, c.modified);
+        if (a.files) {
+          nlohmann::json paths = nlohmann::json::array();
+          for (const DiffEntry& d : changes) {
+            const std::string path(d.path());
+            text += fmt::format("      {:<9} {}", to_string(d.change), printable(path));
+            if (d.change == Change::modified) text += fmt::format("  ({})", describe(d.changed));
+            text += '\n';
+            paths.push_back({{"change", to_string(d.change)}, {"path", sanitize_text(path)},
+                             {"changed", describe(d.changed)}});
+          }
+          entry["files"] = std::move(paths);
+        }
+      }
+      previous = std::move(scan->manifest);
+      previous_digest = l.manifest_digest;
+    }
+    out["scans"].push_back(std::move(entry));
+  }
+  const std::string body = a.format == "json" ? out.dump() + "\n" : text;
+  FdSink sink(STDOUT_FILENO);
+  if (auto r = sink.write(body); !r) return error("report history", r.error().message);
+  return kOk;
+}
+
 int run_verify(const StoreArgs& s, const VerifyArgs& a) {
   auto format = report_format_from_string(a.format);
   if (!format || *format == ReportFormat::xml) return error("verify", "unknown format '" + a.format + "'");
@@ -186,6 +245,11 @@ void add_fleet_report_commands(CLI::App& app, FleetReportCommands& c) {
   c.patch_cmd->add_option("--state", c.report.states, "Only hosts with the patch in this state; repeatable");
   c.patch_cmd->add_option("--format", c.report.format, "text, json or html")->check(formats);
 
+  c.history_cmd = report->add_subcommand("history", "A host's scans, each with what changed since the one before");
+  c.history_cmd->add_option("host", c.report.host, "Host")->required();
+  c.history_cmd->add_flag("--files", c.report.files, "List every changed path");
+  c.history_cmd->add_option("--format", c.report.format, "text or json")->check(CLI::IsMember({"text", "json"}));
+
   c.verify_cmd = app.add_subcommand(
       "verify", "Deployment gate: exit 0 when the host is in its expected state, 1 with the deviations otherwise");
   c.verify_cmd->add_option("--host", c.verify.host, "Host")->required();
@@ -202,6 +266,7 @@ int run_fleet_report_commands(const FleetReportCommands& c, const StoreArgs& sto
   if (c.fleet_cmd->parsed()) return run_fleet(store, c.report, "report fleet");
   if (c.cluster_cmd->parsed()) return run_cluster(store, c.report);
   if (c.patch_cmd->parsed()) return run_fleet(store, c.report, "report patch");
+  if (c.history_cmd->parsed()) return run_history(store, c.report);
   if (c.verify_cmd->parsed()) return run_verify(store, c.verify);
   return -1;
 }

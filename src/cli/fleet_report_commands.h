@@ -4,6 +4,7 @@
 //   trustbase report fleet [--cluster C] [--state S]... [--products] [--format text|json|html]
 //   trustbase report cluster C [--format text|json|html]   matrix + each member's drift
 //   trustbase report patch NAME@VERSION [--format ...]      one patch across the fleet
+//   trustbase report history H [--files] [--format text|json]   what each scan changed
 //   trustbase verify --host H [--expect-patch P]... [--cluster-identical]
 //                    [--allow-deviations] [--format text|json]
 //
@@ -27,6 +28,8 @@ struct FleetReportArgs {
   std::vector<std::string> states;  // --state
   bool products = false;
   std::string format = "text";
+  std::string host;    // report history H
+  bool files = false;  // report history --files: every changed path, not only counts
 };
 
 struct VerifyArgs {
@@ -43,6 +46,7 @@ struct FleetReportCommands {
   CLI::App* fleet_cmd = nullptr;
   CLI::App* cluster_cmd = nullptr;
   CLI::App* patch_cmd = nullptr;
+  CLI::App* history_cmd = nullptr;
   CLI::App* verify_cmd = nullptr;
 };
 

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -114,6 +115,36 @@ TEST_F(DemoFlow, ClusterReportListsTheDriftWithItsProduct) {
   EXPECT_EQ(tb("report patch acme-mq@9.1.1 --state missing", &out), 1) << out;
   EXPECT_NE(out.find("credit-04-b"), std::string::npos) << out;
   EXPECT_EQ(out.find("fx-01-a"), std::string::npos) << out;
+}
+
+TEST_F(DemoFlow, HistoryShowsWhatEachScanChanged) {
+  const fs::path host = *dir_ / "demo/hosts/fx-01-a";
+  const fs::path doc = *dir_ / "rescan.xml";
+  auto rescan = [&] {
+    const std::string cmd = std::string(TB_SCAN_BINARY) + " -q --sysroot " + host.string() +
+                            " --root /opt --root /etc/acme --root /usr/local -o " + doc.string();
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::string out;
+    ASSERT_EQ(tb("ingest --host fx-01-a " + doc.string(), &out), 0) << out;
+  };
+  rescan();  // nothing changed since the demo's scan
+  {
+    std::ofstream edit(host / "opt/acme/risk/lib/liblimits.so", std::ios::app);
+    edit << "hand edit";
+  }
+  rescan();
+  std::string out;
+  ASSERT_EQ(tb("report history fx-01-a --files", &out), 0) << out;
+  EXPECT_NE(out.find("history of host fx-01-a (3 scans)"), std::string::npos) << out;
+  EXPECT_NE(out.find("first scan"), std::string::npos) << out;
+  EXPECT_NE(out.find("unchanged"), std::string::npos) << out;
+  EXPECT_NE(out.find("+0 -0 ~1"), std::string::npos) << out;
+  EXPECT_NE(out.find("modified  /opt/acme/risk/lib/liblimits.so  (size,content)"), std::string::npos) << out;
+  ASSERT_EQ(tb("report history fx-01-a --format json", &out), 0) << out;
+  const auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j.at("scans").size(), 3u);
+  EXPECT_EQ(j.at("scans")[2].at("changes").at("modified"), 1);
+  EXPECT_EQ(tb("report history nosuchhost", &out), 2) << out;
 }
 
 }  // namespace
