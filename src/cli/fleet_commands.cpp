@@ -25,16 +25,9 @@ namespace {
 
 constexpr int kOk = 0, kError = 2;
 
-int error(std::string_view command, const std::string& message) {
-  fmt::print(stderr, "trustbase {}: {}\n", command, message);
-  return kError;
-}
+using cli::error;
 
-Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args) {
-  auto store = open_sqlite_store(args.db);
-  if (!store) return fail(store.error().code, args.db + ": " + store.error().message);
-  return store;
-}
+using cli::open_store;
 
 // "cli:<user>" for the audit log: $USER, else the login name, else the passwd entry of
 // the effective uid, else the uid itself.

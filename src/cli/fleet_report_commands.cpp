@@ -25,10 +25,7 @@ namespace {
 
 constexpr int kOk = 0, kProblems = 1, kError = 2;
 
-int error(std::string_view command, const std::string& message) {
-  fmt::print(stderr, "trustbase {}: {}\n", command, message);
-  return kError;
-}
+using cli::error;
 
 // The store, the signatures and every host's cached analysis brought up to date.
 struct FleetContext {

@@ -27,16 +27,9 @@ namespace {
 
 constexpr int kOk = 0, kError = 2;
 
-int error(std::string_view command, const std::string& message) {
-  fmt::print(stderr, "trustbase {}: {}\n", command, message);
-  return kError;
-}
+using cli::error;
 
-Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args) {
-  auto store = open_sqlite_store(args.db);
-  if (!store) return fail(store.error().code, args.db + ": " + store.error().message);
-  return store;
-}
+using cli::open_store;
 
 // `serve --feed DIR`: a thread polling the feed with its own store connection (a Store is
 // used by one thread at a time), dropping the server's signature index after imports.

@@ -21,13 +21,11 @@
 
 namespace tb {
 
-namespace {
-
-constexpr int kOk = 0, kDeviations = 1, kError = 2;
+namespace cli {
 
 int error(std::string_view command, const std::string& message) {
   fmt::print(stderr, "trustbase {}: {}\n", command, message);
-  return kError;
+  return 2;
 }
 
 Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args) {
@@ -35,6 +33,16 @@ Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args) {
   if (!store) return fail(store.error().code, args.db + ": " + store.error().message);
   return store;
 }
+
+}  // namespace cli
+
+namespace {
+
+constexpr int kOk = 0, kDeviations = 1, kError = 2;
+
+using cli::error;
+
+using cli::open_store;
 
 Expected<ScanDocument> load_document(const std::string& path) { return parse_scan_file(path); }
 

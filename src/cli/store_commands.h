@@ -2,10 +2,15 @@
 // hosts), report on a host's latest scan, analyze a scan document without storing it.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "core/error.h"
+#include "store/store.h"
 
 namespace tb {
 
@@ -55,6 +60,13 @@ struct StoreCommands {
   CLI::App* ingest_cmd = nullptr;
   CLI::App* report_cmd = nullptr;
 };
+
+namespace cli {
+// Shared by the trustbase subcommands: "trustbase COMMAND: message" on stderr; returns 2.
+int error(std::string_view command, const std::string& message);
+// The store named by --db / $TRUSTBASE_DB, errors prefixed with its path.
+Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args);
+}  // namespace cli
 
 // Registers import, ingest and report (and the global --db option) on `app`.
 void add_store_commands(CLI::App& app, StoreCommands& commands);
