@@ -11,7 +11,14 @@ packages=(
   libsqlite3-dev libcpp-httplib-dev zlib1g-dev
   libarchive-dev librpm-dev rpm
   zip xz-utils zstd   # the importer tests build real archives with them
+  libtomlplusplus-dev   # configuration files (header-only use)
+  help2man lintian dpkg-dev   # man pages from --help; package checks (dpkg-shlibdeps for CPack)
+  openssl             # the TLS tests make certificates with it
+  nodejs chromium     # the dashboard's browser test (tests/web: playwright-core drives chromium)
+  python3-prometheus-client   # the /metrics test checks the output with its text-format parser
 )
+# npm comes with nodejs from other sources (NodeSource): Debian's npm package would conflict.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -28,9 +28,11 @@
 #include "client/upload.h"
 
 #include "cli/progress.h"
+#include "config/scan_config.h"
 #include "format/byte_sink.h"
 #include "format/scan_writer.h"
 #include "scan/host_facts.h"
+#include "scan/package_inventory.h"
 #include "scan/scanner.h"
 #include "scan/throttle.h"
 
@@ -233,6 +235,10 @@ int main(int argc, char** argv) {
   app.add_option("--sysroot", opts.sysroot,
                  "Scan the system mounted or unpacked at DIR as if it were / (images, chroots, containers)")
       ->type_name("DIR");
+  bool inventory = true;
+  app.add_flag("--inventory,!--no-inventory", inventory,
+               "List the installed packages (dpkg status, rpm database; under --sysroot) in the document "
+               "(default: on, when the system has a package database)");
   app.add_flag("--one-file-system,-x", opts.one_file_system, "Do not descend into other mounted file systems");
   app.add_flag("--scan-pseudo-fs", scan_pseudo, "Also descend into /proc, /sys, cgroup and other pseudo file systems");
   app.add_option("--jobs,-j", opts.jobs, "Hashing threads (default: number of CPUs)")->check(CLI::Range(0u, 1024u));
@@ -240,7 +246,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-rate", opts.max_rate_mb_s, "Cap the read rate at this many MB/s (default: no cap)")
       ->check(CLI::NonNegativeNumber)->type_name("MB/S");
   app.add_option("--max-listed-errors", opts.max_listed_errors, "List at most this many errors (all are counted)");
-  app.add_option("--server", upload.server, "Send the scan to this trustbase server (http://HOST:PORT)")->type_name("URL");
+  app.add_option("--server", upload.server, "Send the scan to this trustbase server (http://HOST:PORT or https://HOST:PORT)")
+      ->type_name("URL");
+  app.add_option("--ca-file", upload.tls.ca_file, "https: PEM file of the CA that signed the server's certificate "
+                 "(default: the system's CAs)")->type_name("FILE");
+  app.add_option("--pin", upload.tls.pins, "https: trust the server by its public key alone: sha256//BASE64, as the "
+                 "server logs it at start; repeatable (old and new key during a rotation)")
+      ->type_name("PIN")->allow_extra_args(false);
   app.add_option("--token-file", token_file, "File holding the bearer token (or $TRUSTBASE_TOKEN)")->type_name("FILE");
   app.add_option("--token", token, "Bearer token (visible in ps: prefer --token-file)");
   app.add_option("--host", upload.host, "Host name to file the scan under (default: this host's name)");
@@ -267,12 +279,27 @@ int main(int argc, char** argv) {
                "With --verify: files outside every signature do not fail the gate");
   app.add_flag("--quiet,-q", quiet, "No progress line");
   app.add_flag("--progress", force_progress, "Progress line even when stderr is not a terminal");
+  std::string config_file;
+  app.add_option("--config", config_file,
+                 std::string("Configuration file (TOML, see trustbase-scan.toml(5)); default: ") +
+                     tb::config::kDefaultScanConfig + " when it exists. Options given here override it")
+      ->type_name("FILE");
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitFatal;
+  }
+  if (const auto config = tb::config::choose_file(config_file, tb::config::kDefaultScanConfig)) {
+    const auto keys = tb::config::scan_keys({opts, upload, verify_query, output, format_name, token_file,
+                                             enrol_token_file, scan_pseudo, inventory, nice, quiet,
+                                             force_progress, verify});
+    auto applied = tb::config::apply_file(*config, keys, [&app](std::string_view flag) {
+      const CLI::Option* option = app.get_option_no_throw(std::string(flag));
+      return option != nullptr && option->count() > 0;
+    });
+    if (!applied) return fatal(applied.error().message);
   }
   opts.roots.insert(opts.roots.end(), positional_roots.begin(), positional_roots.end());
   if (opts.roots.empty()) return fatal("no root given (use --root DIR); see --help");
@@ -285,8 +312,13 @@ int main(int argc, char** argv) {
     if (!token.empty()) return fatal("--enrol-token-file and --token are exclusive");
     enrolling = ::access(token_file.c_str(), F_OK) != 0 && errno == ENOENT;
   }
+  if (upload.server.empty() && (!upload.tls.ca_file.empty() || !upload.tls.pins.empty()))
+    return fatal("--ca-file and --pin need --server");
   if (!upload.server.empty()) {
     if (output != "-") return fatal("--server and -o are exclusive: the document goes to one place");
+    // A bad URL, pin or CA file is found before the scan, not after an hour of hashing.
+    if (auto checked = tb::ServerConnection::open(upload.server, upload.tls); !checked)
+      return fatal(checked.error().message);
     auto t = enrolling ? read_token("", enrol_token_file) : read_token(token, token_file);
     if (!t) return fatal(t.error().message);
     upload.token = *t;
@@ -312,6 +344,12 @@ int main(int argc, char** argv) {
   header.one_file_system = opts.one_file_system;
   header.skip_pseudo_fs = opts.skip_pseudo_fs;
   header.started_ns = now_ns();
+  if (inventory) {
+    header.inventory = tb::collect_package_inventory(roots->sysroot);
+    if (header.inventory && !quiet)
+      for (const tb::InventoryWarning& w : header.inventory->warnings)
+        fmt::print(stderr, "trustbase-scan: warning: {}: {}\n", tb::to_string(w.manager), w.message);
+  }
 
   std::optional<OutputFile> file;
   std::unique_ptr<tb::GzipTempFile> upload_file;

@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 
 #include "cli/feed_command.h"
+#include "client/connection.h"
+#include "config/server_config.h"
 #include "server/server.h"
 #include "store/sqlite_store.h"
 
@@ -34,7 +36,8 @@ using cli::open_store;
 // `serve --feed DIR`: a thread polling the feed with its own store connection (a Store is
 // used by one thread at a time), dropping the server's signature index after imports.
 // It stops when the returned thread is destroyed (request_stop, then join).
-Expected<std::jthread> start_feed(const ServeArgs& a, const StoreArgs& s, server::SharedStore& shared) {
+Expected<std::jthread> start_feed(const ServeArgs& a, const StoreArgs& s, server::SharedStore& shared,
+                                  const server::Logger& logger, server::Metrics& metrics) {
   std::error_code ec;
   if (!std::filesystem::is_directory(a.feed_dir, ec)) return fail(ErrorCode::invalid_argument, a.feed_dir + ": not a directory");
   auto feed_store = open_store(s);
@@ -48,17 +51,18 @@ Expected<std::jthread> start_feed(const ServeArgs& a, const StoreArgs& s, server
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   const auto interval = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(a.feed_interval_s * 1000)));
   return std::jthread([store = std::shared_ptr<Store>(std::move(*feed_store)), dir = a.feed_dir, interval,
-                       &shared](std::stop_token stop) {
+                       &shared, &logger, &metrics](std::stop_token stop) {
     FeedWatcher watcher(*store, dir);
     std::mutex mutex;
     std::condition_variable_any wake;
     while (!stop.stop_requested()) {
       auto poll = watcher.poll_once();
       if (!poll) {
-        fmt::print(stderr, "trustbase serve: feed: {}\n", poll.error().message);
+        logger.error("feed: " + poll.error().message);
       } else {
         if (!poll->imported.empty()) shared.invalidate_index();
-        for (const std::string& line : feed_poll_lines(*poll)) fmt::print(stderr, "trustbase serve: feed: {}\n", line);
+        metrics.signatures_imported(poll->imported.size());
+        for (const std::string& line : feed_poll_lines(*poll)) logger.info("feed: " + line);
       }
       std::unique_lock lock(mutex);
       wake.wait_for(lock, stop, interval, [] { return false; });
@@ -72,26 +76,69 @@ int run_serve(const ServeArgs& a, const StoreArgs& s) {
   auto store = open_store(s);
   if (!store) return error("serve", store.error().message);
   server::SharedStore shared(std::move(*store));
+  const auto log_format = server::log_format_from_string(a.log_format);
+  const auto log_level = server::log_level_from_string(a.log_level);
+  if (!log_format) return error("serve", "--log-format wants text or json");
+  if (!log_level) return error("serve", "--log-level wants debug, info, warn or error");
+  const server::Logger logger(*log_format, *log_level);
+  std::optional<TokenRole> metrics_role;
+  if (a.metrics_token_role != "none") {
+    metrics_role = token_role_from_string(a.metrics_token_role);
+    if (!metrics_role || (*metrics_role != TokenRole::reader && *metrics_role != TokenRole::admin))
+      return error("serve", "--metrics-token-role wants none, reader or admin");
+  }
+  server::Metrics metrics(s.db);  // before the feed thread, which counts its imports in it
   std::optional<std::jthread> feed;
   if (!a.feed_dir.empty()) {
-    auto started = start_feed(a, s, shared);
+    auto started = start_feed(a, s, shared, logger, metrics);
     if (!started) return error("serve", started.error().message);
     feed.emplace(std::move(*started));
   }
   server::ServeOptions options;
   options.host = address->first;
   options.port = address->second;
+  options.tls_cert_file = a.tls_cert;
+  options.tls_key_file = a.tls_key;
   options.api.max_body_bytes = a.max_body_mb << 20;
   options.api.spool_dir = a.spool_dir;
+  options.api.logger = logger;
+  options.api.metrics = &metrics;
+  options.api.metrics_role = metrics_role;
   auto served = server::serve(shared, options, [&](int port) {
     // The first line of stdout, for scripts and tests that asked for port 0.
     fmt::print("listening on {}:{}\n", options.host, port);
     std::fflush(stdout);
-    fmt::print(stderr, "trustbase serve: store {}, listening on {}:{}\n", s.db, options.host, port);
+    logger.info(fmt::format("store {}, listening on {}:{}", s.db, options.host, port));
+    // What scanners pass to --pin to trust this server by its key.
+    if (!a.tls_cert.empty()) {
+      if (auto pin = certificate_pin(a.tls_cert)) logger.info("TLS on; certificate key pin " + *pin);
+    }
   });
-  if (!served) return error("serve", served.error().message);
-  fmt::print(stderr, "trustbase serve: stopped\n");
+  if (!served) {
+    logger.error(served.error().message);
+    return kError;
+  }
+  logger.info("stopped");
   return kOk;
+}
+
+// serve's settings: the configuration file's values under the options given on the command
+// line (and $TRUSTBASE_DB, which stands for --db).
+Expected<std::pair<ServeArgs, StoreArgs>> serve_settings(const ServerCommands& c, const StoreArgs& store) {
+  std::pair<ServeArgs, StoreArgs> settings{c.serve, store};
+  const auto file = config::choose_file(c.serve.config_file, config::kDefaultServerConfig);
+  if (!file) return settings;
+  const CLI::App* root = c.serve_cmd->get_parent();
+  auto given = [&](std::string_view flag) {
+    const char* env_db = std::getenv("TRUSTBASE_DB");
+    if (flag == "--db" && env_db != nullptr && *env_db != '\0') return true;
+    const CLI::Option* option = c.serve_cmd->get_option_no_throw(std::string(flag));
+    if (option == nullptr && root != nullptr) option = root->get_option_no_throw(std::string(flag));
+    return option != nullptr && option->count() > 0;
+  };
+  auto applied = config::apply_file(*file, config::server_keys(settings.first, settings.second), given);
+  if (!applied) return tl::unexpected(applied.error());
+  return settings;
 }
 
 int run_token_add(const TokenArgs& a, const StoreArgs& s) {
@@ -132,6 +179,22 @@ void add_server_commands(CLI::App& app, ServerCommands& c) {
       ->type_name("DIR");
   serve->add_option("--feed-interval", c.serve.feed_interval_s, "Seconds between polls of the feed (default 10)")
       ->check(CLI::Range(0.05, 86400.0));
+  serve->add_option("--config", c.serve.config_file,
+                    std::string("Configuration file (TOML, see trustbase.toml(5)); default: ") +
+                        config::kDefaultServerConfig + " when it exists. Options given here override it")
+      ->type_name("FILE");
+  serve->add_option("--log-format", c.serve.log_format,
+                    "text (one access-log line per request) or json (JSON lines: time, level, msg, request fields)")
+      ->check(CLI::IsMember({"text", "json"}));
+  serve->add_option("--log-level", c.serve.log_level,
+                    "Least level logged on stderr: debug (adds health checks and /metrics scrapes), info, warn, error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  serve->add_option("--tls-cert", c.serve.tls_cert, "PEM certificate (chain): serve HTTPS only (with --tls-key)")
+      ->type_name("FILE");
+  serve->add_option("--tls-key", c.serve.tls_key, "PEM private key of --tls-cert")->type_name("FILE");
+  serve->add_option("--metrics-token-role", c.serve.metrics_token_role,
+                    "GET /metrics: none (open, the default), or a token of this role (reader or admin) is needed")
+      ->check(CLI::IsMember({"none", "reader", "admin"}));
 
   CLI::App* token = app.add_subcommand("token", "Manage API tokens");
   token->require_subcommand(1);
@@ -147,7 +210,11 @@ void add_server_commands(CLI::App& app, ServerCommands& c) {
 }
 
 int run_server_commands(const ServerCommands& c, const StoreArgs& store) {
-  if (c.serve_cmd->parsed()) return run_serve(c.serve, store);
+  if (c.serve_cmd->parsed()) {
+    auto settings = serve_settings(c, store);
+    if (!settings) return error("serve", settings.error().message);
+    return run_serve(settings->first, settings->second);
+  }
   if (c.token_add_cmd->parsed()) return run_token_add(c.token, store);
   if (c.token_revoke_cmd->parsed()) return run_token_revoke(c.token, store);
   return -1;

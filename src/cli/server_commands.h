@@ -16,6 +16,11 @@ struct ServeArgs {
   std::string spool_dir;  // empty: $TMPDIR or /tmp
   std::string feed_dir;   // non-empty: a feed directory polled in the background (sources/feed.h)
   double feed_interval_s = 10;
+  std::string config_file;  // --config; empty: config/server_config.h's default path when it exists
+  std::string log_format = "text";          // text | json (JSON lines), server/request_log.h
+  std::string log_level = "info";           // debug | info | warn | error
+  std::string metrics_token_role = "none";  // none (GET /metrics open) | reader | admin
+  std::string tls_cert, tls_key;            // both: HTTPS only (PEM files)
 };
 
 struct TokenArgs {

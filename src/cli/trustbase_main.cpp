@@ -2,6 +2,7 @@
 // and token; verify and the fleet reports follow (docs/design.md).
 #include <CLI/CLI.hpp>
 
+#include "cli/backup_command.h"
 #include "cli/compare_command.h"
 #include "cli/demo_command.h"
 #include "cli/fleet_commands.h"
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   tb::add_fleet_commands(app, fleet_commands);
   tb::FleetReportCommands fleet_reports;
   tb::add_fleet_report_commands(app, fleet_reports);
+  tb::BackupCommands backup_commands;
+  tb::add_backup_commands(app, backup_commands);
   tb::cli::DemoOptions demo;
   CLI::App* demo_cmd = app.add_subcommand("demo", "Simulate a fleet of failover clusters end to end and report on it");
   demo_cmd->add_option("--dir", demo.dir, "Work directory (must be empty; default: a new one under /tmp)");
@@ -44,5 +47,6 @@ int main(int argc, char** argv) {
   if (status < 0) status = tb::run_server_commands(server_commands, store_commands.store);
   if (status < 0) status = tb::run_fleet_commands(fleet_commands, store_commands.store);
   if (status < 0) status = tb::run_fleet_report_commands(fleet_reports, store_commands.store);
+  if (status < 0) status = tb::run_backup_commands(backup_commands, store_commands.store);
   return status >= 0 ? status : 2;
 }

@@ -14,6 +14,11 @@ namespace {
 
 bool retryable(int status) { return status == 408 || status == 429 || status >= 500; }
 
+bool is_tls_failure(httplib::Error e) {
+  return e == httplib::Error::SSLConnection || e == httplib::Error::SSLLoadingCerts ||
+         e == httplib::Error::SSLServerVerification;
+}
+
 std::string query_escape(const std::string& s) {
   static constexpr char hex[] = "0123456789ABCDEF";
   std::string out;
@@ -33,9 +38,9 @@ std::string query_escape(const std::string& s) {
 
 Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTempFile& file, ScanFormat format,
                                      const std::function<void(const std::string&)>& log) {
-  if (options.server.rfind("http://", 0) != 0)
-    return fail(ErrorCode::invalid_argument, "server URL must start with http:// (got '" + options.server + "')");
-  httplib::Client client(options.server);
+  auto connection = ServerConnection::open(options.server, options.tls);
+  if (!connection) return tl::unexpected(connection.error());
+  httplib::Client& client = connection->client();
   client.set_bearer_token_auth(options.token.c_str());
   client.set_connection_timeout(std::chrono::seconds(10));
   client.set_read_timeout(options.timeout);
@@ -65,6 +70,11 @@ Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTem
     auto res = client.Post(path.c_str(), headers, static_cast<std::size_t>(file.compressed_bytes()), provider,
                            content_type);
     std::string problem;
+    if (!res && is_tls_failure(res.error())) {
+      // A certificate that does not verify will not verify on the next attempt either.
+      return fail(ErrorCode::io, "TLS with " + options.server + " failed: " + httplib::to_string(res.error()) +
+                                     " (check --ca-file / --pin against the server's certificate)");
+    }
     if (!res) {
       problem = "cannot reach " + options.server + ": " + httplib::to_string(res.error());
     } else if (retryable(res->status)) {
@@ -82,7 +92,9 @@ Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTem
 }
 
 Expected<UploadResponse> fetch_verdict(const UploadOptions& options, const std::string& host, const VerifyQuery& query) {
-  httplib::Client client(options.server);
+  auto connection = ServerConnection::open(options.server, options.tls);
+  if (!connection) return tl::unexpected(connection.error());
+  httplib::Client& client = connection->client();
   client.set_bearer_token_auth(options.token.c_str());
   client.set_connection_timeout(std::chrono::seconds(10));
   client.set_read_timeout(options.timeout);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "client/connection.h"
 #include "client/gzip_file.h"
 #include "core/error.h"
 #include "format/scan_writer.h"
@@ -14,7 +15,8 @@
 namespace tb {
 
 struct UploadOptions {
-  std::string server;        // "http://host:port" (https once TLS lands)
+  std::string server;        // "http://HOST:PORT" or "https://HOST:PORT"
+  TlsOptions tls;            // https: how the server is authenticated
   std::string token;         // bearer token
   std::string host;          // host name to file the scan under; empty = the document's
   std::string cluster, role; // enrolment only: where the host belongs (empty: not sent)

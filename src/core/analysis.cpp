@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "core/path.h"
@@ -419,7 +421,109 @@ Manifest without_patch_files(const Manifest& manifest, const SignatureIndex& ind
 
 Analysis analyze(const ScanDocument& scan, const SignatureIndex& index, AnalysisOptions options) {
   options.roots = scan.header.roots;
-  return analyze(scan.manifest, index, options);
+  Analysis out = analyze(scan.manifest, index, options);
+  if (scan.header.inventory) out.inventory = check_inventory(*scan.header.inventory, out.verdicts);
+  return out;
+}
+
+std::string_view to_string(InventoryIssueKind kind) noexcept {
+  switch (kind) {
+    case InventoryIssueKind::mismatch: return "inventory_mismatch";
+    case InventoryIssueKind::incomplete: return "inventory_incomplete";
+  }
+  return "unknown";
+}
+
+namespace {
+
+std::string versions_of(const std::vector<SignatureRef>& refs) {
+  std::string out;
+  for (const SignatureRef& r : refs) {
+    if (!out.empty()) out += ", ";
+    out += r.version;
+  }
+  return out;
+}
+
+std::string incomplete_message(const InstalledPackage& p, const SignatureVerdict& v) {
+  std::string m = std::string(to_string(p.manager)) + " says " + p.name + " " + p.version + " is installed, ";
+  switch (v.state) {
+    case SignatureState::absent: return m + "but none of its files are there";
+    case SignatureState::partial:
+      return m + "but its files are partly there (" + std::to_string(v.counts.matching) + " of " +
+             std::to_string(v.counts.expected) + " match)";
+    case SignatureState::tampered:
+      return m + "but " + std::to_string(v.counts.modified) + " of its files are modified";
+    default: return m + "but its signature is " + std::string(to_string(v.state));
+  }
+}
+
+}  // namespace
+
+InventoryCheck check_inventory(const PackageInventory& inventory, std::span<const SignatureVerdict> verdicts) {
+  InventoryCheck out;
+  out.warnings = inventory.warnings.size();
+  // The verdicts of each name, in index order.
+  std::unordered_map<std::string_view, std::vector<const SignatureVerdict*>> by_name;
+  for (const SignatureVerdict& v : verdicts) by_name[v.ref.name].push_back(&v);
+
+  // Each (manager, name, version) once: multi-arch packages list a name per architecture.
+  std::vector<const InstalledPackage*> packages;
+  packages.reserve(inventory.packages.size());
+  for (const InstalledPackage& p : inventory.packages) packages.push_back(&p);
+  auto key = [](const InstalledPackage* p) { return std::tie(p->manager, p->name, p->version); };
+  std::stable_sort(packages.begin(), packages.end(), [&](auto* a, auto* b) { return key(a) < key(b); });
+  packages.erase(std::unique(packages.begin(), packages.end(), [&](auto* a, auto* b) { return key(a) == key(b); }),
+                 packages.end());
+
+  for (const InstalledPackage* p : packages) {
+    ++out.listed;
+    const auto it = by_name.find(p->name);
+    if (it == by_name.end()) {
+      ++out.without_signature;
+      continue;
+    }
+    const SignatureVerdict* listed = nullptr;
+    std::vector<SignatureRef> installed;  // complete, and not patched by a complete later version of the name
+    for (const SignatureVerdict* v : it->second) {
+      if (v->ref.version == p->version) listed = v;
+      if (v->state != SignatureState::complete || v->counts.expected == 0) continue;
+      const bool newer_there = std::any_of(v->patched_by.begin(), v->patched_by.end(),
+                                           [&](const SignatureRef& r) { return r.name == p->name; });
+      if (!newer_there) installed.push_back(v->ref);
+    }
+    if (listed != nullptr && listed->counts.expected == 0) {
+      ++out.not_covered;  // nothing of it under the scanned roots: the files cannot tell
+      continue;
+    }
+    const bool listed_installed = std::any_of(installed.begin(), installed.end(),
+                                              [&](const SignatureRef& r) { return r.version == p->version; });
+    if (listed_installed) {
+      ++out.confirmed;
+      continue;
+    }
+    InventoryIssue issue;
+    issue.package = *p;
+    if (listed != nullptr) issue.state = listed->state;
+    if (!installed.empty()) {
+      issue.kind = InventoryIssueKind::mismatch;
+      issue.found = std::move(installed);
+      issue.message = std::string(to_string(p->manager)) + " says " + p->name + " " + p->version +
+                      " is installed, its files match " + versions_of(issue.found);
+      if (listed != nullptr && listed->state != SignatureState::absent)
+        issue.message += " (" + p->version + " is " + std::string(to_string(listed->state)) + ")";
+      out.issues.push_back(std::move(issue));
+    } else if (listed == nullptr) {
+      ++out.unknown_version;
+    } else if (listed->state == SignatureState::superseded) {
+      ++out.confirmed;  // its files were taken over by a later patch (of another name)
+    } else {
+      issue.kind = InventoryIssueKind::incomplete;
+      issue.message = incomplete_message(*p, *listed);
+      out.issues.push_back(std::move(issue));
+    }
+  }
+  return out;
 }
 
 }  // namespace tb

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -97,15 +98,55 @@ struct FileDeviation {
   bool operator==(const FileDeviation&) const = default;
 };
 
+// The host's package managers against its files (ScanHeader::inventory): where what dpkg
+// or rpm says is installed is not what the signatures found on disk.
+enum class InventoryIssueKind : std::uint8_t {
+  mismatch,     // "inventory_mismatch": the files match another version of the package
+  incomplete,   // "inventory_incomplete": the listed version's signature is absent, partial
+                // or tampered, and no other version's files are there either
+};
+std::string_view to_string(InventoryIssueKind kind) noexcept;
+
+struct InventoryIssue {
+  InventoryIssueKind kind = InventoryIssueKind::mismatch;
+  InstalledPackage package;                // as the package manager lists it
+  std::vector<SignatureRef> found;         // mismatch: the versions whose files are installed
+  std::optional<SignatureState> state;     // the listed version's signature state, when there is one
+  std::string message;                     // "dpkg says openssl 3.0.11 is installed, its files match 3.0.9"
+  bool operator==(const InventoryIssue&) const = default;
+};
+
+struct InventoryCheck {
+  std::size_t listed = 0;           // packages the inventory lists (name, version, manager once)
+  std::size_t confirmed = 0;        // the listed version's signature is complete (or superseded)
+  std::size_t without_signature = 0;  // no signature of that name: counted, not an issue
+  std::size_t unknown_version = 0;  // signatures of the name, none of that version, none installed
+  std::size_t not_covered = 0;      // the listed version's files lie outside the scanned roots
+  std::vector<InventoryIssue> issues;  // by manager, name, version
+  std::size_t warnings = 0;         // the inventory's own warnings (it may be incomplete)
+  bool operator==(const InventoryCheck&) const = default;
+};
+
 struct Analysis {
   std::vector<SignatureVerdict> verdicts;   // one per signature, in index (Id) order
   std::vector<FileDeviation> deviations;    // path order, each path once
+  std::optional<InventoryCheck> inventory;  // nullopt when the scan listed no inventory
 };
+
+// Cross-checks an inventory with the verdicts of an analysis of the same scan. For each
+// listed package whose name some signature has: the "installed" versions are the name's
+// complete verdicts not patched by a later complete version of the same name. The listed
+// version among them: confirmed. Others there instead: mismatch. None there: incomplete
+// when the listed version has a signature (absent, partial or tampered; superseded counts
+// as confirmed), else unknown_version. A listed version whose signature has nothing under
+// the scanned roots is not_covered. O(verdicts + packages).
+InventoryCheck check_inventory(const PackageInventory& inventory, std::span<const SignatureVerdict> verdicts);
 
 // Judges `scan` against every signature of `index`. O(scan + signature records): one
 // hash lookup per scanned record, one pass over every signature's records.
 Analysis analyze(const Manifest& scan, const SignatureIndex& index, const AnalysisOptions& options = {});
-// A scan document judged within what it covered (its roots).
+// A scan document judged within what it covered (its roots), its inventory (when it has
+// one) cross-checked with check_inventory().
 Analysis analyze(const ScanDocument& scan, const SignatureIndex& index, AnalysisOptions options = {});
 
 // Attributes compared between cluster members: everything but mtime, which says when a

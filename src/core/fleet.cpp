@@ -369,6 +369,8 @@ std::string_view to_string(VerifyProblem problem) noexcept {
       return "no_snapshot";
     case VerifyProblem::drift:
       return "drift";
+    case VerifyProblem::inventory:
+      return "inventory";
   }
   return "?";
 }
@@ -458,6 +460,10 @@ HostVerdict verify_host(const HostStatus& host, std::span<const StageAssignment>
   if (!request.allow_deviations && host.deviations > 0) {
     reasons.push_back(make_reason(VerifyProblem::deviations));
     reasons.back().count = host.deviations;
+  }
+  if (!request.allow_deviations && host.inventory_mismatches > 0) {
+    reasons.push_back(make_reason(VerifyProblem::inventory));
+    reasons.back().count = host.inventory_mismatches;
   }
   if (request.cluster_identical) {
     if (!host.drift) {

@@ -63,6 +63,9 @@ struct HostStatus {
   // comparison has not been made.
   std::optional<SnapshotDrift> drift;
   std::size_t deviations = 0;  // the analysis' deviating files (outside or against every signature)
+  // Packages the host's package manager lists at a version its files do not show
+  // (analysis InventoryCheck::issues); 0 when the scan had no inventory.
+  std::size_t inventory_mismatches = 0;
   // Set when the latest scan exists but could not be judged (unreadable, analysis failed):
   // every cell is unscanned and verify fails with this text.
   std::optional<std::string> error;
@@ -256,6 +259,7 @@ enum class VerifyProblem : std::uint8_t {
   deviations,    // files that no signature explains (count)
   no_snapshot,   // identity asked but the host was not compared with a snapshot
   drift,         // the host differs from its cluster's snapshot (drift given)
+  inventory,     // packages whose files are not the version the package manager lists (count)
 };
 std::string_view to_string(VerifyProblem problem) noexcept;
 
@@ -265,7 +269,7 @@ struct VerifyReason {
   std::optional<SignatureState> observed;
   std::optional<Stage> stage;
   std::optional<SnapshotDrift> drift;
-  std::size_t count = 0;  // deviations
+  std::size_t count = 0;  // deviations, inventory
   std::string detail;     // scan_error: the error text
   bool operator==(const VerifyReason&) const = default;
 };
@@ -275,7 +279,8 @@ struct VerifyRequest {
   std::vector<SignatureRef> expect_complete;
   // The host must have been compared with its cluster's snapshot and match it.
   bool cluster_identical = false;
-  // Accept deviating files outside every signature (default: they fail the gate).
+  // Accept deviating files outside every signature, and packages whose files are another
+  // version than the package manager lists (default: both fail the gate).
   bool allow_deviations = false;
 };
 

@@ -30,4 +30,18 @@ std::optional<ScanErrorKind> scan_error_kind_from_string(std::string_view name) 
   return std::nullopt;
 }
 
+std::string_view to_string(PackageManager manager) noexcept {
+  switch (manager) {
+    case PackageManager::dpkg: return "dpkg";
+    case PackageManager::rpm: return "rpm";
+  }
+  return "dpkg";
+}
+
+std::optional<PackageManager> package_manager_from_string(std::string_view name) noexcept {
+  if (name == "dpkg") return PackageManager::dpkg;
+  if (name == "rpm") return PackageManager::rpm;
+  return std::nullopt;
+}
+
 }  // namespace tb

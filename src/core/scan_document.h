@@ -3,8 +3,11 @@
 // Formats (format/) serialise exactly this; the scanner (scan/) produces it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/manifest.h"
@@ -23,6 +26,40 @@ struct HostFacts {
   bool operator==(const HostFacts&) const = default;
 };
 
+// One installed package as the host's package manager lists it (dpkg status, rpmdb).
+enum class PackageManager : std::uint8_t { dpkg, rpm };
+std::string_view to_string(PackageManager manager) noexcept;
+std::optional<PackageManager> package_manager_from_string(std::string_view name) noexcept;
+
+struct InstalledPackage {
+  std::string name;     // dpkg Package / rpm NAME
+  std::string version;  // dpkg Version verbatim / rpm "[E:]V-R" (as signatures name them)
+  std::string arch;     // dpkg Architecture / rpm ARCH; may be empty
+  PackageManager manager = PackageManager::dpkg;
+  bool operator==(const InstalledPackage&) const = default;
+};
+
+// Something wrong with a package database that did not stop the scan (a malformed stanza,
+// an oversized file, an unreadable rpmdb): the inventory may be incomplete.
+struct InventoryWarning {
+  PackageManager manager = PackageManager::dpkg;
+  std::string message;
+  bool operator==(const InventoryWarning&) const = default;
+};
+
+// Bounds shared by the scanner (what it collects) and the readers (what they accept).
+inline constexpr std::size_t kMaxInventoryPackages = 200'000;
+inline constexpr std::size_t kMaxInventoryWarnings = 100;
+inline constexpr std::size_t kMaxPackageField = 1024;  // name, version, arch, in bytes
+
+// The host's installed packages, as its package managers list them. Sorted by manager,
+// name, arch, version (the scanner sorts; readers keep the document's order).
+struct PackageInventory {
+  std::vector<InstalledPackage> packages;
+  std::vector<InventoryWarning> warnings;
+  bool operator==(const PackageInventory&) const = default;
+};
+
 struct ScanHeader {
   int format_version = kScanFormatVersion;
   std::string scanner;                 // "trustbase-scan 0.1.0"
@@ -32,6 +69,9 @@ struct ScanHeader {
   bool one_file_system = false;
   bool skip_pseudo_fs = true;
   std::int64_t started_ns = 0;         // wall clock, ns since the Unix epoch
+  // The installed packages; nullopt when the scanner did not look (--no-inventory, or no
+  // package database on the host), empty when it looked and found none.
+  std::optional<PackageInventory> inventory;
   bool operator==(const ScanHeader&) const = default;
 };
 

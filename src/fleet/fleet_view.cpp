@@ -87,6 +87,7 @@ ScanResult judge_scan(const ScanDocument& scan, const SignatureSet& signatures, 
             [](const SignatureStateEntry& a, const SignatureStateEntry& b) { return a.signature_id < b.signature_id; });
   result.deviations = count_deviations(analysis.deviations);
   result.deviations.config = config_changes(analysis);
+  if (analysis.inventory) result.inventory_mismatches = analysis.inventory->issues.size();
   if (snapshot != nullptr) {
     const Drift drift = compare_with_snapshot(scan.manifest, snapshot->manifest, signatures.index, kSnapshotAttrs);
     result.snapshot_version = snapshot->info.version;
@@ -153,6 +154,7 @@ Expected<std::vector<HostStatus>> host_statuses(Store& store, const SignatureSet
       }
       const DeviationCounts& d = h.result->deviations;
       s.deviations = d.added + d.removed + d.modified;
+      s.inventory_mismatches = static_cast<std::size_t>(h.result->inventory_mismatches);
     }
     out.push_back(std::move(s));
   }

@@ -57,6 +57,17 @@ std::string text_report(const AnalysisContext& c, const Analysis& a) {
     o += '\n';
   }
   if (a.deviations.empty()) o += "  none\n";
+  if (a.inventory) {
+    const InventoryCheck& inv = *a.inventory;
+    o += fmt::format("packages: {} listed, {} confirmed by their files, {} without signature", inv.listed,
+                     inv.confirmed, inv.without_signature);
+    if (inv.unknown_version != 0) o += fmt::format(", {} of a version without signature", inv.unknown_version);
+    if (inv.not_covered != 0) o += fmt::format(", {} outside the scanned roots", inv.not_covered);
+    if (inv.warnings != 0) o += fmt::format(", {} warnings reading the package database", inv.warnings);
+    o += '\n';
+    for (const InventoryIssue& i : inv.issues)
+      o += fmt::format("  {:<20} {}\n", to_string(i.kind), printable(i.message));
+  }
   o += analysis_is_clean(a) ? "result: clean\n" : "result: DEVIATIONS\n";
   return o;
 }
@@ -125,7 +136,35 @@ std::string json_report(const AnalysisContext& c, const Analysis& a) {
     put_refs(o, d.content_owners);
     o += '}';
   }
-  o += "\n]}\n";
+  o += "\n]";
+  if (a.inventory) {
+    const InventoryCheck& inv = *a.inventory;
+    o += fmt::format(",\"inventory\":{{\"listed\":{},\"confirmed\":{},\"without_signature\":{},"
+                     "\"unknown_version\":{},\"not_covered\":{},\"warnings\":{},\"issues\":[",
+                     inv.listed, inv.confirmed, inv.without_signature, inv.unknown_version, inv.not_covered,
+                     inv.warnings);
+    for (std::size_t i = 0; i < inv.issues.size(); ++i) {
+      const InventoryIssue& is = inv.issues[i];
+      o += i == 0 ? "\n{\"kind\":" : ",\n{\"kind\":";
+      put_string(o, to_string(is.kind));
+      o += ",\"source\":";
+      put_string(o, to_string(is.package.manager));
+      o += ",\"name\":";
+      put_string(o, is.package.name);
+      o += ",\"version\":";
+      put_string(o, is.package.version);
+      o += ",\"arch\":";
+      put_string(o, is.package.arch);
+      if (is.state) o += fmt::format(",\"state\":\"{}\"", to_string(*is.state));
+      o += ",\"found\":";
+      put_refs(o, is.found);
+      o += ",\"message\":";
+      put_string(o, is.message);
+      o += '}';
+    }
+    o += "]}";
+  }
+  o += "}\n";
   return o;
 }
 
@@ -134,6 +173,7 @@ std::string json_report(const AnalysisContext& c, const Analysis& a) {
 bool analysis_is_clean(const Analysis& analysis) {
   for (const SignatureVerdict& v : analysis.verdicts)
     if (v.state == SignatureState::partial || v.state == SignatureState::tampered) return false;
+  if (analysis.inventory && !analysis.inventory->issues.empty()) return false;
   return analysis.deviations.empty();
 }
 

@@ -19,8 +19,8 @@ struct AnalysisContext {
 Expected<void> write_analysis_report(ReportFormat format, const AnalysisContext& context, const Analysis& analysis,
                                      ByteSink& sink);
 
-// True when the host matches what is installed: no signature partial or tampered and no
-// deviating file. (Expected states per stage come with the fleet issue.)
+// True when the host matches what is installed: no signature partial or tampered, no
+// deviating file, and no package its package manager lists at a version its files deny. (Expected states per stage come with the fleet issue.)
 bool analysis_is_clean(const Analysis& analysis);
 
 }  // namespace tb

@@ -563,6 +563,9 @@ std::string reason_text(const VerifyReason& r) {
     case VerifyProblem::deviations:
       o += plural(r.count, "file", "files") + " no known signature explains";
       break;
+    case VerifyProblem::inventory:
+      o += plural(r.count, "package", "packages") + " whose files are not the version the package manager lists";
+      break;
     case VerifyProblem::no_snapshot:
       o += "not compared with a cluster snapshot";
       break;
@@ -679,7 +682,8 @@ std::string verify_report_json(const HostStatus& host, const HostVerdict& verdic
       o += ",\"drift\":";
       put_drift(o, *r.drift);
     }
-    if (r.problem == VerifyProblem::deviations) o += fmt::format(",\"count\":{}", r.count);
+    if (r.problem == VerifyProblem::deviations || r.problem == VerifyProblem::inventory)
+      o += fmt::format(",\"count\":{}", r.count);
     if (r.problem == VerifyProblem::scan_error) {
       o += ",\"detail\":";
       append_json_text(o, r.detail);

@@ -38,6 +38,8 @@ constexpr int kMaxDepth = 3;
 
 constexpr std::array<std::string_view, 8> kHeaderMembers = {"format", "version", "scanner", "started",
                                                             "host",   "options", "roots",   "excludes"};
+// Header members a document may leave out: the package inventory (warnings only with it).
+constexpr std::array<std::string_view, 2> kOptionalHeaderMembers = {"packages", "package_warnings"};
 
 tl::unexpected<Error> invalid(const std::string& where, std::string message) {
   return fail(ErrorCode::parse, where + ": " + std::move(message));
@@ -128,7 +130,7 @@ class HeaderBuilder {
     if (!ns) return tl::unexpected(ns.error());
     header_.started_ns = *ns;
     for (auto step : {&HeaderBuilder::read_host, &HeaderBuilder::read_options, &HeaderBuilder::read_roots,
-                      &HeaderBuilder::read_excludes})
+                      &HeaderBuilder::read_excludes, &HeaderBuilder::read_inventory})
       if (auto ok = (this->*step)(members); !ok) return tl::unexpected(ok.error());
     return std::move(header_);
   }
@@ -204,6 +206,52 @@ class HeaderBuilder {
   Expected<void> read_excludes(const json& members) {
     return read_list(members, "excludes", "glob", "glob_b64", header_.excludes,
                      [&](Field plain, Field b64) { return read_glob(plain, b64, limits_); });
+  }
+
+  // "packages": [{"name","version","arch","source"}...], "package_warnings": [{"source","message"}...].
+  // The SAX handler has already bounded the number of packages while capturing them.
+  Expected<void> read_inventory(const json& members) {
+    const auto packages = members.find("packages");
+    const auto warnings = members.find("package_warnings");
+    if (packages == members.end()) {
+      if (warnings != members.end()) return invalid("document", "'package_warnings' without 'packages'");
+      return {};
+    }
+    if (!packages->is_array()) return invalid("document", "'packages' must be an array");
+    PackageInventory& inv = header_.inventory.emplace();
+    InventoryCount count(limits_);
+    for (std::size_t i = 0; i < packages->size(); ++i) {
+      const std::string where = "packages[" + std::to_string(i) + "]";
+      const json& item = (*packages)[i];
+      if (auto ok = check_object(item, {"name", "version", "arch", "source"}, where); !ok) return ok;
+      RawPackage raw;
+      for (const auto& [key, out] : {std::pair{"name", &raw.name}, std::pair{"version", &raw.version},
+                                     std::pair{"arch", &raw.arch}, std::pair{"source", &raw.source}}) {
+        auto value = required_string(item, key, where);
+        if (!value) return tl::unexpected(value.error());
+        *out = *value;
+      }
+      if (auto ok = within(where, count.count_package()); !ok) return ok;
+      auto package = within(where, make_package(raw));
+      if (!package) return tl::unexpected(package.error());
+      inv.packages.push_back(std::move(*package));
+    }
+    if (warnings == members.end()) return {};
+    if (!warnings->is_array()) return invalid("document", "'package_warnings' must be an array");
+    for (std::size_t i = 0; i < warnings->size(); ++i) {
+      const std::string where = "package_warnings[" + std::to_string(i) + "]";
+      const json& item = (*warnings)[i];
+      if (auto ok = check_object(item, {"source", "message"}, where); !ok) return ok;
+      auto source = required_string(item, "source", where);
+      if (!source) return tl::unexpected(source.error());
+      auto message = required_string(item, "message", where);
+      if (!message) return tl::unexpected(message.error());
+      if (auto ok = within(where, count.count_warning()); !ok) return ok;
+      auto warning = within(where, make_inventory_warning(*source, *message, limits_));
+      if (!warning) return tl::unexpected(warning.error());
+      inv.warnings.push_back(std::move(*warning));
+    }
+    return {};
   }
 
   const ReadLimits& limits_;
@@ -366,7 +414,9 @@ class ScanSax final : public nlohmann::json_sax<json> {
 
   // A member of the root object: known, not repeated, and in streaming order.
   bool root_key(const std::string& name) {
-    const bool header = std::find(kHeaderMembers.begin(), kHeaderMembers.end(), name) != kHeaderMembers.end();
+    const bool header = std::find(kHeaderMembers.begin(), kHeaderMembers.end(), name) != kHeaderMembers.end() ||
+                        std::find(kOptionalHeaderMembers.begin(), kOptionalHeaderMembers.end(), name) !=
+                            kOptionalHeaderMembers.end();
     if (!header && name != "entries" && name != "errors" && name != "summary")
       return stop(invalid("document", "unexpected member " + excerpt(name)));
     if (std::find(seen_.begin(), seen_.end(), name) != seen_.end())
@@ -395,6 +445,12 @@ class ScanSax final : public nlohmann::json_sax<json> {
 
   bool open_container(json empty) {
     if (++depth_ > kMaxDepth) return stop(invalid(where(), "nested deeper than a scan document can be"));
+    // The inventory is captured whole before it is checked: bound it while it grows.
+    if (stack_.size() == 1 && capture_.is_array() && (member_ == "packages" || member_ == "package_warnings")) {
+      const std::size_t max = member_ == "packages" ? limits_.max_packages : kMaxInventoryWarnings;
+      if (capture_.size() >= max)
+        return stop(fail(ErrorCode::limit, member_ + ": more than " + std::to_string(max) + " items"));
+    }
     if (stack_.empty()) {
       capture_ = std::move(empty);
       stack_.push_back(&capture_);

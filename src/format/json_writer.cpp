@@ -119,7 +119,9 @@ class JsonScanWriter final : public ScanWriter {
     put_list(o, h.roots, "path");
     o += "],\n\"excludes\":[";
     put_list(o, h.excludes, "glob");
-    o += "],\n\"entries\":[";
+    o += ']';
+    if (h.inventory) put_inventory(*h.inventory);
+    o += ",\n\"entries\":[";
     out_.maybe_flush();
     return out_.status();
   }
@@ -157,6 +159,33 @@ class JsonScanWriter final : public ScanWriter {
   }
 
  private:
+  // "packages":[{"name","version","arch","source"}...] and, when there are any,
+  // "package_warnings":[{"source","message"}...]: two flat members, one level each.
+  void put_inventory(const PackageInventory& inv) {
+    std::string& o = out_.text();
+    o += ",\n\"packages\":[";
+    for (std::size_t i = 0; i < inv.packages.size(); ++i) {
+      const InstalledPackage& p = inv.packages[i];
+      o += i == 0 ? "\n{" : ",\n{";
+      put_text(o, "name", p.name, true);
+      put_text(o, "version", p.version);
+      put_text(o, "arch", p.arch);
+      put_string(o, "source", to_string(p.manager));
+      o += '}';
+      out_.maybe_flush();
+    }
+    o += inv.packages.empty() ? "]" : "\n]";
+    if (inv.warnings.empty()) return;
+    o += ",\n\"package_warnings\":[";
+    for (std::size_t i = 0; i < inv.warnings.size(); ++i) {
+      o += i == 0 ? "\n{" : ",\n{";
+      put_string(o, "source", to_string(inv.warnings[i].manager), true);
+      put_text(o, "message", inv.warnings[i].message);
+      o += '}';
+    }
+    o += "\n]";
+  }
+
   // [{"path":...},{"path_b64":...}] for roots and excludes.
   static void put_list(std::string& o, const std::vector<std::string>& items, std::string_view key) {
     for (std::size_t i = 0; i < items.size(); ++i) {

@@ -51,6 +51,27 @@ struct RawSummary {
 };
 Expected<ScanSummary> make_summary(const RawSummary& raw);
 
+// One installed package of the inventory (<package> / "packages" item).
+struct RawPackage {
+  std::string_view name, version, arch, source;  // source: "dpkg" | "rpm"
+};
+// Name and version non-empty, every field plain text of at most kMaxPackageField bytes.
+Expected<InstalledPackage> make_package(const RawPackage& raw);
+// A warning about a package database; the message bounded like other text.
+Expected<InventoryWarning> make_inventory_warning(std::string_view source, std::string_view message,
+                                                  const ReadLimits& limits);
+// Counts inventory packages and warnings against ReadLimits::max_packages and kMaxInventoryWarnings.
+class InventoryCount {
+ public:
+  explicit InventoryCount(const ReadLimits& limits) : max_packages_(limits.max_packages) {}
+  Expected<void> count_package();
+  Expected<void> count_warning();
+
+ private:
+  std::size_t max_packages_;
+  std::size_t packages_ = 0, warnings_ = 0;
+};
+
 // A canonical absolute path given either as text or as base64 of the raw bytes.
 // `what` names the field in messages ("root path").
 Expected<std::string> read_path(Field plain, Field b64, std::string_view what, const ReadLimits& limits);

@@ -127,6 +127,39 @@ void put_deviation(std::string& o, const FileDeviation& d) {
   o += "    </deviation>\n";
 }
 
+void put_inventory(std::string& o, const InventoryCheck& inv) {
+  o += "  <inventory";
+  put_uint(o, "listed", inv.listed);
+  put_uint(o, "confirmed", inv.confirmed);
+  put_uint(o, "without-signature", inv.without_signature);
+  put_uint(o, "unknown-version", inv.unknown_version);
+  put_uint(o, "not-covered", inv.not_covered);
+  put_uint(o, "warnings", inv.warnings);
+  if (inv.issues.empty()) {
+    o += "/>\n";
+    return;
+  }
+  o += ">\n";
+  for (const InventoryIssue& i : inv.issues) {
+    o += "    <inventory-issue";
+    put_text(o, "kind", to_string(i.kind));
+    put_text(o, "source", to_string(i.package.manager));
+    put_text(o, "name", i.package.name);
+    put_text(o, "version", i.package.version);
+    put_text(o, "arch", i.package.arch);
+    if (i.state) put_text(o, "state", to_string(*i.state));
+    put_text(o, "message", i.message);
+    if (i.found.empty()) {
+      o += "/>\n";
+      continue;
+    }
+    o += ">\n";
+    put_refs(o, "      ", "found", i.found);
+    o += "    </inventory-issue>\n";
+  }
+  o += "  </inventory>\n";
+}
+
 // The scan side of a drift report: <reference .../> or <examined .../>.
 void put_side(std::string& o, std::string_view element, const ScanHeader* h) {
   if (h == nullptr) return;
@@ -177,7 +210,9 @@ std::string xml_analysis_report(const AnalysisContext& c, const Analysis& a) {
     if (c.include_absent || v.state != SignatureState::absent) put_verdict(o, v);
   o += "  </signatures>\n  <deviations>\n";
   for (const FileDeviation& d : a.deviations) put_deviation(o, d);
-  o += "  </deviations>\n</analysis>\n";
+  o += "  </deviations>\n";
+  if (a.inventory) put_inventory(o, *a.inventory);
+  o += "</analysis>\n";
   return o;
 }
 

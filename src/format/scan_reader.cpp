@@ -166,6 +166,46 @@ Expected<void> check_version(std::string_view value) {
   return invalid("unsupported scan format version " + excerpt(value) + " (this reader supports version 1)");
 }
 
+Expected<InstalledPackage> make_package(const RawPackage& raw) {
+  InstalledPackage p;
+  const auto manager = package_manager_from_string(raw.source);
+  if (!manager) return bad_value("package source", raw.source, "dpkg or rpm");
+  p.manager = *manager;
+  const std::pair<std::string_view, std::string_view> fields[] = {
+      {"package name", raw.name}, {"package version", raw.version}, {"package arch", raw.arch}};
+  for (const auto& [what, value] : fields) {
+    if (value.size() > kMaxPackageField) return too_long(what, kMaxPackageField);
+    if (!is_plain_text(value)) return invalid(std::string(what) + " is not plain text");
+  }
+  if (raw.name.empty()) return invalid("package without a name");
+  if (raw.version.empty()) return invalid("package " + excerpt(raw.name) + " without a version");
+  p.name = std::string(raw.name);
+  p.version = std::string(raw.version);
+  p.arch = std::string(raw.arch);
+  return p;
+}
+
+Expected<InventoryWarning> make_inventory_warning(std::string_view source, std::string_view message,
+                                                  const ReadLimits& limits) {
+  const auto manager = package_manager_from_string(source);
+  if (!manager) return bad_value("warning source", source, "dpkg or rpm");
+  auto text = read_text(message, "inventory warning", limits);
+  if (!text) return tl::unexpected(text.error());
+  return InventoryWarning{*manager, std::move(*text)};
+}
+
+Expected<void> InventoryCount::count_package() {
+  if (++packages_ > max_packages_)
+    return fail(ErrorCode::limit, "more than " + std::to_string(max_packages_) + " packages");
+  return {};
+}
+
+Expected<void> InventoryCount::count_warning() {
+  if (++warnings_ > kMaxInventoryWarnings)
+    return fail(ErrorCode::limit, "more than " + std::to_string(kMaxInventoryWarnings) + " inventory warnings");
+  return {};
+}
+
 Expected<FileRecord> make_record(const RawRecord& raw, const ReadLimits& limits) {
   FileRecord r;
   const auto type = file_type_from_string(raw.type);

@@ -36,6 +36,7 @@ struct ReadLimits {
   std::size_t max_records = 20'000'000;
   std::size_t max_errors = 1'000'000;
   std::size_t max_text_bytes = 64 * 1024;  // any single attribute or text value
+  std::size_t max_packages = kMaxInventoryPackages;  // installed packages listed in <packages>
   PathLimits paths;
 };
 

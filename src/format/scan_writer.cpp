@@ -23,6 +23,18 @@ Expected<void> WriteSequence::begin(const ScanHeader& header) {
     if (!is_canonical_path(root)) return rejected("scan writer: root is not a canonical path: " + excerpt(root));
   for (const std::string& glob : header.excludes)
     if (glob.find('\0') != std::string::npos) return rejected("scan writer: exclude pattern contains NUL");
+  if (header.inventory) {
+    const PackageInventory& inv = *header.inventory;
+    if (inv.packages.size() > kMaxInventoryPackages) return rejected("scan writer: too many packages in the inventory");
+    if (inv.warnings.size() > kMaxInventoryWarnings) return rejected("scan writer: too many inventory warnings");
+    for (const InstalledPackage& p : inv.packages) {
+      if (p.name.empty() || p.version.empty()) return rejected("scan writer: a package without a name or version");
+      if (p.name.size() > kMaxPackageField || p.version.size() > kMaxPackageField || p.arch.size() > kMaxPackageField)
+        return rejected("scan writer: package field longer than " + std::to_string(kMaxPackageField) + " bytes");
+      if (!is_plain_text(p.name) || !is_plain_text(p.version) || !is_plain_text(p.arch))
+        return rejected("scan writer: package field is not plain text: " + excerpt(p.name));
+    }
+  }
   phase_ = Phase::records;
   return {};
 }

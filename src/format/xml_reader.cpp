@@ -70,11 +70,13 @@ int read_input(void* context, char* buffer, int len) {
 // clang-format off
 enum class Elem : std::uint8_t {
   scan, host, options, root, exclude, entries, errors, summary, file, dir, symlink, other, error,
+  packages, package, warning,
 };
 // clang-format on
-constexpr std::array<std::string_view, 13> kElemNames = {"scan",    "host",   "options", "root", "exclude",
-                                                         "entries", "errors", "summary", "file", "dir",
-                                                         "symlink", "other",  "error"};
+constexpr std::array<std::string_view, 16> kElemNames = {"scan",    "host",     "options", "root",    "exclude",
+                                                         "entries", "errors",   "summary", "file",    "dir",
+                                                         "symlink", "other",    "error",   "packages", "package",
+                                                         "warning"};
 
 std::string_view name_of(Elem e) { return kElemNames[static_cast<std::size_t>(e)]; }
 
@@ -87,8 +89,8 @@ std::optional<Elem> elem_from_name(std::string_view name) {
 bool is_record(Elem e) { return e == Elem::file || e == Elem::dir || e == Elem::symlink || e == Elem::other; }
 
 bool is_section(Elem e) {
-  return e == Elem::host || e == Elem::options || e == Elem::root || e == Elem::exclude || e == Elem::entries ||
-         e == Elem::errors || e == Elem::summary;
+  return e == Elem::host || e == Elem::options || e == Elem::root || e == Elem::exclude || e == Elem::packages ||
+         e == Elem::entries || e == Elem::errors || e == Elem::summary;
 }
 
 bool allowed_child(Elem parent, Elem child) {
@@ -96,19 +98,21 @@ bool allowed_child(Elem parent, Elem child) {
     case Elem::scan: return is_section(child);
     case Elem::entries: return is_record(child);
     case Elem::errors: return child == Elem::error;
+    case Elem::packages: return child == Elem::package || child == Elem::warning;
     default: return false;
   }
 }
 
-// The children of <scan> come in this order: host, options, root+, exclude*, entries,
-// errors, summary. `prev` is the previous child (nullopt for the first).
+// The children of <scan> come in this order: host, options, root+, exclude*, packages?,
+// entries, errors, summary. `prev` is the previous child (nullopt for the first).
 bool may_follow(std::optional<Elem> prev, Elem next) {
   if (!prev) return next == Elem::host;
   switch (next) {
     case Elem::options: return *prev == Elem::host;
     case Elem::root: return *prev == Elem::options || *prev == Elem::root;
     case Elem::exclude: return *prev == Elem::root || *prev == Elem::exclude;
-    case Elem::entries: return *prev == Elem::root || *prev == Elem::exclude;
+    case Elem::packages: return *prev == Elem::root || *prev == Elem::exclude;
+    case Elem::entries: return *prev == Elem::root || *prev == Elem::exclude || *prev == Elem::packages;
     case Elem::errors: return *prev == Elem::entries;
     case Elem::summary: return *prev == Elem::errors;
     default: return false;
@@ -124,6 +128,7 @@ enum class At : std::uint8_t {
   path, path_b64, glob, glob_b64, kind, target, target_b64,
   size, mode, uid, gid, mtime, sha256, err_no,
   finished, files, directories, symlinks, others, bytes_hashed, errors, errors_dropped,
+  source,
   count_,
 };
 constexpr std::size_t kAtCount = static_cast<std::size_t>(At::count_);
@@ -134,6 +139,7 @@ constexpr std::array<std::string_view, kAtCount> kAtNames = {
     "path", "path-b64", "glob", "glob-b64", "kind", "target", "target-b64",
     "size", "mode", "uid", "gid", "mtime", "sha256", "errno",
     "finished", "files", "directories", "symlinks", "others", "bytes-hashed", "errors", "errors-dropped",
+    "source",
 };
 // clang-format on
 
@@ -161,6 +167,9 @@ AtMask allowed_attributes(Elem e) {
     case Elem::summary:
       return bits(At::finished, At::files, At::directories, At::symlinks, At::others, At::bytes_hashed, At::errors,
                   At::errors_dropped);
+    case Elem::package: return bits(At::name, At::version, At::arch, At::source);
+    case Elem::warning: return bit(At::source);
+    case Elem::packages:
     case Elem::entries:
     case Elem::errors: return 0;
   }
@@ -263,7 +272,7 @@ class XmlScanReader {
 
   Expected<void> on_text(int type) {
     const std::string_view text = view(xmlTextReaderConstValue(r_));
-    if (!open_.empty() && open_.back() == Elem::error) {
+    if (!open_.empty() && (open_.back() == Elem::error || open_.back() == Elem::warning)) {
       if (error_text_.size() + text.size() > limits_.max_text_bytes)
         return here(ErrorCode::limit, "error message longer than " + std::to_string(limits_.max_text_bytes) + " bytes");
       error_text_.append(text);
@@ -364,6 +373,9 @@ class XmlScanReader {
       case Elem::errors: return {};
       case Elem::summary: return read_summary();
       case Elem::error: error_text_.clear(); return {};
+      case Elem::packages: header_.inventory.emplace(); return {};
+      case Elem::package: return read_package();
+      case Elem::warning: error_text_.clear(); return {};
       case Elem::file:
       case Elem::dir:
       case Elem::symlink:
@@ -374,6 +386,7 @@ class XmlScanReader {
 
   Expected<void> on_close(Elem e) {
     if (e == Elem::error) return finish_error();
+    if (e == Elem::warning) return finish_warning();
     if (e == Elem::scan) {
       if (last_section_ != Elem::summary)
         return here(ErrorCode::parse, "</scan> before " + (last_section_ ? "the sections after " + tag(*last_section_)
@@ -483,6 +496,33 @@ class XmlScanReader {
     return notify(visitor_.error, std::move(*error));
   }
 
+  // <package name version arch source/>: the packages come before the warnings.
+  Expected<void> read_package() {
+    if (!header_.inventory->warnings.empty()) return here(ErrorCode::parse, "<package> after a <warning>");
+    if (auto ok = located(inventory_count_.count_package()); !ok) return ok;
+    RawPackage raw;
+    for (const auto& [at, out] : {std::pair{At::name, &raw.name}, std::pair{At::version, &raw.version},
+                                  std::pair{At::arch, &raw.arch}, std::pair{At::source, &raw.source}}) {
+      const auto value = required(Elem::package, at);
+      if (!value) return tl::unexpected(value.error());
+      *out = *value;
+    }
+    auto package = located(make_package(raw));
+    if (!package) return tl::unexpected(std::move(package.error()));
+    header_.inventory->packages.push_back(std::move(*package));
+    return {};
+  }
+
+  Expected<void> finish_warning() {
+    if (auto ok = located(inventory_count_.count_warning()); !ok) return ok;
+    const auto source = required(Elem::warning, At::source);
+    if (!source) return tl::unexpected(source.error());
+    auto warning = located(make_inventory_warning(*source, error_text_, limits_));
+    if (!warning) return tl::unexpected(std::move(warning.error()));
+    header_.inventory->warnings.push_back(std::move(*warning));
+    return {};
+  }
+
   Expected<void> read_summary() {
     constexpr At kFields[] = {At::finished, At::files,        At::directories, At::symlinks,
                               At::others,   At::bytes_hashed, At::errors,      At::errors_dropped};
@@ -509,7 +549,8 @@ class XmlScanReader {
   std::array<std::string, kAtCount> values_;
   ScanHeader header_;
   RecordSequence sequence_;
-  std::string error_text_;              // text of the open <error>
+  InventoryCount inventory_count_{limits_};
+  std::string error_text_;              // text of the open <error> or <warning>
   std::optional<Error> libxml_error_;
 };
 

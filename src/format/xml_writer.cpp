@@ -145,6 +145,7 @@ class XmlScanWriter final : public ScanWriter {
       put_bytes_attr(o, "glob", glob);
       o += "/>\n";
     }
+    if (h.inventory) put_inventory(*h.inventory);
     o += "  <entries>\n";
     out_.maybe_flush();
     return out_.status();
@@ -185,6 +186,33 @@ class XmlScanWriter final : public ScanWriter {
   }
 
  private:
+  // <packages>: the installed packages, then the warnings met reading their databases.
+  void put_inventory(const PackageInventory& inv) {
+    std::string& o = out_.text();
+    if (inv.packages.empty() && inv.warnings.empty()) {
+      o += "  <packages/>\n";
+      return;
+    }
+    o += "  <packages>\n";
+    for (const InstalledPackage& p : inv.packages) {
+      o += "    <package";
+      put_text_attr(o, "name", p.name);
+      put_text_attr(o, "version", p.version);
+      put_text_attr(o, "arch", p.arch);
+      put_attr(o, "source", to_string(p.manager));
+      o += "/>\n";
+      out_.maybe_flush();
+    }
+    for (const InventoryWarning& w : inv.warnings) {
+      o += "    <warning";
+      put_attr(o, "source", to_string(w.manager));
+      o += '>';
+      append_xml_escaped(o, is_plain_text(w.message) ? w.message : sanitize_text(w.message));
+      o += "</warning>\n";
+    }
+    o += "  </packages>\n";
+  }
+
   OutputBuffer out_;
   WriteSequence seq_;
 };

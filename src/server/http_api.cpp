@@ -7,6 +7,7 @@
 #include <charconv>
 #include <chrono>
 #include <exception>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,8 +23,10 @@
 #include "format/fleet_report.h"
 #include "fleet/fleet_view.h"
 #include "server/auth.h"
+#include "server/fleet_api.h"
 #include "server/request_log.h"
 #include "server/spool.h"
+#include "server/web_ui.h"
 #include "sources/directory_source.h"
 
 namespace tb::server {
@@ -41,8 +44,16 @@ struct RequestState {
   bool routed = false;  // false: the request failed before routing (bad request line...)
   Clock::time_point start;
   std::optional<TokenInfo> token;
+  const Logger* logger = nullptr;  // the API's, set with the rest by the pre-routing handler
 };
 thread_local RequestState t_state;
+
+// A failure of the server (store, spool, internal) for the operator: through the API's
+// logger while a request is being served, as a plain line otherwise.
+void log_problem(LogLevel level, const std::string& message) {
+  if (t_state.logger != nullptr) t_state.logger->log(level, message);
+  else write_log_line("trustbase serve: " + message + "\n");
+}
 
 // JSON text of any byte string: invalid UTF-8 (host names are raw bytes) is replaced,
 // never thrown about.
@@ -77,7 +88,7 @@ int status_for(const Error& e) {
 }
 
 void reply_store_error(httplib::Response& res, const Error& e) {
-  write_log_line(fmt::format("trustbase serve: {}\n", e.message));
+  log_problem(LogLevel::error, e.message);
   reply_error(res, status_for(e), e.message);
 }
 
@@ -212,6 +223,17 @@ class Api {
 
   SharedStore& store_;
   ApiOptions options_;
+
+ public:
+  const ApiOptions& options() const { return options_; }
+  // judge() timed into the analysis histogram.
+  Expected<Judged> timed_judge(const ScanDocument& scan, const std::string& host, const SignatureIndex& index,
+                               bool include_absent, ReportFormat format = ReportFormat::json) const {
+    const auto start = Clock::now();
+    auto judged = judge(scan, host, index, include_absent, format);
+    if (options_.metrics != nullptr) options_.metrics->observe_analysis(Clock::now() - start);
+    return judged;
+  }
 };
 
 httplib::Server::HandlerResponse Api::authenticate(const httplib::Request& req, httplib::Response& res) {
@@ -267,7 +289,7 @@ std::optional<Upload> Api::receive(const httplib::Request& req, httplib::Respons
   }
   auto spool = SpoolFile::create(options_.spool_dir);
   if (!spool) {
-    write_log_line(fmt::format("trustbase serve: {}\n", spool.error().message));
+    log_problem(LogLevel::error, spool.error().message);
     reply_error_and_close(res, 503, "the server cannot take uploads now (spool directory unusable)");
     return std::nullopt;
   }
@@ -294,7 +316,7 @@ std::optional<Upload> Api::receive(const httplib::Request& req, httplib::Respons
     return std::nullopt;
   }
   if (write_error) {
-    write_log_line(fmt::format("trustbase serve: {}\n", write_error->message));
+    log_problem(LogLevel::error, write_error->message);
     reply_error_and_close(res, 503, "the server cannot take uploads now (spool file: " + write_error->message + ")");
     return std::nullopt;
   }
@@ -393,7 +415,8 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     if (!id) return reply_store_error(res, id.error());
     scan_id = *id;
   }
-  auto judged = judge(*doc, *host, **index, flag(req, "all"));
+  if (options_.metrics != nullptr) options_.metrics->scan_ingested(doc->manifest.size());
+  auto judged = timed_judge(*doc, *host, **index, flag(req, "all"));
   if (!judged) return reply_store_error(res, judged.error());
   std::string out = "{\"scan_id\":" + std::to_string(scan_id) + ",\"host\":" + dump(json(*host)) +
                     ",\"clean\":" + (judged->clean ? "true" : "false");
@@ -402,7 +425,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     out += ",\"host_token\":" + dump(json(enrolment->token)) +
            ",\"host_token_name\":" + dump(json(enrolment->token_name));
   if (!placement_problem.empty()) {  // enrolled all the same: the token must reach the host
-    write_log_line(fmt::format("trustbase serve: enrolled {} but could not place it: {}\n", *host, placement_problem));
+    log_problem(LogLevel::warn, fmt::format("enrolled {} but could not place it: {}", *host, placement_problem));
     out += ",\"warning\":" + dump(json("enrolled, but cluster and role were not recorded: " + placement_problem));
   }
   out += ",\"report\":";
@@ -483,6 +506,7 @@ void Api::post_signature(const httplib::Request& req, httplib::Response& res, co
                            " is already stored with different files; signatures are immutable, import it under a "
                            "new version");
   const bool created = imported->outcome == SharedStore::ImportOutcome::created;
+  if (created && options_.metrics != nullptr) options_.metrics->signatures_imported(1);
   reply(res, created ? 201 : 200,
         dump(json{{"id", imported->id},
                   {"signature", id},
@@ -505,7 +529,7 @@ void Api::host_report(const httplib::Request& req, httplib::Response& res) {
   if (!index) return reply_store_error(res, index.error());
   const auto format = wanted_format(req);
   if (!format) return reply_error(res, 400, "?format= wants json, xml or text");
-  auto judged = judge(*scan, host, **index, flag(req, "all"), *format);
+  auto judged = timed_judge(*scan, host, **index, flag(req, "all"), *format);
   if (!judged) return reply_store_error(res, judged.error());
   res.status = 200;
   res.set_content(std::move(judged->report), content_type(*format));
@@ -590,12 +614,28 @@ void Api::signatures(const httplib::Request&, httplib::Response& res) {
   if (auto refused = may_read_fleet(*token)) return reply_refusal(res, *refused);
   auto index = store_.index();
   if (!index) return reply_store_error(res, index.error());
+  // The relations both ways: what a signature patches and supersedes, and which later
+  // signatures patch or supersede it (the dashboard draws the chains from these).
+  std::map<std::string, std::vector<std::string>> patched_by, superseded_by;
+  for (const Signature& s : (*index)->signatures()) {
+    if (s.info.patches) patched_by[s.info.patches->id()].push_back(s.info.ref.id());
+    for (const SignatureRef& r : s.info.supersedes) superseded_by[r.id()].push_back(s.info.ref.id());
+  }
   json list = json::array();
-  for (const Signature& s : (*index)->signatures())
+  for (const Signature& s : (*index)->signatures()) {
+    json supersedes = json::array();
+    for (const SignatureRef& r : s.info.supersedes) supersedes.push_back(r.id());
+    const std::string id = s.info.ref.id();
     list.push_back({{"name", s.info.ref.name},
                     {"version", s.info.ref.version},
                     {"kind", std::string(to_string(s.info.kind))},
-                    {"records", s.manifest.size()}});
+                    {"records", s.manifest.size()},
+                    {"vendor", s.info.vendor},
+                    {"patches", s.info.patches ? json(s.info.patches->id()) : json(nullptr)},
+                    {"supersedes", std::move(supersedes)},
+                    {"patched_by", patched_by[id]},
+                    {"superseded_by", superseded_by[id]}});
+  }
   reply(res, 200, dump(json{{"signatures", std::move(list)}}));
 }
 
@@ -628,12 +668,13 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
   });
 
   server.set_pre_routing_handler([api](const httplib::Request& req, httplib::Response& res) {
-    t_state = RequestState{true, Clock::now(), std::nullopt};
+    t_state = RequestState{true, Clock::now(), std::nullopt, &api->options().logger};
     return api->authenticate(req, res);
   });
   server.Get("/api/v1/health", [](const httplib::Request&, httplib::Response& res) {
     reply(res, 200, R"({"status":"ok"})");
   });
+  if (options.metrics != nullptr) install_metrics_route(server, store, *options.metrics, options.metrics_role);
   server.Post("/api/v1/scans",
               [api](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
                 api->post_scan(req, res, reader);
@@ -651,6 +692,8 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
   server.Get("/api/v1/hosts", [api](const httplib::Request& req, httplib::Response& res) { api->hosts(req, res); });
   server.Get("/api/v1/signatures",
              [api](const httplib::Request& req, httplib::Response& res) { api->signatures(req, res); });
+  install_fleet_api(server, store, [] { return t_state.token ? &*t_state.token : nullptr; });
+  install_web_ui(server);
 
   // Every error response without a body of its own (unknown route, httplib's own 413
   // or 400) gets a JSON one.
@@ -668,10 +711,10 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
       what = e.what();
     } catch (...) {
     }
-    write_log_line(fmt::format("trustbase serve: internal error: {}\n", what));
+    log_problem(LogLevel::error, "internal error: " + what);
     reply_error(res, 500, "internal server error");
   });
-  server.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+  server.set_logger([api](const httplib::Request& req, const httplib::Response& res) {
     RequestLogEntry e;
     e.time = std::chrono::system_clock::now();
     e.remote_addr = req.remote_addr;
@@ -682,7 +725,8 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
     e.path = req.path;
     e.status = res.status;
     e.bytes = res.body.size();
-    write_log_line(format_log_line(e));
+    api->options().logger.request(e);
+    if (api->options().metrics != nullptr) api->options().metrics->observe_request(req.path, res.status);
     t_state = RequestState{};
   });
 }

@@ -28,9 +28,12 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "format/scan_reader.h"
+#include "server/metrics.h"
+#include "server/request_log.h"
 #include "server/shared_store.h"
 
 namespace httplib {
@@ -46,6 +49,13 @@ struct ApiOptions {
   ReadLimits limits;  // max_document_bytes is lowered to max_body_bytes
   // Where request bodies are spooled (unlinked temporary files); empty: $TMPDIR or /tmp.
   std::string spool_dir;
+  // Request lines and errors (stderr; text or JSON lines, with a level threshold).
+  Logger logger;
+  // Counters the API moves, served on GET /metrics (server/metrics.h); null: no /metrics.
+  // Not owned: it must outlive the server.
+  Metrics* metrics = nullptr;
+  // nullopt: /metrics is open to all; else it wants a token of this role (or admin).
+  std::optional<TokenRole> metrics_role;
 };
 
 // Registers the routes, authentication, error and exception handlers and the access log

@@ -5,7 +5,10 @@
 #include <cerrno>
 #include <ctime>
 
+#include <cmath>
+
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 namespace tb::server {
 
@@ -49,6 +52,86 @@ void write_log_line(std::string_view line) {
     if (n <= 0) return;  // nowhere to log to: the request itself is unaffected
     line.remove_prefix(static_cast<std::size_t>(n));
   }
+}
+
+std::optional<LogFormat> log_format_from_string(std::string_view text) noexcept {
+  if (text == "text") return LogFormat::text;
+  if (text == "json") return LogFormat::json;
+  return std::nullopt;
+}
+
+std::optional<LogLevel> log_level_from_string(std::string_view text) noexcept {
+  if (text == "debug") return LogLevel::debug;
+  if (text == "info") return LogLevel::info;
+  if (text == "warn" || text == "warning") return LogLevel::warn;
+  if (text == "error") return LogLevel::error;
+  return std::nullopt;
+}
+
+std::string_view to_string(LogLevel level) noexcept {
+  switch (level) {
+    case LogLevel::debug: return "debug";
+    case LogLevel::info: return "info";
+    case LogLevel::warn: return "warn";
+    case LogLevel::error: return "error";
+  }
+  return "info";
+}
+
+namespace {
+
+using json = nlohmann::json;
+
+// One JSON line; bytes that are not UTF-8 (paths and names come from the network) are
+// replaced rather than thrown about.
+std::string json_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+
+}  // namespace
+
+std::string Logger::format_message(LogLevel level, std::string_view message,
+                                   std::chrono::system_clock::time_point time) const {
+  if (format_ == LogFormat::json)
+    return json_line(json{{"time", iso_time(time)}, {"level", to_string(level)}, {"msg", message}});
+  std::string line = "trustbase serve: ";
+  if (level == LogLevel::warn || level == LogLevel::error) line += fmt::format("{}: ", to_string(level));
+  line += message;
+  if (line.empty() || line.back() != '\n') line += '\n';
+  return line;
+}
+
+LogLevel Logger::request_level(const RequestLogEntry& e) {
+  const bool routine = e.path == "/api/v1/health" || e.path == "/metrics";
+  return routine && e.status >= 200 && e.status < 300 ? LogLevel::debug : LogLevel::info;
+}
+
+std::string Logger::format_request(const RequestLogEntry& e) const {
+  if (format_ == LogFormat::text) return format_log_line(e);
+  const bool v6 = e.remote_addr.find(':') != std::string_view::npos;
+  json j{{"time", iso_time(e.time)},
+         {"level", to_string(request_level(e))},
+         {"msg", "request"},
+         {"remote", v6 ? fmt::format("[{}]:{}", e.remote_addr, e.remote_port)
+                       : fmt::format("{}:{}", e.remote_addr, e.remote_port)},
+         {"method", e.method},
+         {"path", e.path},
+         {"status", e.status},
+         {"bytes", e.bytes}};
+  // Milliseconds with microsecond precision; null when the request never got routed.
+  if (e.duration) j["duration_ms"] = std::round(static_cast<double>(e.duration->count()) / 1e3) / 1e3;
+  else j["duration_ms"] = nullptr;
+  if (e.token_name.empty()) j["token_name"] = nullptr;
+  else j["token_name"] = e.token_name;
+  return json_line(j);
+}
+
+void Logger::log(LogLevel level, std::string_view message) const {
+  if (!enabled(level)) return;
+  write_log_line(format_message(level, message, std::chrono::system_clock::now()));
+}
+
+void Logger::request(const RequestLogEntry& entry) const {
+  if (!enabled(request_level(entry))) return;
+  write_log_line(format_request(entry));
 }
 
 }  // namespace tb::server

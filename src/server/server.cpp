@@ -7,6 +7,7 @@
 #include <atomic>
 #include <charconv>
 #include <ctime>
+#include <memory>
 #include <thread>
 
 namespace tb::server {
@@ -34,7 +35,25 @@ Expected<void> serve(SharedStore& store, const ServeOptions& options, const std:
   sigset_t previous;
   pthread_sigmask(SIG_BLOCK, &signals, &previous);
 
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> owned;
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return fail(ErrorCode::invalid_argument, "TLS needs both a certificate and its private key");
+  }
+  if (!options.tls_cert_file.empty()) {
+    auto tls = std::make_unique<httplib::SSLServer>(options.tls_cert_file.c_str(), options.tls_key_file.c_str());
+    if (!tls->is_valid()) {
+      pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      return fail(ErrorCode::invalid_argument, "cannot use TLS certificate " + options.tls_cert_file + " with key " +
+                                                   options.tls_key_file + " (unreadable, not PEM, or not a pair)");
+    }
+    // TLS 1.2 is the oldest version without known protocol breaks.
+    SSL_CTX_set_min_proto_version(tls->ssl_context(), TLS1_2_VERSION);
+    owned = std::move(tls);
+  } else {
+    owned = std::make_unique<httplib::Server>();
+  }
+  httplib::Server& server = *owned;
   // httplib's default sets SO_REUSEPORT, under which a second server on the same port
   // binds "successfully" and silently shares the traffic (with another store, maybe).
   // SO_REUSEADDR alone lets a restart rebind at once while refusing a live listener.

@@ -13,6 +13,8 @@ namespace tb::server {
 struct ServeOptions {
   std::string host = "127.0.0.1";
   int port = 8750;  // 0: any free port (on_listening reports it)
+  // PEM certificate (chain) and private key: serve HTTPS only. Both or neither.
+  std::string tls_cert_file, tls_key_file;
   ApiOptions api;
 };
 

@@ -499,14 +499,15 @@ Expected<void> FleetTables::put_scan_result(std::int64_t scan_id, const ScanResu
 
   const std::string data = store::encode_scan_result(result);
   if (auto r = execute(db_,
-                       "INSERT INTO scan_results(scan_id, signature_generation, snapshot_id, computed_ns, data)"
-                       " VALUES (?, ?, ?, ?, ?) ON CONFLICT(scan_id) DO UPDATE SET"
+                       "INSERT INTO scan_results(scan_id, signature_generation, snapshot_id, computed_ns, data,"
+                       " inventory_mismatches) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(scan_id) DO UPDATE SET"
                        " signature_generation = excluded.signature_generation, snapshot_id = excluded.snapshot_id,"
-                       " computed_ns = excluded.computed_ns, data = excluded.data",
+                       " computed_ns = excluded.computed_ns, data = excluded.data,"
+                       " inventory_mismatches = excluded.inventory_mismatches",
                        [&](Stmt& q) {
                          q.bind(1, scan_id).bind(2, result.signature_generation);
                          if (snapshot) q.bind(3, *snapshot); else q.bind_null(3);
-                         q.bind(4, now_ns()).bind_blob_static(5, data);
+                         q.bind(4, now_ns()).bind_blob_static(5, data).bind(6, result.inventory_mismatches);
                        });
       !r)
     return fail(r.error().code, "cannot store the result of scan " + std::to_string(scan_id) + ": " + r.error().message);
@@ -520,7 +521,7 @@ Expected<std::optional<ScanResult>> FleetTables::get_scan_result(std::int64_t sc
   std::optional<ScanResult> out;
   auto r = each_row(
       db_,
-      "SELECT r.signature_generation, COALESCE(sn.version, 0), r.data FROM scan_results r"
+      "SELECT r.signature_generation, COALESCE(sn.version, 0), r.data, r.inventory_mismatches FROM scan_results r"
       " LEFT JOIN snapshots sn ON sn.id = r.snapshot_id WHERE r.scan_id = ?",
       [&](Stmt& q) { q.bind(1, scan_id); },
       [&](Stmt& q) -> Expected<void> {
@@ -528,6 +529,7 @@ Expected<std::optional<ScanResult>> FleetTables::get_scan_result(std::int64_t sc
         if (auto d = store::decode_scan_result(q.column_blob(2), result); !d) return d;
         result.signature_generation = q.column_int(0);
         result.snapshot_version = q.column_int(1);
+        result.inventory_mismatches = q.column_uint(3);
         out = std::move(result);
         return {};
       });
@@ -548,7 +550,7 @@ Expected<std::vector<HostResult>> FleetTables::latest_results() {
       "SELECT h.name, COALESCE(c.name, ''), COALESCE(h.role, ''), COALESCE(ls.id, 0), COALESCE(ls.started_ns, 0),"
       " r.scan_id IS NOT NULL, r.signature_generation, COALESCE(sn.version, 0), r.data,"
       " r.snapshot_id IS (SELECT x.id FROM snapshots x WHERE x.cluster_id = h.cluster_id"
-      "                   ORDER BY x.version DESC LIMIT 1)"
+      "                   ORDER BY x.version DESC LIMIT 1), r.inventory_mismatches"
       " FROM hosts h"
       " LEFT JOIN clusters c ON c.id = h.cluster_id"
       " LEFT JOIN scans ls ON ls.id = (SELECT s.id FROM scans s WHERE s.host_id = h.id"
@@ -569,6 +571,7 @@ Expected<std::vector<HostResult>> FleetTables::latest_results() {
           result.signature_generation = q.column_int(6);
           result.snapshot_version = q.column_int(7);
           row.snapshot_current = q.column_int(9) != 0;
+          result.inventory_mismatches = q.column_uint(10);
         }
         return {};
       });

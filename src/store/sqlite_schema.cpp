@@ -194,6 +194,24 @@ INSERT INTO tokens_v5(id, name, role, host, token_sha256, created_ns, revoked)
 DROP TABLE tokens;
 ALTER TABLE tokens_v5 RENAME TO tokens;
 )sql"},
+    {6, "installed package inventories of scans", R"sql(
+-- What the host's package managers listed (dpkg, rpm), stored once per distinct content:
+-- data is store/sqlite_store.cpp encode_inventory(), digest its SHA-256.
+CREATE TABLE package_inventories (
+  id       INTEGER PRIMARY KEY,
+  digest   BLOB NOT NULL UNIQUE CHECK (length(digest) = 32),
+  packages INTEGER NOT NULL CHECK (packages >= 0),
+  data     BLOB NOT NULL
+);
+-- A scan without a row here listed no inventory (the scanner did not look).
+CREATE TABLE scan_inventories (
+  scan_id      INTEGER PRIMARY KEY REFERENCES scans(id),
+  inventory_id INTEGER NOT NULL REFERENCES package_inventories(id)
+);
+-- The analysis' inventory cross-check (packages whose files match another version, or
+-- whose signature is not complete), cached with the rest of the result.
+ALTER TABLE scan_results ADD COLUMN inventory_mismatches INTEGER NOT NULL DEFAULT 0 CHECK (inventory_mismatches >= 0);
+)sql"},
 };
 
 constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;
@@ -204,6 +222,13 @@ Expected<int> current_version(Db& db) {
   auto row = stmt->step();
   if (!row) return tl::unexpected(row.error());
   return static_cast<int>(stmt->column_int(0));
+}
+
+Expected<bool> recorded(Db& db, int version) {
+  auto stmt = db.prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  stmt->bind(1, std::int64_t{version});
+  return stmt->step();
 }
 
 Expected<void> record(Db& db, const Migration& m) {
@@ -222,15 +247,20 @@ Error too_new(const std::string& path, int version) {
                    "); use a newer trustbase"};
 }
 
-// Applies `m` unless another connection did so first: the version is read again under
-// the write lock, so two processes opening a new database at once do not collide.
+// Applies `m` unless another connection did so first: whether it is recorded is read again
+// under the write lock, so two processes opening a new database at once do not collide.
+// Each migration is applied when it is not recorded, not when it is above the highest
+// recorded one: a migration numbered below one already applied (two branches developed
+// side by side) still reaches existing stores.
 Expected<void> apply(Db& db, const Migration& m, const std::string& path) {
   auto tx = Transaction::begin(db);
   if (!tx) return tl::unexpected(tx.error());
   auto version = current_version(db);
   if (!version) return tl::unexpected(version.error());
   if (*version > kLatest) return tl::unexpected(too_new(path, *version));
-  if (*version >= m.version) return {};
+  auto done = recorded(db, m.version);
+  if (!done) return tl::unexpected(done.error());
+  if (*done) return {};
   if (auto r = db.exec(m.sql); !r)
     return fail(r.error().code, path + ": schema migration " + std::to_string(m.version) + " failed: " + r.error().message);
   if (auto r = record(db, m); !r) return r;
@@ -252,8 +282,10 @@ Expected<void> migrate(Db& db, const std::string& path, int up_to_version) {
   if (!version) return tl::unexpected(version.error());
   if (*version > kLatest) return tl::unexpected(too_new(path, *version));
   for (const Migration& m : kMigrations) {
-    if (m.version <= *version) continue;
     if (m.version > up_to_version) break;
+    auto done = recorded(db, m.version);
+    if (!done) return tl::unexpected(done.error());
+    if (*done) continue;
     if (auto r = apply(db, m, path); !r) return r;
   }
   return {};

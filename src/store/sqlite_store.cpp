@@ -62,6 +62,7 @@ class SqliteStore final : public Store {
 
   Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) override;
   Expected<ScanDocument> get_scan(std::int64_t id) override;
+  Expected<std::optional<PackageInventory>> get_scan_inventory(std::int64_t scan_id) override;
   Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) override;
   Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) override;
   Expected<std::vector<HostListing>> list_hosts() override;
@@ -128,6 +129,7 @@ class SqliteStore final : public Store {
   Expected<std::int64_t> put_chunk(const store::ChunkView& chunk);
   Expected<Manifest> get_manifest(std::int64_t id);
   Expected<std::int64_t> insert_scan(std::int64_t host, std::int64_t manifest, const ScanDocument& scan);
+  Expected<void> put_inventory(std::int64_t scan_id, const PackageInventory& inventory);
 
   Db db_;
   std::string path_;
@@ -243,7 +245,7 @@ Expected<std::int64_t> SqliteStore::insert_scan(std::int64_t host, std::int64_t 
   const std::string roots = store::encode_strings(h.roots);
   const std::string excludes = store::encode_strings(h.excludes);
   const std::string errors = store::encode_scan_errors(scan.errors);
-  return insert(
+  auto id = insert(
       "INSERT INTO scans(host_id, manifest_id, format_version, scanner, hostname, os_id, os_version,"
       " os_pretty, kernel, arch, roots, excludes, one_file_system, skip_pseudo_fs, started_ns, finished_ns,"
       " files, directories, symlinks, others, bytes_hashed, errors_total, errors_dropped, errors)"
@@ -257,6 +259,99 @@ Expected<std::int64_t> SqliteStore::insert_scan(std::int64_t host, std::int64_t 
         q.bind(19, s.symlinks).bind(20, s.others).bind(21, s.bytes_hashed).bind(22, s.errors);
         q.bind(23, s.errors_dropped).bind_blob(24, errors);
       });
+  if (!id || !h.inventory) return id;
+  if (auto r = put_inventory(*id, *h.inventory); !r) return tl::unexpected(r.error());
+  return id;
+}
+
+// A package inventory as one blob: strings{ strings{(manager, name, version, arch)*},
+// strings{(manager, message)*} }. Stored once per distinct content (package_inventories,
+// by SHA-256): a host scanned daily with the same packages adds one row per scan, not a list.
+namespace {
+
+std::string encode_inventory(const PackageInventory& inv) {
+  std::vector<std::string> packages, warnings;
+  packages.reserve(inv.packages.size() * 4);
+  for (const InstalledPackage& p : inv.packages)
+    for (std::string_view f : {to_string(p.manager), std::string_view(p.name), std::string_view(p.version),
+                               std::string_view(p.arch)})
+      packages.emplace_back(f);
+  for (const InventoryWarning& w : inv.warnings) {
+    warnings.emplace_back(to_string(w.manager));
+    warnings.push_back(w.message);
+  }
+  const std::string parts[] = {store::encode_strings(packages), store::encode_strings(warnings)};
+  return store::encode_strings(parts);
+}
+
+Expected<PackageInventory> decode_inventory(std::string_view data) {
+  auto corrupt = [] { return fail(ErrorCode::parse, "corrupt store: a package inventory cannot be decoded"); };
+  auto parts = store::decode_strings(data);
+  if (!parts || parts->size() != 2) return corrupt();
+  auto packages = store::decode_strings((*parts)[0]);
+  auto warnings = store::decode_strings((*parts)[1]);
+  if (!packages || !warnings || packages->size() % 4 != 0 || warnings->size() % 2 != 0) return corrupt();
+  PackageInventory inv;
+  inv.packages.reserve(packages->size() / 4);
+  for (std::size_t i = 0; i < packages->size(); i += 4) {
+    const auto manager = package_manager_from_string((*packages)[i]);
+    if (!manager) return corrupt();
+    inv.packages.push_back(InstalledPackage{std::move((*packages)[i + 1]), std::move((*packages)[i + 2]),
+                                            std::move((*packages)[i + 3]), *manager});
+  }
+  for (std::size_t i = 0; i < warnings->size(); i += 2) {
+    const auto manager = package_manager_from_string((*warnings)[i]);
+    if (!manager) return corrupt();
+    inv.warnings.push_back(InventoryWarning{*manager, std::move((*warnings)[i + 1])});
+  }
+  return inv;
+}
+
+}  // namespace
+
+Expected<void> SqliteStore::put_inventory(std::int64_t scan_id, const PackageInventory& inventory) {
+  const std::string data = encode_inventory(inventory);
+  const Sha256Digest digest = Sha256::of(data);
+  auto found = find_id("SELECT id FROM package_inventories WHERE digest = ?",
+                       [&](Stmt& q) { q.bind_blob(1, digest_bytes(digest)); });
+  if (!found) return tl::unexpected(found.error());
+  std::int64_t inventory_id = found->value_or(0);
+  if (!*found) {
+    auto id = insert("INSERT INTO package_inventories(digest, packages, data) VALUES (?, ?, ?)", [&](Stmt& q) {
+      q.bind_blob(1, digest_bytes(digest)).bind(2, static_cast<std::uint64_t>(inventory.packages.size()));
+      q.bind_blob(3, data);
+    });
+    if (!id) return tl::unexpected(id.error());
+    inventory_id = *id;
+  }
+  auto row = insert("INSERT INTO scan_inventories(scan_id, inventory_id) VALUES (?, ?)",
+                    [&](Stmt& q) { q.bind(1, scan_id).bind(2, inventory_id); });
+  if (!row) return tl::unexpected(row.error());
+  return {};
+}
+
+Expected<std::optional<PackageInventory>> SqliteStore::get_scan_inventory(std::int64_t scan_id) {
+  auto stmt = db_.cached(
+      "SELECT i.digest, i.data FROM scan_inventories s JOIN package_inventories i ON i.id = s.inventory_id"
+      " WHERE s.scan_id = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  q->bind(1, scan_id);
+  auto row = q->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) {
+    auto scan = find_id("SELECT id FROM scans WHERE id = ?", [&](Stmt& s) { s.bind(1, scan_id); });
+    if (!scan) return tl::unexpected(scan.error());
+    if (!*scan) return fail(ErrorCode::not_found, "no scan " + std::to_string(scan_id) + " in the store");
+    return std::optional<PackageInventory>();
+  }
+  const std::string_view data = q->column_blob(1);
+  if (digest_bytes(Sha256::of(data)) != q->column_blob(0))
+    return fail(ErrorCode::parse, "corrupt store: the package inventory of scan " + std::to_string(scan_id) +
+                                      " fails its digest");
+  auto inv = decode_inventory(data);
+  if (!inv) return tl::unexpected(inv.error());
+  return std::optional<PackageInventory>(std::move(*inv));
 }
 
 Expected<std::int64_t> SqliteStore::put_scan(std::string_view host_name, const ScanDocument& scan) {
@@ -318,6 +413,9 @@ Expected<ScanDocument> SqliteStore::get_scan(std::int64_t id) {
   auto manifest = get_manifest(manifest_id);
   if (!manifest) return tl::unexpected(manifest.error());
   doc.manifest = std::move(*manifest);
+  auto inventory = get_scan_inventory(id);
+  if (!inventory) return tl::unexpected(inventory.error());
+  doc.header.inventory = std::move(*inventory);
   return doc;
 }
 

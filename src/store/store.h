@@ -164,6 +164,7 @@ struct ScanResult {
   DeviationCounts deviations;               // the analysis' deviating files
   std::int64_t snapshot_version = 0;        // snapshot of the host's cluster compared with; 0 none
   DeviationCounts drift;                    // against that snapshot
+  std::uint64_t inventory_mismatches = 0;   // the analysis' inventory issues (InventoryCheck::issues)
   bool operator==(const ScanResult&) const = default;
 };
 
@@ -206,6 +207,9 @@ class Store {
   virtual Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) = 0;
   // The scan as stored: equal header, manifest, errors and summary. not_found when absent.
   virtual Expected<ScanDocument> get_scan(std::int64_t id) = 0;
+  // The installed packages the scan listed (ScanHeader::inventory) without loading its
+  // manifest; nullopt when it listed none (not_found when the scan is unknown).
+  virtual Expected<std::optional<PackageInventory>> get_scan_inventory(std::int64_t scan_id) = 0;
   // The id of the host's scan that started last (ties: the later stored); nullopt when
   // the host is unknown or has no scan.
   virtual Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) = 0;
