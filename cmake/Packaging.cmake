@@ -13,7 +13,7 @@ set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "software-integrity scanner and server for fleets of servers")
 set(CPACK_PACKAGE_HOMEPAGE_URL "https://github.com/trustbase/trustbase")
 set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
-set(CPACK_OUTPUT_FILE_PREFIX "packages")  # under the build directory, or cpack -B DIR
+set(CPACK_OUTPUT_FILE_PREFIX "${CMAKE_BINARY_DIR}/packages")  # or cpack -D CPACK_OUTPUT_FILE_PREFIX=DIR
 set(CPACK_GENERATOR "DEB;RPM")
 set(CPACK_STRIP_FILES ON)  # Debian wants stripped binaries, also from a debug build
 set(CPACK_COMPONENTS_ALL trustbase-scan trustbase-server)
@@ -41,17 +41,18 @@ set(CPACK_DEBIAN_TRUSTBASE-SERVER_PACKAGE_NAME "trustbase-server")
 set(CPACK_DEBIAN_TRUSTBASE-SERVER_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_TRUSTBASE-SERVER_DESCRIPTION
   "software-integrity server for fleets of servers (trustbase)
- trustbase imports product and patch signatures from packages, archives and SWID
- tags, ingests the scans of trustbase-scan and reports per host, cluster and
- patch what is installed, whether it is complete and which files deviate. The
- package runs the HTTP API and dashboard as trustbase.service, configured in
- /etc/trustbase/server.toml.")
+ trustbase imports product and patch signatures from packages, archives and
+ SWID tags, ingests the scans of trustbase-scan and reports per host, cluster
+ and patch what is installed, whether it is complete and which files deviate.
+ The package runs the HTTP API and dashboard as trustbase.service, configured
+ in /etc/trustbase/server.toml.")
 set(CPACK_DEBIAN_TRUSTBASE-SERVER_PACKAGE_CONTROL_EXTRA
   "${CMAKE_SOURCE_DIR}/packaging/deb/trustbase-server/conffiles;${CMAKE_SOURCE_DIR}/packaging/deb/trustbase-server/postinst")
 
 # --- RPM (the scanner only) ---------------------------------------------------------------------
 set(CPACK_RPM_COMPONENT_INSTALL ON)
 set(CPACK_RPM_FILE_NAME RPM-DEFAULT)
+set(CPACK_RPM_PACKAGE_RELOCATABLE OFF)
 set(CPACK_RPM_PACKAGE_LICENSE "Proprietary")
 set(CPACK_RPM_PACKAGE_GROUP "Applications/System")
 set(CPACK_RPM_TRUSTBASE-SCAN_PACKAGE_NAME "trustbase-scan")

@@ -188,7 +188,11 @@ async function route() {
   const page = pages[r.page] || fleetPage;
   try {
     const content = await page(r);
-    if (serial === routeSerial) show(content);  // a later navigation wins
+    if (serial === routeSerial) {  // a later navigation wins
+      show(content);
+      // When the page was painted: the dashboard's own render-time figure (bench/web).
+      requestAnimationFrame(() => { content.dataset.paintedAt = performance.now().toFixed(1); });
+    }
   } catch (e) {
     if (serial === routeSerial && !(e instanceof ApiError && e.status === 401)) show(errorBox(e));
   }
@@ -252,7 +256,7 @@ async function fleetPage(r) {
         h('td', {}, stateBadge(p.problem === 'not_scanned' || p.problem === 'no_result' || p.problem === 'scan_error' ? 'unscanned' : p.problem)),
         h('td', {}, hostLink(p.host)), h('td', {}, clusterLink(p.cluster)), h('td.mono', {}, p.signature || p.detail || ''),
         h('td', {}, p.observed || ''), h('td', {}, p.stage ? `${p.stage}${p.expected ? ' (expected)' : ' (not expected)'}` : ''))));
-  const page = h('section', { id: 'fleet-page', 'data-api-ms': (tApi - t0).toFixed(1) },
+  const page = h('section', { id: 'fleet-page', 'data-query': q.toString(), 'data-api-ms': (tApi - t0).toFixed(1), 'data-api-done': tApi.toFixed(1) },
     h('h1', {}, 'Fleet'), filters, totals, pager,
     h('div.scroll', {}, table),
     h('h2', {}, 'Problems'), problems);
@@ -360,7 +364,7 @@ async function clusterPage(r) {
             h('td', {}, d.change), h('td.mono', {}, d.path), h('td', {}, d.changed), h('td.mono', {}, d.content_owners.join(', '))))))));
   });
 
-  return h('section', { id: 'cluster-page' },
+  return h('section', { id: 'cluster-page', 'data-cluster': name },
     h('h1', {}, 'Cluster ', name), h('div.panel', {}, facts),
     h('h2', {}, 'Stages'), stages, promote,
     h('h2', {}, 'Members'), members,
@@ -429,7 +433,7 @@ async function hostPage(r) {
           h('td.mono', {}, hs.found || ''), h('td.mono', {}, hs.expected || ''));
       }));
 
-  return h('section', { id: 'host-page' },
+  return h('section', { id: 'host-page', 'data-host': name },
     h('h1', {}, 'Host ', name), h('div.panel', {}, facts), downloads,
     h('h2', {}, 'Per signature'), signatures,
     h('h2', {}, 'Deviating files'), deviations,

@@ -20,7 +20,8 @@ int run_backup(const BackupArgs& a, const std::string& store) {
   if (!done) return cli::error("backup", done.error().message);
   fmt::print("backed up {} to {}: {} ({} bytes), schema version {}, integrity ok", store, a.file,
              size_text(done->file.bytes), done->file.bytes, done->file.schema_version);
-  if (done->restarts > 0) fmt::print(" (copy restarted {} times by writes)", done->restarts);
+  if (done->restarts > 0)
+    fmt::print(" (copy restarted {} {} by writes)", done->restarts, done->restarts == 1 ? "time" : "times");
   fmt::print("\n");
   return 0;
 }

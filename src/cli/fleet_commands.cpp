@@ -1,5 +1,7 @@
 #include "cli/fleet_commands.h"
 
+#include "core/scan_signature.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -23,7 +25,7 @@ namespace tb {
 
 namespace {
 
-constexpr int kOk = 0, kError = 2;
+constexpr int kOk = 0;
 
 using cli::error;
 
@@ -282,6 +284,15 @@ int run_host_add(Store& store, const HostArgs& a) {
   return kOk;
 }
 
+// Registers (or rotates) the key the host signs its scans with; audited.
+int run_host_key(Store& store, const HostArgs& a) {
+  auto key = decode_public_key(a.public_key);
+  if (!key) return error("host key", key.error().message + " (trustbase-scan --signing-key F --print-public-key)");
+  if (auto r = store.set_host_key(a.name, *key, cli_actor()); !r) return error("host key", r.error().message);
+  fmt::print("host {}: scans must now be signed by key {}\n", sanitize_text(a.name), a.public_key);
+  return kOk;
+}
+
 int run_host_list(Store& store, const HostArgs& a) {
   std::optional<std::string_view> cluster;
   if (!a.cluster.empty()) {
@@ -444,12 +455,16 @@ void add_fleet_commands(CLI::App& app, FleetCommands& c) {
   c.cluster_show_cmd->add_option("name", c.cluster.name, "Cluster name")->required();
   add_format(c.cluster_show_cmd, c.cluster.format);
 
-  CLI::App* host = app.add_subcommand("host", "Hosts: add (or move), list");
+  CLI::App* host = app.add_subcommand("host", "Hosts: add (or move), list, key");
   host->require_subcommand(1);
   c.host_add_cmd = host->add_subcommand("add", "Put a host in a cluster with a role (creates or updates it)");
   c.host_add_cmd->add_option("name", c.host.name, "Host name")->required();
   c.host_add_cmd->add_option("--cluster", c.host.cluster, "Cluster")->required();
   c.host_add_cmd->add_option("--role", c.host.role, "Role: active, inactive, or another label")->required();
+  c.host_key_cmd = host->add_subcommand("key", "Register (or replace) the Ed25519 key a host signs its scans with");
+  c.host_key_cmd->add_option("name", c.host.name, "Host name")->required();
+  c.host_key_cmd->add_option("--public-key", c.host.public_key,
+                             "Base64 public key, as trustbase-scan --print-public-key prints it")->required();
   c.host_list_cmd = host->add_subcommand("list", "Hosts with cluster, role and latest scan");
   c.host_list_cmd->add_option("--cluster", c.host.cluster, "Only the members of this cluster");
   add_format(c.host_list_cmd, c.host.format);
@@ -486,6 +501,7 @@ int run_fleet_commands(const FleetCommands& c, const StoreArgs& s) {
       {c.cluster_show_cmd, "cluster show", [](Store& st, const FleetCommands& f) { return run_cluster_show(st, f.cluster); }},
       {c.host_add_cmd, "host add", [](Store& st, const FleetCommands& f) { return run_host_add(st, f.host); }},
       {c.host_list_cmd, "host list", [](Store& st, const FleetCommands& f) { return run_host_list(st, f.host); }},
+      {c.host_key_cmd, "host key", [](Store& st, const FleetCommands& f) { return run_host_key(st, f.host); }},
       {c.snapshot_publish_cmd, "snapshot publish",
        [](Store& st, const FleetCommands& f) { return run_snapshot_publish(st, f.snapshot); }},
       {c.snapshot_list_cmd, "snapshot list",

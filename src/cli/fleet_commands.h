@@ -26,6 +26,7 @@ struct ClusterArgs {
 
 struct HostArgs {
   std::string name, cluster, role;
+  std::string public_key;  // host key: base64 of the Ed25519 public key
   std::string format = "text";
 };
 
@@ -50,6 +51,7 @@ struct FleetCommands {
   CLI::App* cluster_show_cmd = nullptr;
   CLI::App* host_add_cmd = nullptr;
   CLI::App* host_list_cmd = nullptr;
+  CLI::App* host_key_cmd = nullptr;
   CLI::App* snapshot_publish_cmd = nullptr;
   CLI::App* snapshot_list_cmd = nullptr;
   CLI::App* promote_cmd = nullptr;

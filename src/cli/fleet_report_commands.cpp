@@ -23,7 +23,7 @@
 namespace tb {
 namespace {
 
-constexpr int kOk = 0, kProblems = 1, kError = 2;
+constexpr int kOk = 0, kProblems = 1;
 
 using cli::error;
 

@@ -14,6 +14,8 @@
 #include <atomic>
 #include <cerrno>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -156,6 +158,8 @@ int print_server_answer(const tb::UploadResponse& response) {
       const std::string path = d.contains("path") ? d["path"].get<std::string>() : "(path in base64)";
       fmt::print("  {:<9} {}  [{}]\n", d.at("change").get<std::string>(), path, owners.empty() ? "unknown" : owners);
     }
+    if (report.contains("inventory"))
+      for (const auto& i : report["inventory"].at("issues")) fmt::print("  {}\n", i.at("message").get<std::string>());
     const bool clean = answer.at("clean").get<bool>();
     fmt::print("result: {}\n", clean ? "clean" : "DEVIATIONS");
     return clean ? kExitOk : kExitFileErrors;
@@ -178,7 +182,9 @@ tb::Expected<std::string> read_token(const std::string& token, const std::string
 // Saves the host token an enrolment returned: written to PATH.tmp (created exclusively,
 // mode 0600, so nothing planted there is followed or reused), synced, then renamed over
 // PATH, so PATH is either absent or complete.
-tb::Expected<void> save_token(const std::string& path, const std::string& token) {
+// Writes a secret (token, private key) to `path`: mode 0600 from the start, fsynced, renamed
+// into place, so it is whole or absent after a crash.
+tb::Expected<void> save_secret(const std::string& path, const std::string& content) {
   const std::string tmp = path + ".tmp";
   auto error = [&](const std::string& what) {
     const int err = errno;
@@ -188,7 +194,7 @@ tb::Expected<void> save_token(const std::string& path, const std::string& token)
   if (fd < 0 && errno == EEXIST && ::unlink(tmp.c_str()) == 0)  // left by an interrupted run
     fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return error("create");
-  const std::string line = token + "\n";
+  const std::string& line = content;
   const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
   if (!written) {
     auto e = error("write");
@@ -210,6 +216,36 @@ tb::Expected<void> save_token(const std::string& path, const std::string& token)
     ::close(dfd);
   }
   return {};
+}
+
+tb::Expected<void> save_token(const std::string& path, const std::string& token) {
+  return save_secret(path, token + "\n");
+}
+
+// The host's Ed25519 signing key from `path`; a new one is made and saved there when the
+// file does not exist and `may_create` (enrolment, --print-public-key).
+tb::Expected<tb::SigningKey> load_signing_key(const std::string& path, bool may_create, bool* created) {
+  *created = false;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errno != ENOENT || !may_create)
+      return tb::fail(tb::ErrorCode::io, fmt::format("cannot read signing key {}: {}{}", path, ::strerrordesc_np(errno),
+                                                     errno == ENOENT ? " (make one with --print-public-key, then "
+                                                                       "register it: trustbase host key)"
+                                                                     : ""));
+    auto key = tb::SigningKey::generate();
+    if (!key) return tl::unexpected(key.error());
+    if (auto saved = save_secret(path, key->to_pem()); !saved) return tl::unexpected(saved.error());
+    *created = true;
+    return key;
+  }
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+    fmt::print(stderr, "trustbase-scan: warning: {} is readable by others (chmod 600 it)\n", path);
+  std::string pem((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto key = tb::SigningKey::from_pem(pem);
+  if (!key) return tb::fail(key.error().code, path + ": " + key.error().message);
+  return key;
 }
 
 }  // namespace
@@ -263,6 +299,14 @@ int main(int argc, char** argv) {
   app.add_option("--cluster", upload.cluster, "Enrolment: the cluster this host belongs to")->type_name("NAME");
   app.add_option("--role", upload.role, "Enrolment: this host's role in its cluster (active, inactive...)")
       ->type_name("ROLE");
+  std::string signing_key_file;
+  bool print_public_key = false;
+  app.add_option("--signing-key", signing_key_file,
+                 "Sign each upload with this host's Ed25519 key (PEM; made on enrolment when missing)")
+      ->type_name("FILE");
+  app.add_flag("--print-public-key", print_public_key,
+               "Print the --signing-key's public key (making the key first if the file does not exist) and exit: "
+               "what an admin registers with trustbase host key");
   app.add_option("--attempts", upload.attempts, "Upload attempts while the server is away (default 6)")
       ->check(CLI::Range(1u, 100u));
   bool verify = false;
@@ -301,6 +345,15 @@ int main(int argc, char** argv) {
     });
     if (!applied) return fatal(applied.error().message);
   }
+  if (print_public_key) {
+    if (signing_key_file.empty()) return fatal("--print-public-key needs --signing-key FILE");
+    bool created = false;
+    auto key = load_signing_key(signing_key_file, true, &created);
+    if (!key) return fatal(key.error().message);
+    if (created) fmt::print(stderr, "trustbase-scan: new signing key in {}\n", signing_key_file);
+    fmt::print("{}\n", tb::encode_public_key(key->public_key()));
+    return 0;
+  }
   opts.roots.insert(opts.roots.end(), positional_roots.begin(), positional_roots.end());
   if (opts.roots.empty()) return fatal("no root given (use --root DIR); see --help");
   // Enrolment: the first run on a new host, when its token file does not exist yet.
@@ -322,6 +375,18 @@ int main(int argc, char** argv) {
     auto t = enrolling ? read_token("", enrol_token_file) : read_token(token, token_file);
     if (!t) return fatal(t.error().message);
     upload.token = *t;
+  }
+  std::optional<tb::SigningKey> signing_key;
+  if (!signing_key_file.empty()) {
+    if (upload.server.empty()) return fatal("--signing-key needs --server");
+    bool created = false;
+    auto key = load_signing_key(signing_key_file, enrolling, &created);
+    if (!key) return fatal(key.error().message);
+    signing_key.emplace(std::move(*key));
+    upload.signing_key = &*signing_key;
+    // The server learns the key with the enrolment; afterwards an admin changes it.
+    upload.offer_key = enrolling;
+    if (created && !quiet) fmt::print(stderr, "trustbase-scan: new signing key in {}\n", signing_key_file);
   }
   opts.skip_pseudo_fs = !scan_pseudo;
   opts.cancel = &g_cancel;
@@ -393,7 +458,8 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "trustbase-scan: sending {:.1f} MiB ({:.1f} MiB uncompressed) to {}\n",
                  static_cast<double>(upload_file->compressed_bytes()) / (1 << 20),
                  static_cast<double>(upload_file->raw_bytes()) / (1 << 20), upload.server);
-    if (enrolling && upload.host.empty()) upload.host = header.host.hostname;  // the server wants ?host=
+    // Enrolment wants ?host=, and a signature names the host it is for.
+    if ((enrolling || signing_key) && upload.host.empty()) upload.host = header.host.hostname;
     auto response = tb::upload_scan(upload, *upload_file, format,
                                     [](const std::string& line) { fmt::print(stderr, "trustbase-scan: {}\n", line); });
     if (!response) return fatal(response.error().message);

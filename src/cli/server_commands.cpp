@@ -98,6 +98,8 @@ int run_serve(const ServeArgs& a, const StoreArgs& s) {
   options.host = address->first;
   options.port = address->second;
   options.tls_cert_file = a.tls_cert;
+  options.api.signing.require = a.require_signed_scans;
+  options.api.signing.window_s = a.signature_window_s;
   options.tls_key_file = a.tls_key;
   options.api.max_body_bytes = a.max_body_mb << 20;
   options.api.spool_dir = a.spool_dir;
@@ -189,6 +191,11 @@ void add_server_commands(CLI::App& app, ServerCommands& c) {
   serve->add_option("--log-level", c.serve.log_level,
                     "Least level logged on stderr: debug (adds health checks and /metrics scrapes), info, warn, error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  serve->add_flag("--require-signed-scans", c.serve.require_signed_scans,
+                  "Refuse scans not signed by their host's Ed25519 key (hosts with a key must sign anyway)");
+  serve->add_option("--signature-window", c.serve.signature_window_s,
+                    "Seconds a signed scan's time may differ from the server's clock (default 300)")
+      ->check(CLI::Range(std::int64_t{10}, std::int64_t{86400}));
   serve->add_option("--tls-cert", c.serve.tls_cert, "PEM certificate (chain): serve HTTPS only (with --tls-key)")
       ->type_name("FILE");
   serve->add_option("--tls-key", c.serve.tls_key, "PEM private key of --tls-cert")->type_name("FILE");

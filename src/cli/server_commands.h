@@ -2,6 +2,7 @@
 // (API tokens). They use the store named by the global --db (cli/store_commands.h).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,8 @@ struct ServeArgs {
   std::string log_level = "info";           // debug | info | warn | error
   std::string metrics_token_role = "none";  // none (GET /metrics open) | reader | admin
   std::string tls_cert, tls_key;            // both: HTTPS only (PEM files)
+  bool require_signed_scans = false;        // refuse unsigned scans (server/scan_signing.h)
+  std::int64_t signature_window_s = 300;    // accepted clock difference of signed scans
 };
 
 struct TokenArgs {

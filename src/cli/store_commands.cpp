@@ -38,7 +38,7 @@ Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args) {
 
 namespace {
 
-constexpr int kOk = 0, kDeviations = 1, kError = 2;
+constexpr int kOk = 0, kDeviations = 1;
 
 using cli::error;
 

@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
+#include <cerrno>
+#include <optional>
 #include <random>
 #include <thread>
 #include <utility>
@@ -13,6 +17,35 @@ namespace tb {
 namespace {
 
 bool retryable(int status) { return status == 408 || status == 429 || status >= 500; }
+
+Expected<Sha256Digest> file_sha256(int fd, std::uint64_t size) {
+  Sha256 hasher;
+  std::string buf(std::size_t{1} << 16, '\0');
+  for (std::uint64_t offset = 0; offset < size;) {
+    const ssize_t n = ::pread(fd, buf.data(), std::min<std::uint64_t>(buf.size(), size - offset), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail(ErrorCode::io, "cannot read the compressed scan back to sign it");
+    hasher.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return hasher.finish();
+}
+
+// The X-Trustbase-Signature value for one attempt: now, a random nonce, the body's hash.
+Expected<std::string> sign_upload(const SigningKey& key, const std::string& host, const Sha256Digest& body) {
+  unsigned char random[16];
+  if (RAND_bytes(random, sizeof random) != 1) return fail(ErrorCode::internal, "no randomness for the scan's nonce");
+  static constexpr char hex[] = "0123456789abcdef";
+  ScanSignature s;
+  for (unsigned char c : random) {
+    s.nonce += hex[c >> 4];
+    s.nonce += hex[c & 0xF];
+  }
+  s.time = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  s.signature = key.sign(scan_signature_message(host, s.time, s.nonce, body));
+  if (s.signature.empty()) return fail(ErrorCode::internal, "cannot sign the scan");
+  return format_signature_header(s);
+}
 
 bool is_tls_failure(httplib::Error e) {
   return e == httplib::Error::SSLConnection || e == httplib::Error::SSLLoadingCerts ||
@@ -64,10 +97,26 @@ Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTem
     return true;
   };
 
+  std::optional<Sha256Digest> body_sha256;
+  if (options.signing_key != nullptr) {
+    auto digest = file_sha256(fd, static_cast<std::uint64_t>(file.compressed_bytes()));
+    if (!digest) return tl::unexpected(digest.error());
+    body_sha256 = *digest;
+  }
+
   std::mt19937 jitter(std::random_device{}());
   auto wait = options.first_wait;
   for (unsigned attempt = 1;; ++attempt) {
-    auto res = client.Post(path.c_str(), headers, static_cast<std::size_t>(file.compressed_bytes()), provider,
+    httplib::Headers attempt_headers = headers;
+    if (options.signing_key != nullptr) {
+      // A fresh time and nonce per attempt: a retry is a new upload, not a replay.
+      auto signature = sign_upload(*options.signing_key, options.host, *body_sha256);
+      if (!signature) return tl::unexpected(signature.error());
+      attempt_headers.emplace(std::string(kScanSignatureHeader), *signature);
+      if (options.offer_key)
+        attempt_headers.emplace(std::string(kHostKeyHeader), encode_public_key(options.signing_key->public_key()));
+    }
+    auto res = client.Post(path.c_str(), attempt_headers, static_cast<std::size_t>(file.compressed_bytes()), provider,
                            content_type);
     std::string problem;
     if (!res && is_tls_failure(res.error())) {

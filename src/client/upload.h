@@ -10,6 +10,7 @@
 #include "client/connection.h"
 #include "client/gzip_file.h"
 #include "core/error.h"
+#include "core/scan_signature.h"
 #include "format/scan_writer.h"
 
 namespace tb {
@@ -17,6 +18,10 @@ namespace tb {
 struct UploadOptions {
   std::string server;        // "http://HOST:PORT" or "https://HOST:PORT"
   TlsOptions tls;            // https: how the server is authenticated
+  // Signs each upload (core/scan_signature.h); with offer_key the public key is sent too
+  // (enrolment). Not owned.
+  const SigningKey* signing_key = nullptr;
+  bool offer_key = false;
   std::string token;         // bearer token
   std::string host;          // host name to file the scan under; empty = the document's
   std::string cluster, role; // enrolment only: where the host belongs (empty: not sent)

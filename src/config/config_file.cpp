@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <sstream>
 
 // toml++ as a header-only library without exceptions: the scanner carries no extra shared
 // library, and parse errors come back as values.

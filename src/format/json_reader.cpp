@@ -445,12 +445,7 @@ class ScanSax final : public nlohmann::json_sax<json> {
 
   bool open_container(json empty) {
     if (++depth_ > kMaxDepth) return stop(invalid(where(), "nested deeper than a scan document can be"));
-    // The inventory is captured whole before it is checked: bound it while it grows.
-    if (stack_.size() == 1 && capture_.is_array() && (member_ == "packages" || member_ == "package_warnings")) {
-      const std::size_t max = member_ == "packages" ? limits_.max_packages : kMaxInventoryWarnings;
-      if (capture_.size() >= max)
-        return stop(fail(ErrorCode::limit, member_ + ": more than " + std::to_string(max) + " items"));
-    }
+    if (!inventory_room()) return false;
     if (stack_.empty()) {
       capture_ = std::move(empty);
       stack_.push_back(&capture_);
@@ -467,7 +462,17 @@ class ScanSax final : public nlohmann::json_sax<json> {
     return complete(std::move(capture_));
   }
 
+  // The inventory is captured whole before it is checked: bound it while it grows.
+  bool inventory_room() {
+    if (stack_.size() != 1 || !capture_.is_array() || (member_ != "packages" && member_ != "package_warnings"))
+      return true;
+    const std::size_t max = member_ == "packages" ? limits_.max_packages : kMaxInventoryWarnings;
+    if (capture_.size() < max) return true;
+    return stop(fail(ErrorCode::limit, member_ + ": more than " + std::to_string(max) + " items"));
+  }
+
   bool scalar(json value) {
+    if (!inventory_room()) return false;
     if (!stack_.empty()) {
       place(std::move(value));
       return true;

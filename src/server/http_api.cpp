@@ -378,13 +378,52 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     }
   }
 
+  auto signing = read_signing_headers(req.get_header_value(std::string(kScanSignatureHeader).c_str()),
+                                     req.get_header_value(std::string(kHostKeyHeader).c_str()));
+  if (!signing) return reply_refusal(res, signing.error(), true);
+  if (signing->offered_key && !enrolling)
+    return reply_error_and_close(res, 400, "a host key is offered only with an enrolment (an admin sets it otherwise)");
+
   auto upload = receive(req, res, reader);
   if (!upload) return;
+  Sha256Digest body_sha256;
+  if (signing->signature) {
+    auto digest = upload->file.sha256();
+    if (!digest) return reply_store_error(res, digest.error());
+    body_sha256 = *digest;
+  }
   auto doc = parse_upload(*upload, res);
   upload.reset();  // the spool's disk space is not needed any more
   if (!doc) return;
   auto host = scan_host_for(token, requested, doc->header.host.hostname);
   if (!host) return reply_refusal(res, host.error());
+
+  // Signed scans: checked against the host's registered key (on enrolment, the key it
+  // offers, registered below once the enrolment holds); the nonce is claimed before the
+  // scan is stored, so a replay stores nothing.
+  std::optional<std::string> host_key = signing->offered_key;
+  if (!enrolling) {
+    auto stored = store_.with([&](Store& s) { return s.host_key(*host); });
+    if (!stored) return reply_store_error(res, stored.error());
+    host_key = std::move(*stored);
+  }
+  const std::int64_t now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (auto refused = check_signed_scan(options_.signing, *signing, *host, host_key, body_sha256, now_s)) {
+    log_problem(LogLevel::warn, fmt::format("scan for {} refused (token {}): {}", *host, token.name, refused->message));
+    return reply_refusal(res, *refused);
+  }
+  if (signing->signature && !enrolling) {
+    const ScanSignature& sig = *signing->signature;
+    auto fresh = store_.with([&](Store& s) {
+      return s.claim_nonce(*host, sig.nonce, sig.time, now_s - 2 * options_.signing.window_s);
+    });
+    if (!fresh) return reply_store_error(res, fresh.error());
+    if (!*fresh) {
+      log_problem(LogLevel::warn, fmt::format("replayed scan for {} refused (token {})", *host, token.name));
+      return reply_error(res, 409, "signed scan refused: this upload (nonce " + sig.nonce + ") was received before");
+    }
+  }
 
   // The index first: a scan is acknowledged (stored) only when it can also be judged.
   auto index = store_.index();
@@ -410,6 +449,15 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
                              "to enrol the host again");
     enrolment = std::move(**enrolled);
     scan_id = enrolment->scan_id;
+    if (host_key) {
+      auto keyed = store_.with([&](Store& s) -> Expected<bool> {
+        if (auto r = s.set_host_key(*host, *host_key, "enrolment (token " + token.name + ")"); !r)
+          return tl::unexpected(r.error());
+        const ScanSignature& sig = *signing->signature;
+        return s.claim_nonce(*host, sig.nonce, sig.time, now_s - 2 * options_.signing.window_s);
+      });
+      if (!keyed) placement_problem += (placement_problem.empty() ? "" : "; ") + keyed.error().message;
+    }
   } else {
     auto id = store_.with([&](Store& s) { return s.put_scan(*host, *doc); });
     if (!id) return reply_store_error(res, id.error());

@@ -12,7 +12,8 @@
 //   GET  /api/v1/hosts/{name}/verify[?expect_patch=N@V...][&cluster_identical=1]
 //        [&allow_deviations=1][&format=json|text]   the deployment gate (trustbase verify):
 //                                       200 with {"ok", "reasons"...}
-//   GET  /api/v1/signatures             the stored signatures
+//   GET  /api/v1/signatures             the stored signatures, with what each patches and
+//                                       supersedes and what patches or supersedes it
 //   POST /api/v1/signatures?name=N&version=V[&kind=product|patch][&patches=N@V]
 //        [&supersedes=N@V]...[&vendor=V][&install_root=DIR]   admin: a signature from a
 //                                       scan document body (as `trustbase import FILE`) ->
@@ -20,6 +21,9 @@
 //                                       200 when name@version is stored with the same files,
 //                                       409 with other files; other Content-Types: 415
 //                                       (package uploads will be told apart by Content-Type)
+//
+// The fleet routes (clusters, matrix, host details, audit, promote, snapshot) are in
+// server/fleet_api.h, the dashboard's static files at / in server/web_ui.h.
 //
 // Uploads are spooled, as sent, to an unlinked file in spool_dir and parsed from there
 // through a streaming gunzip: a request holds the parsed document, never its text.
@@ -34,6 +38,7 @@
 #include "format/scan_reader.h"
 #include "server/metrics.h"
 #include "server/request_log.h"
+#include "server/scan_signing.h"
 #include "server/shared_store.h"
 
 namespace httplib {
@@ -56,6 +61,8 @@ struct ApiOptions {
   Metrics* metrics = nullptr;
   // nullopt: /metrics is open to all; else it wants a token of this role (or admin).
   std::optional<TokenRole> metrics_role;
+  // Which scans must be signed by their host's Ed25519 key (server/scan_signing.h).
+  SigningPolicy signing;
 };
 
 // Registers the routes, authentication, error and exception handlers and the access log

@@ -170,7 +170,8 @@ void install_metrics_route(httplib::Server& server, SharedStore& store, Metrics&
       res.set_content(fmt::format("{{\"error\":\"{}\"}}", message), "application/json");
     };
     if (required_role) {
-      const auto token = bearer_token(req.get_header_value("Authorization"));
+      const std::string authorization = req.get_header_value("Authorization");  // the token views into it
+      const auto token = bearer_token(authorization);
       if (!token) {
         res.set_header("WWW-Authenticate", "Bearer");
         return error(401, "missing bearer token (Authorization: Bearer <token>)");

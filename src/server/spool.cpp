@@ -55,4 +55,17 @@ std::string default_spool_dir() {
   return tmp != nullptr && *tmp != '\0' ? std::string(tmp) : std::string("/tmp");
 }
 
+Expected<Sha256Digest> SpoolFile::sha256() const {
+  Sha256 hasher;
+  std::string buf(std::size_t{1} << 16, '\0');
+  for (std::uint64_t offset = 0; offset < size_;) {
+    const ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return fail(ErrorCode::io, "cannot read the spooled upload back");
+    hasher.update(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    offset += static_cast<std::uint64_t>(n);
+  }
+  return hasher.finish();
+}
+
 }  // namespace tb::server

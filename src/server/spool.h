@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/sha256.h"
 
 namespace tb::server {
 
@@ -25,6 +26,9 @@ class SpoolFile {
 
   // Appends `bytes` (retrying short writes); ErrorCode::io when the disk refuses.
   Expected<void> append(std::string_view bytes);
+
+  // SHA-256 of everything appended (read back from the file; a signed scan's body hash).
+  Expected<Sha256Digest> sha256() const;
 
   int fd() const { return fd_; }
   std::uint64_t size() const { return size_; }

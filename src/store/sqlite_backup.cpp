@@ -31,6 +31,12 @@ std::optional<std::uint64_t> file_size(const std::string& path) {
   return static_cast<std::uint64_t>(st.st_size);
 }
 
+// Whether two paths name one existing file (hard links and symlinks included).
+bool same_file(const std::string& a, const std::string& b) {
+  struct stat sa{}, sb{};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 void remove_with_sidecars(const std::string& path) {
   ::unlink(path.c_str());
   for (const char* suffix : kSidecars) ::unlink((path + suffix).c_str());
@@ -131,6 +137,7 @@ Expected<StoreFileInfo> check_sqlite_store_file(const std::string& path) {
 Expected<BackupResult> backup_sqlite_store(const std::string& store_path, const std::string& to_path,
                                            const BackupOptions& options) {
   if (!file_size(store_path)) return fail(ErrorCode::not_found, store_path + ": no such store");
+  if (same_file(store_path, to_path)) return fail(ErrorCode::invalid_argument, to_path + " is the store itself");
   // Read-write (never written): a read-only connection to a WAL database cannot create
   // the -shm file when no other connection has.
   auto opened = Db::open(store_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
@@ -207,6 +214,7 @@ Expected<StoreFileInfo> restore_sqlite_store(const std::string& from_path, const
                                              const RestoreOptions& options) {
   auto backup = check_sqlite_store_file(from_path);
   if (!backup) return fail(backup.error().code, "not a usable backup: " + backup.error().message);
+  if (same_file(from_path, store_path)) return fail(ErrorCode::invalid_argument, from_path + " is the store itself");
   const int known = sqlite_store_schema_version();
   if (backup->schema_version > known)
     return fail(ErrorCode::invalid_argument,

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/path.h"
+#include "core/scan_signature.h"
 #include "store/chunk_codec.h"
 
 namespace tb::sqlite {
@@ -593,6 +594,70 @@ Expected<std::vector<AuditEntry>> FleetTables::audit_log(std::size_t limit) {
       });
   if (!r) return tl::unexpected(r.error());
   return out;
+}
+
+}  // namespace tb::sqlite
+
+namespace tb::sqlite {
+
+Expected<void> FleetTables::set_host_key(std::string_view host, std::string_view public_key, std::string_view actor) {
+  if (auto r = check_host_name(host); !r) return r;
+  if (auto r = check_name("actor", actor); !r) return r;
+  if (public_key.size() != 32) return fail(ErrorCode::invalid_argument, "a host key is 32 bytes of Ed25519");
+  auto tx = Transaction::begin(db_);
+  if (!tx) return tl::unexpected(tx.error());
+  if (auto r = execute(db_, "INSERT OR IGNORE INTO hosts(name) VALUES (?)", [&](Stmt& q) { q.bind_text(1, host); });
+      !r)
+    return r;
+  auto id = find_int(db_, "SELECT id FROM hosts WHERE name = ?", [&](Stmt& q) { q.bind_text(1, host); });
+  if (!id) return tl::unexpected(id.error());
+  if (!*id) return fail(ErrorCode::internal, "host " + quoted(host) + " vanished");
+  auto had = find_int(db_, "SELECT 1 FROM host_keys WHERE host_id = ?", [&](Stmt& q) { q.bind(1, **id); });
+  if (!had) return tl::unexpected(had.error());
+  if (auto r = execute(db_,
+                       "INSERT INTO host_keys(host_id, public_key, set_ns) VALUES (?, ?, ?)"
+                       " ON CONFLICT(host_id) DO UPDATE SET public_key = excluded.public_key, set_ns = excluded.set_ns",
+                       [&](Stmt& q) { q.bind(1, **id).bind_blob(2, public_key).bind(3, now_ns()); });
+      !r)
+    return r;
+  const std::string detail = std::string(*had ? "replaced" : "set") + " Ed25519 key " + encode_public_key(public_key);
+  if (auto r = audit(actor, "host.key", host, detail); !r) return r;
+  return tx->commit();
+}
+
+Expected<std::optional<std::string>> FleetTables::host_key(std::string_view host) {
+  std::optional<std::string> key;
+  auto r = each_row(
+      db_, "SELECT k.public_key FROM host_keys k JOIN hosts h ON h.id = k.host_id WHERE h.name = ?",
+      [&](Stmt& q) { q.bind_text(1, host); },
+      [&](Stmt& q) -> Expected<void> {
+        key = std::string(q.column_blob(0));
+        return {};
+      });
+  if (!r) return tl::unexpected(r.error());
+  return key;
+}
+
+Expected<bool> FleetTables::claim_nonce(std::string_view host, std::string_view nonce, std::int64_t time,
+                                        std::int64_t forget_before) {
+  auto tx = Transaction::begin(db_);
+  if (!tx) return tl::unexpected(tx.error());
+  auto id = find_int(db_, "SELECT id FROM hosts WHERE name = ?", [&](Stmt& q) { q.bind_text(1, host); });
+  if (!id) return tl::unexpected(id.error());
+  if (!*id) return fail(ErrorCode::not_found, "no host " + quoted(host));
+  if (auto r = execute(db_, "DELETE FROM scan_nonces WHERE time_s < ?", [&](Stmt& q) { q.bind(1, forget_before); });
+      !r)
+    return tl::unexpected(r.error());
+  auto seen = find_int(db_, "SELECT 1 FROM scan_nonces WHERE host_id = ? AND nonce = ?",
+                       [&](Stmt& q) { q.bind(1, **id).bind_text(2, nonce); });
+  if (!seen) return tl::unexpected(seen.error());
+  if (*seen) return false;
+  if (auto r = execute(db_, "INSERT INTO scan_nonces(host_id, nonce, time_s) VALUES (?, ?, ?)",
+                       [&](Stmt& q) { q.bind(1, **id).bind_text(2, nonce).bind(3, time); });
+      !r)
+    return tl::unexpected(r.error());
+  if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
+  return true;
 }
 
 }  // namespace tb::sqlite

@@ -58,6 +58,11 @@ class FleetTables {
 
   Expected<std::vector<AuditEntry>> audit_log(std::size_t limit);
 
+  Expected<void> set_host_key(std::string_view host, std::string_view public_key, std::string_view actor);
+  Expected<std::optional<std::string>> host_key(std::string_view host);
+  Expected<bool> claim_nonce(std::string_view host, std::string_view nonce, std::int64_t time,
+                             std::int64_t forget_before);
+
  private:
   Expected<std::int64_t> cluster_id(std::string_view name);  // not_found when unknown
   Expected<void> audit(std::string_view actor, std::string_view action, std::string_view object,

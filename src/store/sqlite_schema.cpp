@@ -212,6 +212,23 @@ CREATE TABLE scan_inventories (
 -- whose signature is not complete), cached with the rest of the result.
 ALTER TABLE scan_results ADD COLUMN inventory_mismatches INTEGER NOT NULL DEFAULT 0 CHECK (inventory_mismatches >= 0);
 )sql"},
+    {7, "host keys and the nonces of signed scans", R"sql(
+-- The Ed25519 public key each host signs its scans with (core/scan_signature.h).
+CREATE TABLE host_keys (
+  host_id    INTEGER PRIMARY KEY REFERENCES hosts(id),
+  public_key BLOB NOT NULL CHECK (length(public_key) = 32),
+  set_ns     INTEGER NOT NULL
+);
+-- Nonces of accepted signed uploads, kept for the server's time window: a replayed
+-- upload repeats one and is refused, on every replica sharing the store.
+CREATE TABLE scan_nonces (
+  host_id INTEGER NOT NULL REFERENCES hosts(id),
+  nonce   TEXT NOT NULL,
+  time_s  INTEGER NOT NULL,
+  PRIMARY KEY (host_id, nonce)
+);
+CREATE INDEX scan_nonces_time ON scan_nonces(time_s);
+)sql"},
 };
 
 constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;

@@ -115,6 +115,14 @@ class SqliteStore final : public Store {
   }
   Expected<std::vector<HostResult>> latest_results() override { return fleet_.latest_results(); }
   Expected<std::vector<AuditEntry>> audit_log(std::size_t limit) override { return fleet_.audit_log(limit); }
+  Expected<void> set_host_key(std::string_view host, std::string_view key, std::string_view actor) override {
+    return fleet_.set_host_key(host, key, actor);
+  }
+  Expected<std::optional<std::string>> host_key(std::string_view host) override { return fleet_.host_key(host); }
+  Expected<bool> claim_nonce(std::string_view host, std::string_view nonce, std::int64_t time,
+                             std::int64_t forget_before) override {
+    return fleet_.claim_nonce(host, nonce, time, forget_before);
+  }
   Expected<std::optional<StoredSignature>> find_signature(const SignatureRef& ref) override;
   Expected<std::optional<Enrolment>> enrol_host(std::string_view host_name, const ScanDocument& scan) override;
 

@@ -309,6 +309,18 @@ class Store {
   // host token: an enrolment token must not hand out a second key to an enrolled host
   // (revoke its token to enrol it again). Its cluster and role are set_host's business.
   virtual Expected<std::optional<Enrolment>> enrol_host(std::string_view host_name, const ScanDocument& scan) = 0;
+
+  // ---- Host keys of signed scans (core/scan_signature.h).
+  // Sets (or replaces) the host's Ed25519 public key, 32 raw bytes; creates the host when
+  // new; audited as host.key with the key's base64.
+  virtual Expected<void> set_host_key(std::string_view host_name, std::string_view public_key,
+                                      std::string_view actor) = 0;
+  virtual Expected<std::optional<std::string>> host_key(std::string_view host_name) = 0;
+  // Records the nonce of a signed upload; false when the host already used it (a replay).
+  // Drops the nonces signed before `forget_before` (unix seconds) on the way: older
+  // uploads are refused by their time alone.
+  virtual Expected<bool> claim_nonce(std::string_view host_name, std::string_view nonce, std::int64_t time,
+                                     std::int64_t forget_before) = 0;
 };
 
 }  // namespace tb

@@ -161,6 +161,17 @@ TEST(InventoryJson, RejectsMistakes) {
     bad.replace(at, from.size(), to);
     EXPECT_FALSE(parse_scan(bad)) << "reader accepted: " << to;
   }
+  // The captured array is bounded while it grows, whatever its items are.
+  std::string scalars = write_to_string(ScanFormat::json, tricky_document());
+  const std::size_t entries = scalars.find(",\n\"entries\"");
+  ASSERT_NE(entries, std::string::npos);
+  scalars.insert(entries, ",\"packages\":[1,1,1,1]");
+  ReadLimits limits;
+  limits.max_packages = 3;
+  auto bounded = parse_scan(scalars, limits);
+  ASSERT_FALSE(bounded);
+  EXPECT_EQ(bounded.error().code, ErrorCode::limit) << bounded.error().message;
+
   // Warnings without packages: the writer never produces that.
   std::string orphan = write_to_string(ScanFormat::json, tricky_document());
   const std::size_t at = orphan.find(",\n\"entries\"");

@@ -16,10 +16,14 @@ bash -n "$completion" || fail "the completion script is not valid bash"
 # shellcheck disable=SC1090
 source "$completion"
 fn=$(complete -p "$name" | sed -E 's/.*-F ([^ ]+) .*/\1/')
-complete_words() {  # prints the completions of the last word of "$@"
-  COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
+completion_text=$(<"$completion")
+man_text=$(<"$manpage")
+offers() {  # offers WORD... EXPECTED: whether completing the last WORD offers EXPECTED
+  local expected=${*: -1} c
+  COMP_WORDS=("${@:1:$#-1}"); COMP_CWORD=$(($# - 2)); COMPREPLY=()
   "$fn" "$name" "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}" 2>/dev/null || true
-  printf '%s\n' "${COMPREPLY[@]}"
+  for c in "${COMPREPLY[@]}"; do [ "$c" = "$expected" ] && return 0; done
+  return 1
 }
 
 checked=0
@@ -31,13 +35,13 @@ check_command() {  # the words of a command path
   subs=$(printf '%s\n' "$help" | awk '/^Subcommands:$/ {on=1; next} /^[A-Z][A-Za-z ]*:$/ {on=0} on && /^  [a-z]/ {print $1}')
   for o in $opts; do
     checked=$((checked + 1))
-    grep -q -- "$o" "$completion" || fail "$name $*: $o is not in the completion script"
-    complete_words "$name" "$@" "$o" | grep -qx -- "$o" || fail "$name $* $o<TAB> does not offer $o"
+    [[ $completion_text == *"$o"* ]] || fail "$name $*: $o is not in the completion script"
+    offers "$name" "$@" "$o" "$o" || fail "$name $* $o<TAB> does not offer $o"
     # The man page lists it too (roff writes - as \-).
-    grep -q -- "$(printf '%s' "$o" | sed 's/-/\\\\-/g')" "$manpage" || fail "$name $*: $o is not in the man page"
+    [[ $man_text == *"${o//-/\\-}"* ]] || fail "$name $*: $o is not in the man page"
   done
   for s in $subs; do
-    complete_words "$name" "$@" "${s:0:2}" | grep -qx -- "$s" || fail "$name $* ${s:0:2}<TAB> does not offer $s"
+    offers "$name" "$@" "${s:0:2}" "$s" || fail "$name $* ${s:0:2}<TAB> does not offer $s"
     check_command "$@" "$s"
   done
 }

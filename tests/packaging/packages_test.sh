@@ -22,7 +22,7 @@ fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 # --- build -------------------------------------------------------------------------------------
-(cd "$build" && cpack --config CPackConfig.cmake -B "$tmp/out" >"$tmp/cpack.log" 2>&1) ||
+(cd "$build" && cpack --config CPackConfig.cmake -B "$tmp/out" -D CPACK_OUTPUT_FILE_PREFIX="$tmp/out/packages" >"$tmp/cpack.log" 2>&1) ||
   { cat "$tmp/cpack.log" >&2; echo "FAIL: cpack" >&2; exit 1; }
 scan_deb=$(ls "$tmp"/out/packages/trustbase-scan_*.deb)
 server_deb=$(ls "$tmp"/out/packages/trustbase-server_*.deb)
@@ -34,14 +34,14 @@ echo "built: $(cd "$tmp/out/packages" && ls | tr '\n' ' ')"
 field() { dpkg-deb --field "$1" "$2"; }
 [ "$(field "$scan_deb" Package)" = trustbase-scan ] || fail "scan package name"
 [ "$(field "$server_deb" Package)" = trustbase-server ] || fail "server package name"
-field "$scan_deb" Depends | grep -q 'libc6' || fail "scan Depends lacks the shlibs (libc6): $(field "$scan_deb" Depends)"
-field "$scan_deb" Depends | grep -q 'libssl3\|libcrypto' || fail "scan Depends lacks OpenSSL"
-field "$server_deb" Depends | grep -q 'adduser' || fail "server Depends lacks adduser"
-field "$server_deb" Depends | grep -q 'libsqlite3' || fail "server Depends lacks SQLite"
-dpkg-deb --info "$scan_deb" | grep -q ' conffiles' || fail "scan package has no conffiles"
+field "$scan_deb" Depends | grep 'libc6' >/dev/null || fail "scan Depends lacks the shlibs (libc6): $(field "$scan_deb" Depends)"
+field "$scan_deb" Depends | grep 'libssl3\|libcrypto' >/dev/null || fail "scan Depends lacks OpenSSL"
+field "$server_deb" Depends | grep 'adduser' >/dev/null || fail "server Depends lacks adduser"
+field "$server_deb" Depends | grep 'libsqlite3' >/dev/null || fail "server Depends lacks SQLite"
+dpkg-deb --info "$scan_deb" | grep ' conffiles' >/dev/null || fail "scan package has no conffiles"
 [ "$(dpkg-deb --ctrl-tarfile "$scan_deb" | tar -xO ./conffiles)" = /etc/trustbase/scan.toml ] || fail "scan conffiles"
 [ "$(dpkg-deb --ctrl-tarfile "$server_deb" | tar -xO ./conffiles)" = /etc/trustbase/server.toml ] || fail "server conffiles"
-dpkg-deb --ctrl-tarfile "$server_deb" | tar -xO ./postinst | grep -q 'adduser --system' ||
+dpkg-deb --ctrl-tarfile "$server_deb" | tar -xO ./postinst | grep 'adduser --system' >/dev/null ||
   fail "server postinst does not create the system user"
 
 contents() { dpkg-deb --contents "$1" | awk '{print $NF}' | sed 's|^\./|/|'; }
@@ -67,8 +67,8 @@ for f in /usr/bin/trustbase-scan /etc/trustbase/scan.toml /lib/systemd/system/tr
     /usr/share/man/man1/trustbase-scan.1.gz; do
   grep -qx "$f" "$tmp/rpm.list" || fail "the RPM lacks $f"
 done
-rpm -qp --configfiles "$scan_rpm" 2>/dev/null | grep -qx /etc/trustbase/scan.toml || fail "scan.toml is no %config in the RPM"
-rpm -qpR "$scan_rpm" 2>/dev/null | grep -q 'libc.so.6' || fail "the RPM has no library requirements"
+rpm -qp --configfiles "$scan_rpm" 2>/dev/null | grep -x /etc/trustbase/scan.toml >/dev/null || fail "scan.toml is no %config in the RPM"
+rpm -qpR "$scan_rpm" 2>/dev/null | grep 'libc.so.6' >/dev/null || fail "the RPM has no library requirements"
 
 # --- lintian -----------------------------------------------------------------------------------
 if command -v lintian >/dev/null; then

@@ -116,13 +116,12 @@ try {
   // Filters: state=tampered leaves the tampered host(s) only.
   await page.selectOption('#filter-state', 'tampered');
   await page.click('#apply-filters');
-  await page.waitForFunction(() => location.hash.includes('state=tampered') && document.querySelector('#fleet-page'));
-  await page.waitForSelector('#matrix td.cell[data-state="tampered"]');
+  await page.waitForSelector('#fleet-page[data-query*="state=tampered"] #matrix td.cell[data-state="tampered"]');
   const rowsShown = await page.$$eval('#matrix tr[data-host]', (rows) => rows.length);
   assert.ok(rowsShown >= 1 && rowsShown <= 2, `tampered filter shows ${rowsShown} rows`);
   await shot('02-fleet-filtered');
   await page.click('text=Clear');
-  await page.waitForFunction(() => !location.hash.includes('state=') && document.querySelectorAll('#matrix tr[data-host]').length > 2);
+  await page.waitForSelector('#fleet-page:not([data-query*="state="]) #matrix');
   log('fleet: every planted problem cell shown, filter works');
 
   // ---- cluster pages: drift grouped by product ----
@@ -131,7 +130,7 @@ try {
     const cluster = await page.evaluate(async (host) => (await (await fetch('/api/v1/hosts/' + encodeURIComponent(host),
       { headers: { Authorization: 'Bearer ' + sessionStorage.getItem('trustbase-token') } })).json()).cluster, p.host);
     await page.goto(`${base}#/cluster/${encodeURIComponent(cluster)}`);
-    await page.waitForSelector('#cluster-page');
+    await page.waitForSelector(`#cluster-page[data-cluster="${cluster}"]`);
     const row = await page.$(`[data-drift-host="${p.host}"] tr[data-path="${p.what}"]`);
     assert.ok(row, `${p.host}: drift row for ${p.what}`);
     assert.equal(await row.getAttribute('data-change'), p.kind);
@@ -146,8 +145,7 @@ try {
   // ---- host pages: per-signature states, deviations with hashes, config change ----
   for (const p of planted) {
     await page.goto(`${base}#/host/${encodeURIComponent(p.host)}`);
-    await page.waitForSelector('#host-page');
-    await page.waitForSelector('#history li');
+    await page.waitForSelector(`#host-page[data-host="${p.host}"] #history li`);
     if (p.kind === 'config-changed') {
       assert.ok(await page.$(`#signature-states tr[data-issue="config_changed"][data-path="${p.what}"]`), `${p.host} config change`);
     } else if (p.kind === 'partial') {
@@ -164,7 +162,7 @@ try {
   }
   const hostWithDeviations = planted.find((p) => p.kind === 'added').host;
   await page.goto(`${base}#/host/${encodeURIComponent(hostWithDeviations)}`);
-  await page.waitForSelector('#deviations');
+  await page.waitForSelector(`#host-page[data-host="${hostWithDeviations}"] #deviations`);
   await shot('04-host');
   const [csv] = await Promise.all([page.waitForEvent('download'), page.click('#download-csv')]);
   const csvPath = path.join(outDir, 'deviations.csv');
@@ -190,7 +188,7 @@ try {
     return page.$eval('#matrix tr.cluster', (r) => r.dataset.cluster);
   })();
   await page.goto(`${base}#/cluster/${encodeURIComponent(promoteCluster)}`);
-  await page.waitForSelector('#promote');
+  await page.waitForSelector(`#cluster-page[data-cluster="${promoteCluster}"] #promote`);
   const patch = await page.$eval('#promote-patch option', (o) => o.value);
   await page.selectOption('#promote-patch', patch);
   await page.selectOption('#promote-stage', 'tested');
@@ -225,7 +223,7 @@ try {
   await page.waitForSelector('#fleet-page');
   assert.equal(await page.isVisible('#nav-audit'), false, 'no audit link for a reader');
   await page.goto(`${base}#/cluster/${encodeURIComponent(promoteCluster)}`);
-  await page.waitForSelector('#cluster-page');
+  await page.waitForSelector(`#cluster-page[data-cluster="${promoteCluster}"]`);
   assert.equal(await page.$('#promote'), null, 'no promote form for a reader');
   assert.equal(await page.$('button.publish'), null, 'no publish buttons for a reader');
   await page.goto(`${base}#/signatures`);
