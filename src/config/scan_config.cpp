@@ -23,6 +23,7 @@ std::vector<Key> scan_keys(const ScanSettings& s) {
       text("server.url", s.upload.server, {"--server", "--output"}),
       text("server.ca_file", s.upload.tls.ca_file, {"--ca-file", "--output"}),
       texts("server.pins", s.upload.tls.pins, {"--pin", "--output"}),
+      text("server.signing_key", s.signing_key, {"--signing-key", "--output"}),
       text("server.token_file", s.token_file, {"--token-file", "--output"}),
       text("server.enrol_token_file", s.enrol_token_file, {"--enrol-token-file", "--output"}),
       text("server.host", s.upload.host, {"--host"}),

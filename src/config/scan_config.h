@@ -28,6 +28,7 @@ struct ScanSettings {
   bool& quiet;                    // --quiet
   bool& progress;                 // --progress
   bool& verify;                   // --verify
+  std::string& signing_key;       // --signing-key
 };
 
 // The keys of scan.toml, each with the flags that override it.

@@ -47,6 +47,8 @@ std::vector<Key> server_keys(ServeArgs& serve, StoreArgs& store) {
       text("metrics.token_role", serve.metrics_token_role, {"--metrics-token-role"}, {"none", "reader", "admin"}),
       text("tls.cert", serve.tls_cert, {"--tls-cert"}),
       text("tls.key", serve.tls_key, {"--tls-key"}),
+      boolean("signing.require", serve.require_signed_scans, {"--require-signed-scans"}),
+      integer("signing.window_s", serve.signature_window_s, 10, 86400, {"--signature-window"}),
   };
 }
 
