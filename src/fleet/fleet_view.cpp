@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <unordered_map>
 #include <utility>
 
 namespace tb::fleet {
@@ -125,7 +126,8 @@ Expected<RefreshStats> refresh(Store& store, const SignatureSet& signatures) {
 Expected<std::vector<HostStatus>> host_statuses(Store& store, const SignatureSet& signatures) {
   auto hosts = store.latest_results();
   if (!hosts) return tl::unexpected(hosts.error());
-  std::map<std::int64_t, std::size_t> by_store_id;  // store id -> index Id
+  std::unordered_map<std::int64_t, std::size_t> by_store_id;  // store id -> index Id
+  by_store_id.reserve(signatures.store_ids.size());
   for (std::size_t i = 0; i < signatures.store_ids.size(); ++i) by_store_id[signatures.store_ids[i]] = i;
   std::vector<HostStatus> out;
   out.reserve(hosts->size());
@@ -180,6 +182,29 @@ Expected<FleetMatrix> fleet_matrix(Store& store, const SignatureSet& signatures,
   for (const Signature& s : signatures.index.signatures()) infos.push_back(s.info);
   const std::vector<FleetColumn> columns = fleet_columns(infos, request.include_products);
   return build_fleet_matrix(*hosts, *stages, columns, request.filter);
+}
+
+Expected<FleetState> load_fleet_state(Store& store, const SignatureSet& signatures, Store::FleetVersion version) {
+  if (auto refreshed = refresh(store, signatures); !refreshed) return tl::unexpected(refreshed.error());
+  FleetState state;
+  state.version = version;
+  auto hosts = host_statuses(store, signatures);
+  if (!hosts) return tl::unexpected(hosts.error());
+  state.hosts = std::move(*hosts);
+  auto stages = stage_assignments(store);
+  if (!stages) return tl::unexpected(stages.error());
+  state.stages = std::move(*stages);
+  std::vector<SignatureInfo> infos;
+  infos.reserve(signatures.index.size());
+  for (const Signature& s : signatures.index.signatures()) infos.push_back(s.info);
+  state.columns = fleet_columns(infos, false);
+  state.columns_with_products = fleet_columns(infos, true);
+  return state;
+}
+
+FleetMatrix fleet_matrix(const FleetState& state, const MatrixRequest& request) {
+  return build_fleet_matrix(state.hosts, state.stages,
+                            request.include_products ? state.columns_with_products : state.columns, request.filter);
 }
 
 Expected<std::vector<MemberDrift>> cluster_drift(Store& store, const SignatureSet& signatures,

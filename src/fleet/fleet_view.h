@@ -58,6 +58,19 @@ struct MatrixRequest {
 };
 Expected<FleetMatrix> fleet_matrix(Store& store, const SignatureSet& signatures, const MatrixRequest& request);
 
+// Everything the matrix is built from, loaded (and refreshed) once for a store version:
+// a server keeps one and builds each request's filtered page from it without the store.
+struct FleetState {
+  Store::FleetVersion version;
+  std::vector<HostStatus> hosts;
+  std::vector<tb::StageAssignment> stages;
+  std::vector<FleetColumn> columns, columns_with_products;
+};
+// Refreshes stale results, then reads the state; `version` is what the caller read first.
+Expected<FleetState> load_fleet_state(Store& store, const SignatureSet& signatures, Store::FleetVersion version);
+// The matrix of a loaded state (pure: no store).
+FleetMatrix fleet_matrix(const FleetState& state, const MatrixRequest& request);
+
 // One member against its cluster's latest snapshot, file by file.
 struct MemberDrift {
   std::string host;

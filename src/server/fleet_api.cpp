@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -185,6 +187,13 @@ class FleetApi {
   void snapshot(const httplib::Request& req, httplib::Response& res);
 
  private:
+  // The fleet state for the store's current version: reused while no scan, signature or
+  // audited write (stage, snapshot, host) arrived, so a page costs a version query and a
+  // matrix build from memory, not a refresh of 10,000 hosts' results.
+  Expected<std::shared_ptr<const fleet::FleetState>> fleet_state();
+  std::mutex fleet_state_mutex_;
+  std::shared_ptr<const fleet::FleetState> fleet_state_;
+
   Expected<HostFacts> host_facts(const std::string& name);
 
   SharedStore& store_;
@@ -279,6 +288,21 @@ void FleetApi::cluster(const httplib::Request& req, httplib::Response& res) {
   reply(res, 200, std::move(out));
 }
 
+Expected<std::shared_ptr<const fleet::FleetState>> FleetApi::fleet_state() {
+  std::lock_guard rebuild(fleet_state_mutex_);  // one rebuild at a time; others wait for it
+  return store_.with([&](Store& s) -> Expected<std::shared_ptr<const fleet::FleetState>> {
+    auto version = s.fleet_version();
+    if (!version) return tl::unexpected(version.error());
+    if (fleet_state_ && fleet_state_->version == *version) return fleet_state_;
+    auto set = fleet::load_signatures(s);
+    if (!set) return tl::unexpected(set.error());
+    auto state = fleet::load_fleet_state(s, *set, *version);
+    if (!state) return tl::unexpected(state.error());
+    fleet_state_ = std::make_shared<const fleet::FleetState>(std::move(*state));
+    return fleet_state_;
+  });
+}
+
 void FleetApi::fleet(const httplib::Request& req, httplib::Response& res) {
   if (allowed(res, may_read_fleet) == nullptr) return;
   const auto offset = count_param(req, "offset", 0, 0, std::size_t{1} << 40);
@@ -317,19 +341,15 @@ void FleetApi::fleet(const httplib::Request& req, httplib::Response& res) {
       request.filter.states.add(*state);
     }
   }
-  auto matrix = store_.with([&](Store& s) -> Expected<FleetMatrix> {
-    auto set = fleet::load_signatures(s);
-    if (!set) return tl::unexpected(set.error());
-    if (auto refreshed = fleet::refresh(s, *set); !refreshed) return tl::unexpected(refreshed.error());
-    return fleet::fleet_matrix(s, *set, request);
-  });
-  if (!matrix) return reply_store_error(res, matrix.error());
-  const FleetMatrix page = page_of(*matrix, *offset, *limit);
+  auto state = fleet_state();
+  if (!state) return reply_store_error(res, state.error());
+  const FleetMatrix matrix = fleet::fleet_matrix(**state, request);
+  const FleetMatrix page = page_of(matrix, *offset, *limit);
   json head = {{"offset", *offset},
                {"limit", *limit},
-               {"total_hosts", matrix->rows.size()},
-               {"total_clusters", matrix->clusters.size()},
-               {"totals", counts_json(matrix->totals)}};
+               {"total_hosts", matrix.rows.size()},
+               {"total_clusters", matrix.clusters.size()},
+               {"totals", counts_json(matrix.totals)}};
   std::string out = dump(head);
   out.pop_back();
   std::string report = fleet_report_json(FleetReportContext{"fleet", std::nullopt}, page);

@@ -661,3 +661,24 @@ Expected<bool> FleetTables::claim_nonce(std::string_view host, std::string_view 
 }
 
 }  // namespace tb::sqlite
+
+namespace tb::sqlite {
+
+Expected<Store::FleetVersion> FleetTables::fleet_version() {
+  Store::FleetVersion v;
+  // max(id) of an INTEGER PRIMARY KEY is one b-tree descent each.
+  auto r = each_row(
+      db_,
+      "SELECT (SELECT COALESCE(max(id), 0) FROM signatures), (SELECT COALESCE(max(id), 0) FROM scans),"
+      " (SELECT COALESCE(max(id), 0) FROM audit_log)",
+      no_binds, [&](Stmt& q) -> Expected<void> {
+        v.signatures = q.column_int(0);
+        v.scans = q.column_int(1);
+        v.audit = q.column_int(2);
+        return {};
+      });
+  if (!r) return tl::unexpected(r.error());
+  return v;
+}
+
+}  // namespace tb::sqlite

@@ -58,6 +58,7 @@ class FleetTables {
 
   Expected<std::vector<AuditEntry>> audit_log(std::size_t limit);
 
+  Expected<Store::FleetVersion> fleet_version();
   Expected<void> set_host_key(std::string_view host, std::string_view public_key, std::string_view actor);
   Expected<std::optional<std::string>> host_key(std::string_view host);
   Expected<bool> claim_nonce(std::string_view host, std::string_view nonce, std::int64_t time,

@@ -115,6 +115,7 @@ class SqliteStore final : public Store {
   }
   Expected<std::vector<HostResult>> latest_results() override { return fleet_.latest_results(); }
   Expected<std::vector<AuditEntry>> audit_log(std::size_t limit) override { return fleet_.audit_log(limit); }
+  Expected<FleetVersion> fleet_version() override { return fleet_.fleet_version(); }
   Expected<void> set_host_key(std::string_view host, std::string_view key, std::string_view actor) override {
     return fleet_.set_host_key(host, key, actor);
   }

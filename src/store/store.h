@@ -310,6 +310,15 @@ class Store {
   // (revoke its token to enrol it again). Its cluster and role are set_host's business.
   virtual Expected<std::optional<Enrolment>> enrol_host(std::string_view host_name, const ScanDocument& scan) = 0;
 
+  // What the fleet view depends on, as three ever-growing ids: a cache of it (the server's
+  // fleet matrix) is valid while they are unchanged. Every fleet write is audited, every
+  // scan and signature gets a new id, and none is ever deleted.
+  struct FleetVersion {
+    std::int64_t signatures = 0, scans = 0, audit = 0;
+    bool operator==(const FleetVersion&) const = default;
+  };
+  virtual Expected<FleetVersion> fleet_version() = 0;
+
   // ---- Host keys of signed scans (core/scan_signature.h).
   // Sets (or replaces) the host's Ed25519 public key, 32 raw bytes; creates the host when
   // new; audited as host.key with the key's base64.

@@ -237,6 +237,35 @@ TEST_F(FleetApiTest, AdminWritesAreAuditedWithTheTokenName) {
   EXPECT_EQ(fleet["fleet"]["clusters"][0]["drifting"], json::array({"h2"}));
 }
 
+// The server keeps the fleet state between requests: each kind of write must show at once.
+TEST_F(FleetApiTest, TheCachedMatrixFollowsStagesSnapshotsScansAndSignatures) {
+  json before = get_json("/api/v1/fleet?cluster=c1");
+  ASSERT_EQ(before["fleet"]["clusters"].size(), 1u);
+  EXPECT_TRUE(before["fleet"]["clusters"][0]["stages"].empty());
+  EXPECT_TRUE(before["fleet"]["clusters"][0]["snapshot_version"].is_null());
+  const std::size_t columns = get_json("/api/v1/fleet")["fleet"]["columns"].size();
+
+  ASSERT_EQ(post(admin_, "/api/v1/clusters/c1/promote?patch=fix@2&stage=active")->status, 200);
+  EXPECT_EQ(get_json("/api/v1/fleet?cluster=c1")["fleet"]["clusters"][0]["stages"]["fix@2"], "active");
+  ASSERT_EQ(post(admin_, "/api/v1/clusters/c1/snapshot?host=h1")->status, 201);
+  EXPECT_EQ(get_json("/api/v1/fleet?cluster=c1")["fleet"]["clusters"][0]["snapshot_version"], 1);
+
+  const auto scan_id = [&] { return get_json("/api/v1/fleet?cluster=c2")["fleet"]["clusters"][0]["hosts"][0]["scan"]; };
+  const json old_scan = scan_id();
+  httplib::Client c("127.0.0.1", server_->port());
+  c.set_bearer_token_auth(admin_.c_str());
+  auto posted = c.Post("/api/v1/scans?host=h4", slurp(suite_ / "h4.xml"), "application/xml");
+  ASSERT_TRUE(posted);
+  ASSERT_EQ(posted->status, 201) << posted->body;
+  EXPECT_NE(scan_id(), old_scan);
+
+  auto imported = c.Post("/api/v1/signatures?name=fix&version=3&kind=patch&patches=app@1",
+                         slurp(suite_ / "h4.xml"), "application/xml");
+  ASSERT_TRUE(imported);
+  ASSERT_EQ(imported->status, 201) << imported->body;
+  EXPECT_EQ(get_json("/api/v1/fleet")["fleet"]["columns"].size(), columns + 1);
+}
+
 TEST_F(FleetApiTest, AHostShowsItsStatesDeviationsWithHashesAndHistory) {
   json host = get_json("/api/v1/hosts/h2");
   EXPECT_EQ(host["cluster"], "c1");
