@@ -25,6 +25,7 @@
 #include "format/fleet_report.h"
 #include "fleet/fleet_view.h"
 #include "server/auth.h"
+#include "server/json_reply.h"
 #include "server/request_log.h"
 
 namespace tb::server {
@@ -37,36 +38,10 @@ constexpr std::size_t kMaxPage = 1000;
 constexpr std::size_t kDefaultAudit = 200;
 constexpr std::size_t kMaxAudit = 1000;
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-void reply(httplib::Response& res, int status, std::string body) {
-  res.status = status;
-  res.set_content(std::move(body), "application/json");
-}
-
-void reply_error(httplib::Response& res, int status, const std::string& message) {
-  reply(res, status, dump(json{{"error", message}}));
-}
-
-int status_for(const Error& e) {
-  switch (e.code) {
-    case ErrorCode::not_found: return 404;
-    case ErrorCode::invalid_argument:
-    case ErrorCode::parse: return 400;
-    case ErrorCode::limit: return 413;
-    case ErrorCode::io: return 503;
-    case ErrorCode::changed:
-    case ErrorCode::internal: return 500;
-  }
-  return 500;
-}
-
 void reply_store_error(httplib::Response& res, const Error& e) {
   if (status_for(e) >= 500) write_log_line(fmt::format("trustbase serve: {}\n", e.message));
   reply_error(res, status_for(e), e.message);
 }
-
-void reply_refusal(httplib::Response& res, const Refusal& r) { reply_error(res, r.status, r.message); }
 
 std::optional<Refusal> may_administer(const TokenInfo& token) {
   if (token.role == TokenRole::admin) return std::nullopt;

@@ -23,6 +23,7 @@
 #include "format/fleet_report.h"
 #include "fleet/fleet_view.h"
 #include "server/auth.h"
+#include "server/json_reply.h"
 #include "server/fleet_api.h"
 #include "server/request_log.h"
 #include "server/spool.h"
@@ -55,46 +56,9 @@ void log_problem(LogLevel level, const std::string& message) {
   else write_log_line("trustbase serve: " + message + "\n");
 }
 
-// JSON text of any byte string: invalid UTF-8 (host names are raw bytes) is replaced,
-// never thrown about.
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
-void reply(httplib::Response& res, int status, std::string body) {
-  res.status = status;
-  res.set_content(std::move(body), "application/json");
-}
-
-void reply_error(httplib::Response& res, int status, const std::string& message) {
-  reply(res, status, dump(json{{"error", message}}));
-}
-
-// The request body was left unread: the connection cannot carry another request.
-void reply_error_and_close(httplib::Response& res, int status, const std::string& message) {
-  reply_error(res, status, message);
-  res.set_header("Connection", "close");
-}
-
-int status_for(const Error& e) {
-  switch (e.code) {
-    case ErrorCode::not_found: return 404;
-    case ErrorCode::invalid_argument:
-    case ErrorCode::parse: return 400;
-    case ErrorCode::limit: return 413;
-    case ErrorCode::io: return 503;  // database busy or disk trouble: worth a retry
-    case ErrorCode::changed:
-    case ErrorCode::internal: return 500;
-  }
-  return 500;
-}
-
 void reply_store_error(httplib::Response& res, const Error& e) {
   log_problem(LogLevel::error, e.message);
   reply_error(res, status_for(e), e.message);
-}
-
-void reply_refusal(httplib::Response& res, const Refusal& r, bool close = false) {
-  if (close) reply_error_and_close(res, r.status, r.message);
-  else reply_error(res, r.status, r.message);
 }
 
 const char* reason(int status) {

@@ -15,6 +15,8 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -229,7 +231,12 @@ TEST_F(ServerFlow, ANewHostEnrolsOnceAndThenUsesItsOwnToken) {
   EXPECT_EQ(second.status, 0) << second.out;
   EXPECT_EQ(second.out.find("enrolled"), std::string::npos) << second.out;
   EXPECT_EQ(slurp(host_token), saved);
-  const std::string log = slurp(dir_ / "server.log");
+  // The server logs a request after answering it: give the line a moment to arrive.
+  std::string log = slurp(dir_ / "server.log");
+  for (int i = 0; i < 100 && log.find("token=enrolled:delta POST") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    log = slurp(dir_ / "server.log");
+  }
   EXPECT_NE(log.find("token=bootstrap POST /api/v1/scans 201"), std::string::npos) << log;
   EXPECT_NE(log.find("token=enrolled:delta POST /api/v1/scans 201"), std::string::npos) << log;
 
