@@ -67,10 +67,8 @@ std::string query_escape(const std::string& s) {
   return out;
 }
 
-}  // namespace
-
-Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTempFile& file, ScanFormat format,
-                                     const std::function<void(const std::string&)>& log) {
+// The server connection every request of the scanner uses: its token and timeouts.
+Expected<ServerConnection> authenticated_connection(const UploadOptions& options) {
   auto connection = ServerConnection::open(options.server, options.tls);
   if (!connection) return tl::unexpected(connection.error());
   httplib::Client& client = connection->client();
@@ -78,6 +76,16 @@ Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTem
   client.set_connection_timeout(std::chrono::seconds(10));
   client.set_read_timeout(options.timeout);
   client.set_write_timeout(options.timeout);
+  return connection;
+}
+
+}  // namespace
+
+Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTempFile& file, ScanFormat format,
+                                     const std::function<void(const std::string&)>& log) {
+  auto connection = authenticated_connection(options);
+  if (!connection) return tl::unexpected(connection.error());
+  httplib::Client& client = connection->client();
 
   std::string query;
   for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"host", options.host},
@@ -141,12 +149,9 @@ Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTem
 }
 
 Expected<UploadResponse> fetch_verdict(const UploadOptions& options, const std::string& host, const VerifyQuery& query) {
-  auto connection = ServerConnection::open(options.server, options.tls);
+  auto connection = authenticated_connection(options);
   if (!connection) return tl::unexpected(connection.error());
   httplib::Client& client = connection->client();
-  client.set_bearer_token_auth(options.token.c_str());
-  client.set_connection_timeout(std::chrono::seconds(10));
-  client.set_read_timeout(options.timeout);
   std::string path = "/api/v1/hosts/" + query_escape(host) + "/verify?format=text";
   for (const std::string& p : query.expect_patches) path += "&expect_patch=" + query_escape(p);
   if (query.cluster_identical) path += "&cluster_identical=1";
