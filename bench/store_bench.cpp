@@ -1,17 +1,25 @@
-// Benchmarks of the SQLite store: ingest of a 100,000-record scan into a fresh database,
-// the same manifest for a second host (the dedup path), and the bytes each extra
-// identical host costs. Data is synthetic and deterministic: an installed-system-like
+// Benchmarks of the store: ingest of a 100,000-record scan into a fresh database, the
+// same manifest for a second host (the dedup path), and the bytes each extra identical
+// host costs (SQLite); and put_scan of new 5,000- and 100,000-record scans on SQLite and
+// PostgreSQL side by side (BM_PutScanBackend; PostgreSQL from $TB_BENCH_POSTGRES_URL or
+// $TB_TEST_POSTGRES_URL, in a schema of its own dropped afterwards). Data is synthetic and deterministic: an installed-system-like
 // tree, 20 files per directory, package mtimes.
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <optional>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "core/manifest.h"
 #include "core/sha256.h"
+#include "store/open_store.h"
 #include "store/sqlite_store.h"
+
+#include <pqxx/pqxx>
 
 namespace tb {
 namespace {
@@ -20,7 +28,7 @@ namespace fs = std::filesystem;
 constexpr std::size_t kRecords = 100'000;
 constexpr std::size_t kPerDirectory = 20;
 
-ScanDocument make_scan(std::size_t files) {
+ScanDocument make_scan(std::size_t files, std::string_view salt = "") {
   std::vector<FileRecord> records;
   auto add = [&](std::string path, FileType type, std::string_view content) {
     FileRecord r;
@@ -38,7 +46,7 @@ ScanDocument make_scan(std::size_t files) {
   for (std::size_t i = 0; records.size() < files; ++i) {
     const std::string d = "/usr/pkg" + std::to_string(i / kPerDirectory);
     if (i % kPerDirectory == 0) add(d, FileType::directory, "");
-    add(d + "/lib" + std::to_string(i) + ".so", FileType::file, "content " + std::to_string(i));
+    add(d + "/lib" + std::to_string(i) + ".so", FileType::file, std::string(salt) + "content " + std::to_string(i));
   }
   ScanDocument doc;
   doc.header.roots = {"/"};
@@ -121,6 +129,68 @@ void BM_GetScan(benchmark::State& state) {
                                                    benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_GetScan)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// A PostgreSQL schema for one benchmark, dropped at the end; url() empty when no server.
+struct TempSchema {
+  std::string server, name = "tb_bench_" + std::to_string(::getpid());
+  TempSchema() {
+    for (const char* var : {"TB_BENCH_POSTGRES_URL", "TB_TEST_POSTGRES_URL"})
+      if (const char* v = std::getenv(var); v != nullptr && *v != '\0' && server.empty()) server = v;
+    if (server.empty()) return;
+    pqxx::connection c(server);
+    pqxx::work tx(c);
+    tx.exec("DROP SCHEMA IF EXISTS " + name + " CASCADE; CREATE SCHEMA " + name);
+    tx.commit();
+  }
+  ~TempSchema() {
+    if (server.empty()) return;
+    pqxx::connection c(server);
+    pqxx::work tx(c);
+    tx.exec("DROP SCHEMA " + name + " CASCADE");
+    tx.commit();
+  }
+  std::string url() const {
+    return server.empty() ? "" : server + (server.find('?') == std::string::npos ? "?" : "&") +
+                                     "options=-csearch_path%3D" + name;
+  }
+};
+
+// put_scan of a scan whose every chunk is new (another host's software), durable commits,
+// on SQLite (arg 1 = 0) or PostgreSQL (1); arg 0: records. Scans are made before timing.
+void BM_PutScanBackend(benchmark::State& state) {
+  const auto records = static_cast<std::size_t>(state.range(0));
+  const bool postgres = state.range(1) != 0;
+  TempDb tmp;
+  std::optional<TempSchema> schema;
+  if (postgres) {
+    schema.emplace();
+    if (schema->url().empty()) {
+      state.SkipWithError("no PostgreSQL: set TB_BENCH_POSTGRES_URL or TB_TEST_POSTGRES_URL");
+      return;
+    }
+  }
+  auto opened = open_store(postgres ? schema->url() : tmp.path());
+  if (!opened) {
+    state.SkipWithError(opened.error().message.c_str());
+    return;
+  }
+  auto& store = *opened;
+  std::size_t n = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const ScanDocument doc = make_scan(records, "host " + std::to_string(n) + " ");
+    state.ResumeTiming();
+    if (!store->put_scan("host-" + std::to_string(n++), doc)) state.SkipWithError("put_scan failed");
+  }
+  state.SetLabel(postgres ? "PostgreSQL" : "SQLite");
+  state.counters["records/s"] = benchmark::Counter(static_cast<double>(records) * state.iterations(),
+                                                   benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_PutScanBackend)
+    ->ArgsProduct({{5'000, 100'000}, {0, 1}})
+    ->ArgNames({"records", "postgres"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace tb

@@ -9,7 +9,9 @@ packages=(
   libcli11-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev libcpp-httplib-dev zlib1g-dev
+  libpqxx-dev postgresql   # the PostgreSQL store, and the server its tests run against
   libarchive-dev librpm-dev rpm
+  gpgv gpg gpg-agent gpgconf   # signed imports verify with gpgv; their tests make keys and sign with gpg/rpmsign
   zip xz-utils zstd   # the importer tests build real archives with them
   libtomlplusplus-dev   # configuration files (header-only use)
   help2man lintian dpkg-dev   # man pages from --help; package checks (dpkg-shlibdeps for CPack)

@@ -6,6 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-dev}"
 bash scripts/install-deps.sh
+# The store tests run on PostgreSQL too: a local server (started, with a test role and
+# database, when TB_TEST_POSTGRES_URL does not name one already).
+if [ -z "${TB_TEST_POSTGRES_URL:-}" ]; then
+  TB_TEST_POSTGRES_URL=$(bash scripts/start-postgres.sh)
+  export TB_TEST_POSTGRES_URL
+fi
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset"
 ctest --preset "$preset"

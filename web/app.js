@@ -250,6 +250,13 @@ async function fleetPage(r) {
   const totals = h('div.legend', { id: 'totals' }, STATES.filter((s) => data.totals[s]).map((s) => h('span', {}, stateBadge(s), ' ', String(data.totals[s]))));
 
   const table = matrixTable(f);
+  // The server lists the first problems of the page (?problems=); the matrix colours all.
+  const problemsTotal = f.problems_total ?? f.problems.length;
+  const everyProblem = new URLSearchParams(q);
+  everyProblem.set('problems', '1000000');
+  const problemsNote = problemsTotal > f.problems.length ?
+    h('p.muted', { id: 'problems-note' }, `The first ${f.problems.length} of ${problemsTotal} problems on this page; the matrix shows them all. `,
+      h('button', { type: 'button', id: 'download-problems', onclick: () => download('fleet?' + everyProblem.toString(), 'fleet-problems.json').catch(alertError) }, 'Download all as JSON')) : null;
   const problems = f.problems.length === 0 ? h('p.muted', {}, 'No problems on this page.') :
     h('table', { id: 'problems' }, h('tr', {}, h('th', {}, 'Problem'), h('th', {}, 'Host'), h('th', {}, 'Cluster'), h('th', {}, 'Signature'), h('th', {}, 'Observed'), h('th', {}, 'Stage')),
       f.problems.map((p) => h('tr', { 'data-problem': p.problem, 'data-host': p.host },
@@ -259,7 +266,7 @@ async function fleetPage(r) {
   const page = h('section', { id: 'fleet-page', 'data-query': q.toString(), 'data-api-ms': (tApi - t0).toFixed(1), 'data-api-done': tApi.toFixed(1) },
     h('h1', {}, 'Fleet'), filters, totals, pager,
     h('div.scroll', {}, table),
-    h('h2', {}, 'Problems'), problems);
+    h('h2', {}, `Problems (${problemsTotal})`), problemsNote, problems);
   return page;
 }
 

@@ -35,6 +35,7 @@ page.setDefaultTimeout(180000);
 await page.goto(base);
 await page.evaluate((t) => sessionStorage.setItem('trustbase-token', t), token);
 const renders = [];
+const observed = [];  // by playwright, polling included
 const apiInPage = [];
 const domAndPaint = [];
 for (let i = 0; i < runs; ++i) {
@@ -44,14 +45,18 @@ for (let i = 0; i < runs; ++i) {
   await page.goto(base + '#/fleet');
   await page.waitForSelector('#matrix');
   await page.waitForSelector('#fleet-page[data-painted-at]');
-  renders.push(Date.now() - t0);
+  observed.push(Date.now() - t0);
   const f = await page.$eval('#fleet-page', (el) => ({ api: Number(el.dataset.apiMs), done: Number(el.dataset.apiDone), painted: Number(el.dataset.paintedAt) }));
+  // The page's own clock: performance.now() counts from the navigation's start, so the
+  // paint time is the render time as the browser saw it, without playwright's polling.
+  renders.push(f.painted);
   apiInPage.push(f.api);
   domAndPaint.push(f.painted - f.done);
 }
 const cells = await page.$$eval('#matrix td.cell', (c) => c.length);
-console.log(`fleet page first render (load, login check, API, DOM, paint): median ${median(renders)} ms ` +
-            `(runs: ${renders.join(', ')}), ${cells} cells on the page`);
+console.log(`fleet page first render (navigation start to painted matrix: load, login check, API, DOM, paint): ` +
+            `median ${median(renders).toFixed(0)} ms (runs: ${renders.map((r) => r.toFixed(0)).join(', ')}), ${cells} cells on the page`);
+console.log(`  as seen by playwright (its selector polling included): median ${median(observed)} ms`);
 console.log(`  of which the page's API calls (fleet, clusters, signatures in parallel): median ${median(apiInPage).toFixed(0)} ms; ` +
             `building the DOM and painting: median ${median(domAndPaint).toFixed(0)} ms`);
 await browser.close();

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "store/open_store.h"
 #include "store/sqlite_backup.h"
 
 namespace tb {
@@ -55,9 +56,26 @@ void add_backup_commands(CLI::App& app, BackupCommands& c) {
   restore->add_flag("--force", c.restore.force, "Replace a store that holds data");
 }
 
+// backup and restore copy SQLite files; a PostgreSQL store has pg_dump and its server's
+// own backups (and `trustbase migrate` to move between the two).
+static Expected<std::string> sqlite_file(std::string_view command, const std::string& spec) {
+  auto parsed = parse_store_spec(spec);
+  if (!parsed) return tl::unexpected(parsed.error());
+  if (parsed->kind != StoreKind::sqlite)
+    return fail(ErrorCode::invalid_argument,
+                std::string(command) + " works on SQLite stores only; back up a PostgreSQL store (" +
+                    display_store_spec(spec) + ") with pg_dump");
+  return parsed->location;
+}
+
 int run_backup_commands(const BackupCommands& c, const StoreArgs& store) {
-  if (c.backup_cmd->parsed()) return run_backup(c.backup, c.backup.store.empty() ? store.db : c.backup.store);
-  if (c.restore_cmd->parsed()) return run_restore(c.restore, c.restore.store.empty() ? store.db : c.restore.store);
+  if (c.backup_cmd->parsed() || c.restore_cmd->parsed()) {
+    const bool backup = c.backup_cmd->parsed();
+    const std::string& given = backup ? c.backup.store : c.restore.store;
+    auto file = sqlite_file(backup ? "backup" : "restore", given.empty() ? store.db : given);
+    if (!file) return cli::error(backup ? "backup" : "restore", file.error().message);
+    return backup ? run_backup(c.backup, *file) : run_restore(c.restore, *file);
+  }
   return -1;
 }
 

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "format/drift_report.h"  // printable()
+#include "cli/import_command.h"  // verify_options()
 #include "store/sqlite_store.h"
 
 namespace tb {
@@ -63,11 +64,14 @@ int run_import_watch(const StoreArgs& s, const ImportArgs& a) {
   sigaddset(&stop_signals, SIGINT);
   if (!a.once) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  auto store = open_sqlite_store(s.db);
-  if (!store) return usage_error(s.db + ": " + store.error().message);
+  auto store = cli::open_store(s);
+  if (!store) return usage_error(store.error().message);
   FeedOptions options;
   options.settle = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(a.settle_s * 1000)));
   options.install_root = a.install_root;
+  auto verifier = PackageVerifier::open(verify_options(a));
+  if (!verifier) return usage_error(verifier.error().message);
+  options.verifier = std::move(*verifier);
   FeedWatcher watcher(**store, dir, options);
 
   bool any_failed = false;

@@ -34,8 +34,8 @@ struct FleetContext {
 };
 
 Expected<FleetContext> open_fleet(const StoreArgs& args) {
-  auto store = open_sqlite_store(args.db, SqliteStoreOptions{.create = false});
-  if (!store) return fail(store.error().code, args.db + ": " + store.error().message);
+  auto store = cli::open_store(args, StoreOptions{.create = false});
+  if (!store) return tl::unexpected(store.error());
   auto signatures = fleet::load_signatures(**store);
   if (!signatures) return tl::unexpected(signatures.error());
   auto refreshed = fleet::refresh(**store, *signatures);
@@ -61,7 +61,7 @@ bool has_problems(const FleetMatrix& m) {
 Expected<int> print_matrix(const FleetReportArgs& a, const FleetMatrix& matrix, std::string title,
                            FleetReportFormat format) {
   FdSink out(STDOUT_FILENO);
-  FleetReportContext context{std::move(title), now_ns()};
+  FleetReportContext context{std::move(title), now_ns(), std::nullopt};
   if (auto r = write_fleet_report(format, context, matrix, out); !r) return tl::unexpected(r.error());
   (void)a;
   return has_problems(matrix) ? kProblems : kOk;
@@ -121,7 +121,7 @@ int run_cluster(const StoreArgs& s, const FleetReportArgs& a) {
     views.push_back({m.host, m.role, m.scan_id, m.snapshot_version, &m.drift});
 
   FdSink out(STDOUT_FILENO);
-  FleetReportContext context{"cluster " + a.cluster, now_ns()};
+  FleetReportContext context{"cluster " + a.cluster, now_ns(), std::nullopt};
   Expected<void> written;
   switch (*format) {
     case FleetReportFormat::text:
@@ -148,8 +148,8 @@ int run_cluster(const StoreArgs& s, const FleetReportArgs& a) {
 // out: a redeployed identical file is not a change of software).
 int run_history(const StoreArgs& s, const FleetReportArgs& a) {
   if (a.format != "text" && a.format != "json") return error("report history", "unknown format '" + a.format + "'");
-  auto store = open_sqlite_store(s.db, SqliteStoreOptions{.create = false});
-  if (!store) return error("report history", s.db + ": " + store.error().message);
+  auto store = cli::open_store(s, StoreOptions{.create = false});
+  if (!store) return error("report history", store.error().message);
   auto scans = (*store)->list_scans(a.host);
   if (!scans) return error("report history", scans.error().message);
   if (scans->empty()) return error("report history", "no scan of host '" + a.host + "'");

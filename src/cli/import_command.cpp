@@ -15,6 +15,7 @@
 #include "sources/archive_source.h"
 #include "sources/deb_source.h"
 #include "sources/directory_source.h"
+#include "sources/package_verifier.h"
 #include "sources/package_format.h"
 #include "sources/relations.h"
 #include "sources/rpm_source.h"
@@ -104,8 +105,8 @@ int import_named(const StoreArgs& s, const ImportArgs& a, const Overrides& overr
     }
   }
   if (!signature) return usage_error(signature.error().message);
-  auto store = open_sqlite_store(s.db);
-  if (!store) return usage_error(s.db + ": " + store.error().message);
+  auto store = cli::open_store(s);
+  if (!store) return usage_error(store.error().message);
   auto id = (*store)->put_signature(*signature);
   if (!id) return usage_error(id.error().message);
   fmt::print("imported {} {} ({} records) as signature {}\n", to_string(signature->info.kind), info.ref.id(),
@@ -158,12 +159,13 @@ class PackageImport {
  public:
   // `install_root`: where SWID tag elements without a root attribute are installed.
   PackageImport(Store& store, std::vector<SignatureInfo> known, const Overrides& overrides, std::string install_root,
-                bool quiet)
+                bool quiet, const PackageVerifier& verifier)
       : store_(store),
         known_(std::move(known)),
         overrides_(overrides),
         install_root_(std::move(install_root)),
-        quiet_(quiet) {}
+        quiet_(quiet),
+        verifier_(verifier) {}
 
   void run(const std::vector<Item>& items, Progress& progress) {
     std::vector<SwidTag> tags;
@@ -175,6 +177,11 @@ class PackageImport {
           failed(item.path, tag.error().message);
           continue;
         }
+        if (auto v = verifier_.unsigned_source(item.path, "SWID tag"); !v) {
+          progress.step(item.path);
+          failed(item.path, v.error().message);
+          continue;
+        }
         tag_paths_.push_back(item.path);
         tags.push_back(std::move(*tag));
         continue;
@@ -183,10 +190,12 @@ class PackageImport {
       if (item.format == PackageFormat::deb) {
         auto deb = read_deb(item.path);
         if (!deb) failed(item.path, deb.error().message);
+        else if (auto v = verifier_.deb(*deb, item.path); !v) failed(item.path, v.error().message);
         else store(item.path, std::move(deb->signature), VersionScheme::debian);
       } else {
         auto rpm = read_rpm(item.path);
         if (!rpm) failed(item.path, rpm.error().message);
+        else if (auto v = verifier_.rpm(*rpm, item.path); !v) failed(item.path, v.error().message);
         else store(item.path, std::move(rpm->signature), VersionScheme::rpm);
       }
     }
@@ -273,8 +282,8 @@ class PackageImport {
         for (std::size_t k = 0; k < info.supersedes.size(); ++k)
           relation += (k != 0 ? ", " : "") + info.supersedes[k].id();
       }
-      fmt::print("imported {} {}{} ({} records) as signature {}\n", to_string(info.kind), printable(info.ref.id()),
-                 printable(relation), signature.manifest.size(), *id);
+      fmt::print("imported {} {}{} ({} records) as signature {}{}\n", to_string(info.kind), printable(info.ref.id()),
+                 printable(relation), signature.manifest.size(), *id, printable(describe_provenance(info.provenance)));
     }
     known_.push_back(std::move(info));
   }
@@ -284,6 +293,7 @@ class PackageImport {
   const Overrides& overrides_;
   std::string install_root_;
   bool quiet_;
+  const PackageVerifier& verifier_;
   std::vector<std::string> tag_paths_;
   std::size_t imported_ = 0;
   std::vector<Failure> failures_;
@@ -324,7 +334,7 @@ void collect(const std::vector<std::string>& sources, std::vector<Item>& items, 
   }
 }
 
-int import_packages(const StoreArgs& s, const ImportArgs& a, const Overrides& overrides) {
+int import_packages(const StoreArgs& s, const ImportArgs& a, const Overrides& overrides, const PackageVerifier& verifier) {
   std::vector<Item> items;
   std::vector<Failure> failures;
   std::size_t skipped = 0;
@@ -335,15 +345,15 @@ int import_packages(const StoreArgs& s, const ImportArgs& a, const Overrides& ov
   // replayed (it is idempotent), and one fsync per small package would cost more than
   // reading it. Closing the store checkpoints the WAL into the database, synced, before
   // the summary is printed.
-  SqliteStoreOptions options;
+  StoreOptions options;
   options.durable_commits = false;
   std::size_t imported = 0;
   {
-    auto store = open_sqlite_store(s.db, options);
-    if (!store) return usage_error(s.db + ": " + store.error().message);
+    auto store = cli::open_store(s, options);
+    if (!store) return usage_error(store.error().message);
     auto known = (*store)->signature_infos();
-    if (!known) return usage_error(s.db + ": " + known.error().message);
-    PackageImport import(**store, std::move(*known), overrides, a.install_root, a.quiet);
+    if (!known) return usage_error(display_store_spec(s.db) + ": " + known.error().message);
+    PackageImport import(**store, std::move(*known), overrides, a.install_root, a.quiet, verifier);
     {
       Progress progress(items.size(), ::isatty(STDERR_FILENO) == 1 && !a.quiet);
       import.run(items, progress);
@@ -365,6 +375,31 @@ int import_packages(const StoreArgs& s, const ImportArgs& a, const Overrides& ov
 
 }  // namespace
 
+VerifyOptions verify_options(const ImportArgs& a) {
+  VerifyOptions o;
+  o.keyrings = a.keyrings;
+  o.apt_release = a.apt_release;
+  o.apt_release_signature = a.apt_release_gpg;
+  o.apt_packages = a.apt_packages;
+  o.require_signed = a.require_signed;
+  return o;
+}
+
+std::string release_label(const SignatureProvenance& p) {
+  std::string out;
+  for (const std::string* f : {&p.origin, &p.suite, &p.codename})
+    if (!f->empty()) out += (out.empty() ? "" : " ") + *f;
+  return out.empty() ? out : " (" + out + ")";
+}
+
+std::string describe_provenance(const SignatureProvenance& p) {
+  if (!p.verified()) return {};
+  std::string out = ", " + std::string(to_string(p.method)) + " signed by ";
+  out += p.signer_fingerprint.empty() ? "key " + p.signer_key_id : p.signer_fingerprint;
+  if (p.method == ProvenanceMethod::deb_release) out += release_label(p);
+  return out;
+}
+
 int run_import(const StoreArgs& s, const ImportArgs& a) {
   auto overrides = parse_overrides(a);
   if (!overrides) return usage_error(overrides.error().message);
@@ -373,10 +408,18 @@ int run_import(const StoreArgs& s, const ImportArgs& a) {
     if (a.name.empty() || a.version.empty()) return usage_error("--name and --version go together");
     if (a.sources.size() != 1)
       return usage_error("--name and --version describe one signature: give one directory, archive or scan");
+    if (verify_options(a).any())
+      return usage_error("--keyring, --apt-release and --require-signed are for packages: a directory tree, archive or "
+                         "scan described by --name and --version carries no signature");
     return import_named(s, a, *overrides);
   }
   if (a.strip_components != 0) return usage_error("--strip-components is for tar and zip archives (with --name)");
-  return import_packages(s, a, *overrides);
+  auto verifier = PackageVerifier::open(verify_options(a));
+  if (!verifier) return usage_error(verifier.error().message);
+  if (const SignatureProvenance* r = verifier->apt_release(); r != nullptr && !a.quiet)
+    fmt::print("verified {}: signed by {}{}\n", printable(a.apt_release), r->signer_fingerprint,
+               printable(release_label(*r)));
+  return import_packages(s, a, *overrides, *verifier);
 }
 
 }  // namespace tb

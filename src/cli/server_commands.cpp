@@ -1,5 +1,6 @@
 #include "cli/server_commands.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -50,9 +51,16 @@ Expected<std::jthread> start_feed(const ServeArgs& a, const StoreArgs& s, server
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   const auto interval = std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(a.feed_interval_s * 1000)));
+  VerifyOptions verify;
+  verify.keyrings = a.feed_keyrings;
+  verify.require_signed = a.feed_require_signed;
+  auto verifier = PackageVerifier::open(verify);
+  if (!verifier) return fail(verifier.error().code, "--feed: " + verifier.error().message);
+  FeedOptions options;
+  options.verifier = std::move(*verifier);
   return std::jthread([store = std::shared_ptr<Store>(std::move(*feed_store)), dir = a.feed_dir, interval,
-                       &shared, &logger, &metrics](std::stop_token stop) {
-    FeedWatcher watcher(*store, dir);
+                       options = std::move(options), &shared, &logger, &metrics](std::stop_token stop) {
+    FeedWatcher watcher(*store, dir, options);
     std::mutex mutex;
     std::condition_variable_any wake;
     while (!stop.stop_requested()) {
@@ -73,6 +81,13 @@ Expected<std::jthread> start_feed(const ServeArgs& a, const StoreArgs& s, server
 int run_serve(const ServeArgs& a, const StoreArgs& s) {
   auto address = server::parse_listen_address(a.listen);
   if (!address) return error("serve", address.error().message);
+  // Each upload allocates and frees a few MiB (the parsed document, the manifest, the
+  // report) on a pool thread; with glibc's defaults every request gave that memory back to
+  // the kernel (madvise, munmap) and faulted it in again: 10-15 % of the server's CPU under
+  // load (bench/load/run.sh). Keep freed heap up to 256 MiB, mmap only blocks over 32 MiB
+  // (glibc's maximum threshold). Process-wide, hence here and not in the server library.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
   auto store = open_store(s);
   if (!store) return error("serve", store.error().message);
   server::SharedStore shared(std::move(*store));
@@ -87,7 +102,10 @@ int run_serve(const ServeArgs& a, const StoreArgs& s) {
     if (!metrics_role || (*metrics_role != TokenRole::reader && *metrics_role != TokenRole::admin))
       return error("serve", "--metrics-token-role wants none, reader or admin");
   }
-  server::Metrics metrics(s.db);  // before the feed thread, which counts its imports in it
+  // Before the feed thread, which counts its imports in it. The file sizes it reports are
+  // an SQLite store's; a PostgreSQL server reports its own.
+  const auto spec = parse_store_spec(s.db);
+  server::Metrics metrics(spec && spec->kind == StoreKind::sqlite ? spec->location : std::string());
   std::optional<std::jthread> feed;
   if (!a.feed_dir.empty()) {
     auto started = start_feed(a, s, shared, logger, metrics);
@@ -110,7 +128,7 @@ int run_serve(const ServeArgs& a, const StoreArgs& s) {
     // The first line of stdout, for scripts and tests that asked for port 0.
     fmt::print("listening on {}:{}\n", options.host, port);
     std::fflush(stdout);
-    logger.info(fmt::format("store {}, listening on {}:{}", s.db, options.host, port));
+    logger.info(fmt::format("store {}, listening on {}:{}", display_store_spec(s.db), options.host, port));
     // What scanners pass to --pin to trust this server by its key.
     if (!a.tls_cert.empty()) {
       if (auto pin = certificate_pin(a.tls_cert)) logger.info("TLS on; certificate key pin " + *pin);
@@ -181,6 +199,12 @@ void add_server_commands(CLI::App& app, ServerCommands& c) {
       ->type_name("DIR");
   serve->add_option("--feed-interval", c.serve.feed_interval_s, "Seconds between polls of the feed (default 10)")
       ->check(CLI::Range(0.05, 86400.0));
+  serve->add_option("--feed-keyring", c.serve.feed_keyrings,
+                    "OpenPGP public keys the feed's rpm header signatures are verified with (repeatable)")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  serve->add_flag("--feed-require-signed", c.serve.feed_require_signed,
+                  "Refuse feed packages whose signature is absent or not verified (needs --feed-keyring)");
   serve->add_option("--config", c.serve.config_file,
                     std::string("Configuration file (TOML, see trustbase.toml(5)); default: ") +
                         config::kDefaultServerConfig + " when it exists. Options given here override it")

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -17,6 +18,8 @@ struct ServeArgs {
   std::string spool_dir;  // empty: $TMPDIR or /tmp
   std::string feed_dir;   // non-empty: a feed directory polled in the background (sources/feed.h)
   double feed_interval_s = 10;
+  std::vector<std::string> feed_keyrings;  // --feed-keyring: rpm header signatures verified (sources/package_verifier.h)
+  bool feed_require_signed = false;        // --feed-require-signed: refuse feed packages not verified
   std::string config_file;  // --config; empty: config/server_config.h's default path when it exists
   std::string log_format = "text";          // text | json (JSON lines), server/request_log.h
   std::string log_level = "info";           // debug | info | warn | error

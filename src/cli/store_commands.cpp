@@ -11,13 +11,15 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "core/analysis.h"
 #include "core/signature_index.h"
+#include "format/drift_report.h"  // printable()
 #include "format/analysis_report.h"
 #include "format/scan_reader.h"
 #include "sources/directory_source.h"
-#include "store/sqlite_store.h"
+#include "store/open_store.h"
 
 namespace tb {
 
@@ -28,9 +30,13 @@ int error(std::string_view command, const std::string& message) {
   return 2;
 }
 
-Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args) {
-  auto store = open_sqlite_store(args.db);
-  if (!store) return fail(store.error().code, args.db + ": " + store.error().message);
+Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args, const StoreOptions& options) {
+  auto store = tb::open_store(args.db, options);
+  if (!store) {
+    const std::string shown = display_store_spec(args.db);
+    if (store.error().message.starts_with(shown)) return store;  // it names the store already
+    return fail(store.error().code, shown + ": " + store.error().message);
+  }
   return store;
 }
 
@@ -93,7 +99,7 @@ int run_report(const StoreArgs& s, const ReportArgs& a) {
   if (!store) return error("report", store.error().message);
   auto latest = (*store)->latest_scan(a.host);
   if (!latest) return error("report", latest.error().message);
-  if (!*latest) return error("report", "no scan of host '" + a.host + "' in " + s.db);
+  if (!*latest) return error("report", "no scan of host '" + a.host + "' in " + display_store_spec(s.db));
   auto scan = (*store)->get_scan(**latest);
   if (!scan) return error("report", scan.error().message);
   return print_analysis("report", **store, *scan, a.host, a);
@@ -107,12 +113,71 @@ int run_analyze(const StoreArgs& s, const AnalyzeArgs& a) {
   return print_analysis("analyze", **store, *doc, doc->header.host.hostname, a.report);
 }
 
+nlohmann::json provenance_json(const SignatureProvenance& p) {
+  if (!p.verified()) return nlohmann::json();
+  return nlohmann::json{{"method", std::string(to_string(p.method))},
+                        {"signer_fingerprint", p.signer_fingerprint},
+                        {"signer_key_id", p.signer_key_id},
+                        {"origin", p.origin},
+                        {"suite", p.suite},
+                        {"codename", p.codename},
+                        {"release_sha256", p.release_sha256 ? nlohmann::json(p.release_sha256->hex()) : nlohmann::json()}};
+}
+
+// Every stored signature, oldest first, with what was verified of its package on import.
+int run_signatures(const StoreArgs& s, const SignaturesArgs& a) {
+  auto store = open_store(s);
+  if (!store) return error("signatures", store.error().message);
+  auto listing = (*store)->list_signatures();
+  if (!listing) return error("signatures", listing.error().message);
+  auto infos = (*store)->signature_infos();
+  if (!infos) return error("signatures", infos.error().message);
+  if (infos->size() != listing->size()) return error("signatures", "the store changed while it was read; try again");
+  if (a.format == "json") {
+    nlohmann::json list = nlohmann::json::array();
+    for (std::size_t i = 0; i < infos->size(); ++i) {
+      const SignatureInfo& info = (*infos)[i];
+      nlohmann::json entry{{"id", (*listing)[i].id},
+                           {"name", info.ref.name},
+                           {"version", info.ref.version},
+                           {"kind", std::string(to_string(info.kind))},
+                           {"records", (*listing)[i].records},
+                           {"architecture", info.architecture},
+                           {"source", info.source},
+                           {"source_sha256", info.source_sha256 ? nlohmann::json(info.source_sha256->hex()) : nlohmann::json()},
+                           {"provenance", provenance_json(info.provenance)}};
+      list.push_back(std::move(entry));
+    }
+    fmt::print("{}\n", nlohmann::json{{"signatures", std::move(list)}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    return kOk;
+  }
+  fmt::print("{:>6}  {:<40}  {:<7}  {:>8}  {}\n", "ID", "SIGNATURE", "KIND", "RECORDS", "PROVENANCE");
+  for (std::size_t i = 0; i < infos->size(); ++i) {
+    const SignatureInfo& info = (*infos)[i];
+    const SignatureProvenance& p = info.provenance;
+    std::string provenance = "not verified";
+    if (p.verified()) {
+      provenance = std::string(to_string(p.method)) + " " +
+                   (p.signer_fingerprint.empty() ? "key " + p.signer_key_id : p.signer_fingerprint);
+      std::string release;
+      for (const std::string* f : {&p.origin, &p.suite, &p.codename})
+        if (!f->empty()) release += (release.empty() ? "" : " ") + *f;
+      if (!release.empty()) provenance += " (" + release + ")";
+    }
+    fmt::print("{:>6}  {:<40}  {:<7}  {:>8}  {}\n", (*listing)[i].id, printable(info.ref.id()), to_string(info.kind),
+               (*listing)[i].records, printable(provenance));
+  }
+  return kOk;
+}
+
 }  // namespace
 
 void add_store_commands(CLI::App& app, StoreCommands& c) {
   if (const char* env = std::getenv("TRUSTBASE_DB"); env != nullptr && *env != '\0') c.store.db = env;
-  app.add_option("--db", c.store.db, "SQLite store file (default: $TRUSTBASE_DB or ./trustbase.db)")
-      ->type_name("FILE");
+  app.add_option("--db", c.store.db,
+                 "The store: an SQLite file (or sqlite:FILE) or postgresql://USER:PASSWORD@HOST/DB"
+                 " (default: $TRUSTBASE_DB or ./trustbase.db)")
+      ->type_name("FILE|URL");
 
   CLI::App* imp = c.import_cmd = app.add_subcommand(
       "import",
@@ -140,9 +205,31 @@ void add_store_commands(CLI::App& app, StoreCommands& c) {
                   "--watch: a new file this many seconds old is complete (default 2; else unchanged for one poll)")
       ->check(CLI::Range(0.0, 86400.0));
   imp->add_flag("--once", c.import.once, "--watch: poll once, then exit (scripts, tests)");
+  imp->add_option("--keyring", c.import.keyrings,
+                  "OpenPGP public keys of the publishers (armored or binary, e.g. gpg --export); verifies rpm "
+                  "header signatures and the --apt-release signature (repeatable)")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  imp->add_option("--apt-release", c.import.apt_release,
+                  "Debian repository's InRelease (or Release, with --apt-release-gpg): .deb files are verified "
+                  "through it and --apt-packages")
+      ->type_name("FILE");
+  imp->add_option("--apt-release-gpg", c.import.apt_release_gpg, "The detached signature (Release.gpg) of --apt-release")
+      ->type_name("FILE");
+  imp->add_option("--apt-packages", c.import.apt_packages,
+                  "Packages index (plain, .gz, .xz...) that --apt-release lists; each .deb must match its entry "
+                  "(repeatable)")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+  imp->add_flag("--require-signed", c.import.require_signed,
+                "Refuse packages whose signature is absent or not verified (needs --keyring)");
   imp->add_option("sources", c.import.sources, "Package files and directories of packages; or one directory tree, "
                                               "tar/zip archive or scan document (with --name and --version)")
       ->required();
+
+  CLI::App* sigs = c.signatures_cmd =
+      app.add_subcommand("signatures", "List the stored signatures, with the provenance verified on import");
+  sigs->add_option("--format", c.signatures.format, "text or json")->check(CLI::IsMember({"text", "json"}));
 
   CLI::App* ing = c.ingest_cmd = app.add_subcommand("ingest", "Store scan documents (hosts without network)");
   ing->add_option("--host", c.ingest.host, "Host name (default: the one in the document)");
@@ -166,6 +253,7 @@ int run_store_commands(const StoreCommands& c) {
   if (c.import_cmd->parsed() && c.import.watch) return run_import_watch(c.store, c.import);
   if (c.import_cmd->parsed()) return run_import(c.store, c.import);
   if (c.ingest_cmd->parsed()) return run_ingest(c.store, c.ingest);
+  if (c.signatures_cmd->parsed()) return run_signatures(c.store, c.signatures);
   if (c.report_cmd->parsed()) return run_report(c.store, c.report);
   if (c.analyze_cmd->parsed()) return run_analyze(c.store, c.analyze);
   return -1;

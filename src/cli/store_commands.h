@@ -10,12 +10,14 @@
 #include <CLI/CLI.hpp>
 
 #include "core/error.h"
+#include "store/open_store.h"
 #include "store/store.h"
 
 namespace tb {
 
 struct StoreArgs {
-  std::string db = "trustbase.db";  // --db, or $TRUSTBASE_DB
+  // --db, or $TRUSTBASE_DB: a file (or sqlite:FILE) or a postgresql:// URL (store/open_store.h).
+  std::string db = "trustbase.db";
 };
 
 struct ImportArgs {
@@ -31,6 +33,13 @@ struct ImportArgs {
   double interval_s = 10;            // between polls
   double settle_s = 2;               // a new file older than this is complete (else: unchanged for one poll)
   bool once = false;                 // one poll, then exit
+  // Signed imports (sources/package_verifier.h): publisher keys, a Debian chain, and
+  // whether what is not verified is refused.
+  std::vector<std::string> keyrings;      // --keyring
+  std::string apt_release;                // --apt-release (InRelease, or Release with --apt-release-gpg)
+  std::string apt_release_gpg;            // --apt-release-gpg
+  std::vector<std::string> apt_packages;  // --apt-packages
+  bool require_signed = false;            // --require-signed
 };
 
 struct IngestArgs {
@@ -49,9 +58,16 @@ struct AnalyzeArgs {
   ReportArgs report;
 };
 
+// `trustbase signatures`: the stored signatures with their provenance.
+struct SignaturesArgs {
+  std::string format = "text";  // text | json
+};
+
 struct StoreCommands {
   StoreArgs store;
   ImportArgs import;
+  SignaturesArgs signatures;
+  CLI::App* signatures_cmd = nullptr;
   IngestArgs ingest;
   ReportArgs report;
   AnalyzeArgs analyze;
@@ -64,8 +80,8 @@ struct StoreCommands {
 namespace cli {
 // Shared by the trustbase subcommands: "trustbase COMMAND: message" on stderr; returns 2.
 int error(std::string_view command, const std::string& message);
-// The store named by --db / $TRUSTBASE_DB, errors prefixed with its path.
-Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args);
+// The store named by --db / $TRUSTBASE_DB, errors prefixed with it (a URL's password hidden).
+Expected<std::unique_ptr<Store>> open_store(const StoreArgs& args, const StoreOptions& options = {});
 }  // namespace cli
 
 // Registers import, ingest and report (and the global --db option) on `app`.

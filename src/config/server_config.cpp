@@ -42,6 +42,8 @@ std::vector<Key> server_keys(ServeArgs& serve, StoreArgs& store) {
       text("upload.spool_dir", serve.spool_dir, {"--spool-dir"}),
       text("feed.dir", serve.feed_dir, {"--feed"}),
       real("feed.interval_s", serve.feed_interval_s, 0.05, 86400, {"--feed-interval"}),
+      texts("feed.keyrings", serve.feed_keyrings, {"--feed-keyring"}),
+      boolean("feed.require_signed", serve.feed_require_signed, {"--feed-require-signed"}),
       text("log.format", serve.log_format, {"--log-format"}, {"text", "json"}),
       text("log.level", serve.log_level, {"--log-level"}, {"debug", "info", "warn", "error"}),
       text("metrics.token_role", serve.metrics_token_role, {"--metrics-token-role"}, {"none", "reader", "admin"}),

@@ -12,6 +12,22 @@ std::optional<SignatureKind> signature_kind_from_string(std::string_view name) n
   return std::nullopt;
 }
 
+std::string_view to_string(ProvenanceMethod method) noexcept {
+  switch (method) {
+    case ProvenanceMethod::deb_release: return "deb-release";
+    case ProvenanceMethod::rpm_gpg: return "rpm-gpg";
+    case ProvenanceMethod::none: break;
+  }
+  return "none";
+}
+
+std::optional<ProvenanceMethod> provenance_method_from_string(std::string_view name) noexcept {
+  if (name == "none") return ProvenanceMethod::none;
+  if (name == "deb-release") return ProvenanceMethod::deb_release;
+  if (name == "rpm-gpg") return ProvenanceMethod::rpm_gpg;
+  return std::nullopt;
+}
+
 std::optional<SignatureRef> SignatureRef::parse(std::string_view id) {
   const std::size_t at = id.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == id.size()) return std::nullopt;

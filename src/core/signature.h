@@ -25,6 +25,34 @@ struct SignatureRef {
   auto operator<=>(const SignatureRef&) const = default;
 };
 
+// How a signature's package was proven to come from its publisher, verified on import
+// (sources/package_verifier.h). `none`: not verified (unsigned, or imported without keys).
+enum class ProvenanceMethod : std::uint8_t {
+  none,
+  deb_release,  // Debian chain: OpenPGP-signed (In)Release -> Packages SHA256 -> .deb SHA256 + Size
+  rpm_gpg,      // the RPM header's OpenPGP signature, by a key of the given keyring
+};
+std::string_view to_string(ProvenanceMethod method) noexcept;  // "none", "deb-release", "rpm-gpg"
+std::optional<ProvenanceMethod> provenance_method_from_string(std::string_view name) noexcept;
+
+// What was verified, and by whose key. Plain text fields (gpgv and rpm output, the
+// Release file's own fields), bounded by the importers.
+struct SignatureProvenance {
+  ProvenanceMethod method = ProvenanceMethod::none;
+  // The signer: the OpenPGP fingerprint of the primary key (upper-case hex, 40 digits for
+  // v4 keys) when known, and the 16-hex-digit id of the key that made the signature
+  // (a subkey's, possibly). rpm-gpg: the fingerprint is that of the keyring's key.
+  std::string signer_fingerprint;
+  std::string signer_key_id;
+  // deb-release: the Release file's Origin, Suite and Codename, and its SHA-256 (of the
+  // signed text, InRelease's or the detached-signature Release file).
+  std::string origin, suite, codename;
+  std::optional<Sha256Digest> release_sha256;
+
+  bool verified() const { return method != ProvenanceMethod::none; }
+  bool operator==(const SignatureProvenance&) const = default;
+};
+
 struct SignatureInfo {
   SignatureRef ref;
   std::string vendor;
@@ -39,6 +67,7 @@ struct SignatureInfo {
   // may edit them, so a changed one is `config_changed`, not tampering. Sorted, unique.
   std::vector<std::string> config_paths;   // byte order, unique
   std::string tag_id;                      // SWID tags: the tag's tagId (how patch tags link); else empty
+  SignatureProvenance provenance;          // the package's own signature, when verified on import
   bool operator==(const SignatureInfo&) const = default;
 
   bool is_config(std::string_view path) const;

@@ -390,7 +390,9 @@ void json_report(const FleetReportContext& context, const FleetMatrix& m, Output
   }
   o += "],\"problems\":[";
   bool first = true;
+  std::size_t problems = 0;
   for_each_problem(m, [&](const Problem& p) {
+    if (context.max_problems && problems++ >= *context.max_problems) return;
     const FleetRow& row = m.rows[p.row];
     if (!first) o += ',';
     first = false;
@@ -422,7 +424,9 @@ void json_report(const FleetReportContext& context, const FleetMatrix& m, Output
     o += '}';
     out.maybe_flush();
   });
-  o += "\n]}\n";
+  o += "\n]";
+  if (context.max_problems) put(o, ",\"problems_total\":{}", problems);
+  o += "}\n";
 }
 
 // ---- HTML --------------------------------------------------------------------------------

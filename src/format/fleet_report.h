@@ -26,6 +26,9 @@ std::optional<FleetReportFormat> fleet_report_format_from_string(std::string_vie
 struct FleetReportContext {
   std::string title = "fleet";               // what was asked: "fleet", "cluster alpha", "patch fix@2"
   std::optional<std::int64_t> generated_ns;  // when the report was made; omitted when unset (tests)
+  // JSON only: list at most this many problems (the dashboard pages them; a page of 100
+  // hosts x 200 patches can hold 20,000). The JSON then also carries "problems_total".
+  std::optional<std::size_t> max_problems;
 };
 
 // The matrix letter of a cell state: C complete, P partial, - absent, S superseded,

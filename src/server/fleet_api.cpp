@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,9 @@ using json = nlohmann::json;
 
 constexpr std::size_t kDefaultPage = 100;
 constexpr std::size_t kMaxPage = 1000;
+// Problems listed per matrix page (?problems=): the rest are counted in problems_total.
+constexpr std::size_t kDefaultProblems = 200;
+constexpr std::size_t kMaxProblems = 1'000'000;
 constexpr std::size_t kDefaultAudit = 200;
 constexpr std::size_t kMaxAudit = 1000;
 
@@ -169,6 +173,19 @@ class FleetApi {
   std::mutex fleet_state_mutex_;
   std::shared_ptr<const fleet::FleetState> fleet_state_;
 
+  // The matrix of `request` over `state`, from the last few built for that state: paging
+  // through a (filtered) fleet of 10,000 hosts builds its matrix once, not once per page.
+  std::shared_ptr<const FleetMatrix> matrix(const std::shared_ptr<const fleet::FleetState>& state,
+                                            const fleet::MatrixRequest& request);
+  struct CachedMatrix {
+    std::shared_ptr<const fleet::FleetState> state;
+    std::string request;  // matrix_key()
+    std::shared_ptr<const FleetMatrix> matrix;
+  };
+  static constexpr std::size_t kCachedMatrices = 8;
+  std::mutex matrices_mutex_;
+  std::deque<CachedMatrix> matrices_;  // most recently used first
+
   Expected<HostFacts> host_facts(const std::string& name);
 
   SharedStore& store_;
@@ -278,12 +295,46 @@ Expected<std::shared_ptr<const fleet::FleetState>> FleetApi::fleet_state() {
   });
 }
 
+// What a MatrixRequest asks for, as a cache key: presence-marked fields, unit-separated.
+std::string matrix_key(const fleet::MatrixRequest& request) {
+  std::string key = request.include_products ? "p1" : "p0";
+  key += '\x1f';
+  if (request.filter.cluster) key += "c" + *request.filter.cluster;
+  key += '\x1f';
+  if (request.filter.patch) key += "s" + request.filter.patch->id();
+  key += '\x1f';
+  for (std::size_t i = 0; i < kFleetCellStateCount; ++i)
+    key += request.filter.states.has(static_cast<FleetCellState>(i)) ? '1' : '0';
+  return key;
+}
+
+std::shared_ptr<const FleetMatrix> FleetApi::matrix(const std::shared_ptr<const fleet::FleetState>& state,
+                                                    const fleet::MatrixRequest& request) {
+  const std::string key = matrix_key(request);
+  std::lock_guard lock(matrices_mutex_);
+  std::erase_if(matrices_, [&](const CachedMatrix& m) { return m.state != state; });  // an older version's
+  const auto hit = std::find_if(matrices_.begin(), matrices_.end(), [&](const CachedMatrix& m) { return m.request == key; });
+  if (hit != matrices_.end()) {
+    CachedMatrix found = std::move(*hit);
+    matrices_.erase(hit);
+    matrices_.push_front(std::move(found));
+    return matrices_.front().matrix;
+  }
+  auto built = std::make_shared<const FleetMatrix>(fleet::fleet_matrix(*state, request));
+  matrices_.push_front(CachedMatrix{state, key, built});
+  if (matrices_.size() > kCachedMatrices) matrices_.pop_back();
+  return built;
+}
+
 void FleetApi::fleet(const httplib::Request& req, httplib::Response& res) {
   if (allowed(res, may_read_fleet) == nullptr) return;
   const auto offset = count_param(req, "offset", 0, 0, std::size_t{1} << 40);
   const auto limit = count_param(req, "limit", kDefaultPage, 1, kMaxPage);
   if (!offset) return reply_error(res, 400, "?offset= wants a number");
   if (!limit) return reply_error(res, 400, fmt::format("?limit= wants a number from 1 to {}", kMaxPage));
+  // The page's problem list is bounded too: the matrix already shows every problem cell.
+  const auto max_problems = count_param(req, "problems", kDefaultProblems, 0, kMaxProblems);
+  if (!max_problems) return reply_error(res, 400, fmt::format("?problems= wants a number from 0 to {}", kMaxProblems));
   fleet::MatrixRequest request;
   request.include_products = req.get_param_value("products") == "1";
   if (req.has_param("cluster")) {
@@ -318,16 +369,16 @@ void FleetApi::fleet(const httplib::Request& req, httplib::Response& res) {
   }
   auto state = fleet_state();
   if (!state) return reply_store_error(res, state.error());
-  const FleetMatrix matrix = fleet::fleet_matrix(**state, request);
-  const FleetMatrix page = page_of(matrix, *offset, *limit);
+  const std::shared_ptr<const FleetMatrix> whole = matrix(*state, request);
+  const FleetMatrix page = page_of(*whole, *offset, *limit);
   json head = {{"offset", *offset},
                {"limit", *limit},
-               {"total_hosts", matrix.rows.size()},
-               {"total_clusters", matrix.clusters.size()},
-               {"totals", counts_json(matrix.totals)}};
+               {"total_hosts", whole->rows.size()},
+               {"total_clusters", whole->clusters.size()},
+               {"totals", counts_json(whole->totals)}};
   std::string out = dump(head);
   out.pop_back();
-  std::string report = fleet_report_json(FleetReportContext{"fleet", std::nullopt}, page);
+  std::string report = fleet_report_json(FleetReportContext{"fleet", std::nullopt, *max_problems}, page);
   while (!report.empty() && (report.back() == '\n' || report.back() == ' ')) report.pop_back();
   out += ",\"fleet\":" + report + "}";
   reply(res, 200, std::move(out));

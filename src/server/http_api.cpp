@@ -24,6 +24,7 @@
 #include "fleet/fleet_view.h"
 #include "server/auth.h"
 #include "server/json_reply.h"
+#include "server/response_compression.h"
 #include "server/fleet_api.h"
 #include "server/request_log.h"
 #include "server/spool.h"
@@ -46,6 +47,7 @@ struct RequestState {
   Clock::time_point start;
   std::optional<TokenInfo> token;
   const Logger* logger = nullptr;  // the API's, set with the rest by the pre-routing handler
+  bool accepts_gzip = false;       // the client's Accept-Encoding (server/response_compression.h)
 };
 thread_local RequestState t_state;
 
@@ -620,6 +622,18 @@ void Api::hosts(const httplib::Request&, httplib::Response& res) {
   reply(res, 200, dump(json{{"hosts", std::move(list)}}));
 }
 
+// What was verified of a signature's package on import (core/signature.h); null: nothing.
+json provenance_json(const SignatureProvenance& p) {
+  if (!p.verified()) return json(nullptr);
+  return json{{"method", std::string(to_string(p.method))},
+              {"signer_fingerprint", p.signer_fingerprint},
+              {"signer_key_id", p.signer_key_id},
+              {"origin", p.origin},
+              {"suite", p.suite},
+              {"codename", p.codename},
+              {"release_sha256", p.release_sha256 ? json(p.release_sha256->hex()) : json(nullptr)}};
+}
+
 void Api::signatures(const httplib::Request&, httplib::Response& res) {
   const TokenInfo* token = current_token(res);
   if (token == nullptr) return;
@@ -646,7 +660,8 @@ void Api::signatures(const httplib::Request&, httplib::Response& res) {
                     {"patches", s.info.patches ? json(s.info.patches->id()) : json(nullptr)},
                     {"supersedes", std::move(supersedes)},
                     {"patched_by", patched_by[id]},
-                    {"superseded_by", superseded_by[id]}});
+                    {"superseded_by", superseded_by[id]},
+                    {"provenance", provenance_json(s.info.provenance)}});
   }
   reply(res, 200, dump(json{{"signatures", std::move(list)}}));
 }
@@ -681,7 +696,11 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
 
   server.set_pre_routing_handler([api](const httplib::Request& req, httplib::Response& res) {
     t_state = RequestState{true, Clock::now(), std::nullopt, &api->options().logger};
+    t_state.accepts_gzip = take_accept_encoding(req);
     return api->authenticate(req, res);
+  });
+  server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    compress_response(t_state.accepts_gzip, res);
   });
   server.Get("/api/v1/health", [](const httplib::Request&, httplib::Response& res) {
     reply(res, 200, R"({"status":"ok"})");

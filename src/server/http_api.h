@@ -13,7 +13,8 @@
 //        [&allow_deviations=1][&format=json|text]   the deployment gate (trustbase verify):
 //                                       200 with {"ok", "reasons"...}
 //   GET  /api/v1/signatures             the stored signatures, with what each patches and
-//                                       supersedes and what patches or supersedes it
+//                                       supersedes and what patches or supersedes it, and
+//                                       "provenance" (what was verified on import, or null)
 //   POST /api/v1/signatures?name=N&version=V[&kind=product|patch][&patches=N@V]
 //        [&supersedes=N@V]...[&vendor=V][&install_root=DIR]   admin: a signature from a
 //                                       scan document body (as `trustbase import FILE`) ->

@@ -283,6 +283,7 @@ Expected<DebPackage> read_deb(const std::string& path, const ArchiveLimits& limi
   info.config_paths = std::move(conffiles);
   out.signature.manifest = std::move(*manifest);
   out.control = std::move(*control);
+  out.file_size = file->size();
   return out;
 }
 

@@ -3,6 +3,7 @@
 // files as dpkg installs them, rooted at "/".
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,7 @@ Expected<std::vector<std::string>> parse_deb_conffiles(std::string_view text);
 struct DebPackage {
   Signature signature;  // product, install root "/", source = file name + its SHA-256
   DebControl control;
+  std::uint64_t file_size = 0;  // bytes of the .deb (what a Packages index's Size gives)
 };
 
 // Reads a .deb. Every failure names the file and the reason: not an ar archive, missing

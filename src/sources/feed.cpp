@@ -56,16 +56,19 @@ class PollImport {
       case PackageFormat::deb: {
         auto deb = read_deb(path);
         if (!deb) return failed(path, deb.error().message);
+        if (auto v = options_.verifier.deb(*deb, path); !v) return failed(path, v.error().message);
         return store(path, std::move(deb->signature), VersionScheme::debian);
       }
       case PackageFormat::rpm: {
         auto rpm = read_rpm(path);
         if (!rpm) return failed(path, rpm.error().message);
+        if (auto v = options_.verifier.rpm(*rpm, path); !v) return failed(path, v.error().message);
         return store(path, std::move(rpm->signature), VersionScheme::rpm);
       }
       case PackageFormat::swid: {
         auto tag = read_swid_tag(path, options_.install_root);
         if (!tag) return failed(path, tag.error().message);
+        if (auto v = options_.verifier.unsigned_source(path, "SWID tag"); !v) return failed(path, v.error().message);
         tags_.emplace_back(path, std::move(*tag));
         return;
       }

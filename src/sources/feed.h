@@ -21,6 +21,7 @@
 
 #include "core/error.h"
 #include "core/signature.h"
+#include "sources/package_verifier.h"
 #include "store/store.h"
 
 namespace tb {
@@ -33,6 +34,10 @@ struct FeedOptions {
   std::string install_root = "/";
   // Files read per poll at most; the rest wait for the next poll (bounds one poll's work).
   std::size_t max_files_per_poll = 10'000;
+  // Signed imports: each package's signature is checked with it (its provenance recorded,
+  // failures and, with require_signed, unverified packages listed as failed). Default:
+  // verifies nothing, requires nothing.
+  PackageVerifier verifier;
 };
 
 struct FeedImport {

@@ -94,6 +94,17 @@ std::string first_string(Header h, rpmTagVal tag) {
   return out;
 }
 
+// A binary tag's bytes; empty when absent.
+std::string binary_tag(Header h, rpmTagVal tag) {
+  rpmtd td = rpmtdNew();
+  std::string out;
+  if (headerGet(h, tag, td, HEADERGET_MINMEM) != 0 && rpmtdType(td) == RPM_BIN_TYPE && td->data != nullptr)
+    out.assign(static_cast<const char*>(td->data), td->count);  // rpmtdCount() says 1 for binary tags
+  rpmtdFreeData(td);
+  rpmtdFree(td);
+  return out;
+}
+
 std::string hex(const unsigned char* bytes, std::size_t n) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
@@ -321,6 +332,12 @@ Expected<RpmPackage> read_rpm(const std::string& path, const ArchiveLimits& limi
   info.config_paths = std::move(config);
   info.source_sha256 = *digest;
   out.signature.manifest = std::move(*manifest);
+  out.header_signature = binary_tag(signature->header.get(), RPMSIGTAG_RSA);
+  if (out.header_signature.empty()) out.header_signature = binary_tag(signature->header.get(), RPMSIGTAG_DSA);
+  out.legacy_signature_only = out.header_signature.empty() &&
+                              (headerIsEntry(signature->header.get(), RPMSIGTAG_PGP) != 0 ||
+                               headerIsEntry(signature->header.get(), RPMSIGTAG_GPG) != 0);
+  out.header_bytes = std::move(main->magic_and_blob);
   return out;
 }
 

@@ -1,5 +1,5 @@
-// Signatures from RPM binary packages: the header (read with librpm, signatures not
-// checked: trust comes from who imports, the header's own SHA-256 is checked) gives the
+// Signatures from RPM binary packages: the header (read with librpm; its own SHA-256 is
+// checked here, its OpenPGP signature by sources/package_verifier.h when keys are given) gives the
 // name, epoch:version-release, architecture, the file list with its %config flags and
 // file digests; the cpio payload (read with libarchive) gives the files themselves,
 // and the two must agree file by file, or the package's metadata lies.
@@ -16,6 +16,13 @@ namespace tb {
 struct RpmPackage {
   Signature signature;  // product, install root "/", version "[E:]V-R"
   std::string source_rpm;  // the SOURCERPM tag ("openssl-3.0.7-2.src.rpm")
+  // What an OpenPGP header signature covers: the main header as read (magic, index,
+  // data), and that signature packet (the RSAHEADER or DSAHEADER tag of the signature
+  // header; DSAHEADER also holds ECDSA and EdDSA ones); empty when the package has none.
+  std::string header_bytes;
+  std::string header_signature;
+  // The package carries only a legacy header+payload signature (PGP/GPG tags, rpm < 4.1).
+  bool legacy_signature_only = false;
 };
 
 // Reads a binary .rpm. Refuses, naming the file and the reason: a bad lead or header

@@ -318,4 +318,42 @@ Expected<void> decode_scan_result(std::string_view data, ScanResult& out) {
   return {};
 }
 
+std::string encode_inventory(const PackageInventory& inv) {
+  std::vector<std::string> packages, warnings;
+  packages.reserve(inv.packages.size() * 4);
+  for (const InstalledPackage& p : inv.packages)
+    for (std::string_view f : {to_string(p.manager), std::string_view(p.name), std::string_view(p.version),
+                               std::string_view(p.arch)})
+      packages.emplace_back(f);
+  for (const InventoryWarning& w : inv.warnings) {
+    warnings.emplace_back(to_string(w.manager));
+    warnings.push_back(w.message);
+  }
+  const std::string parts[] = {encode_strings(packages), encode_strings(warnings)};
+  return encode_strings(parts);
+}
+
+Expected<PackageInventory> decode_inventory(std::string_view data) {
+  auto corrupt = [] { return fail(ErrorCode::parse, "corrupt store: a package inventory cannot be decoded"); };
+  auto parts = decode_strings(data);
+  if (!parts || parts->size() != 2) return corrupt();
+  auto packages = decode_strings((*parts)[0]);
+  auto warnings = decode_strings((*parts)[1]);
+  if (!packages || !warnings || packages->size() % 4 != 0 || warnings->size() % 2 != 0) return corrupt();
+  PackageInventory inv;
+  inv.packages.reserve(packages->size() / 4);
+  for (std::size_t i = 0; i < packages->size(); i += 4) {
+    const auto manager = package_manager_from_string((*packages)[i]);
+    if (!manager) return corrupt();
+    inv.packages.push_back(InstalledPackage{std::move((*packages)[i + 1]), std::move((*packages)[i + 2]),
+                                            std::move((*packages)[i + 3]), *manager});
+  }
+  for (std::size_t i = 0; i < warnings->size(); i += 2) {
+    const auto manager = package_manager_from_string((*warnings)[i]);
+    if (!manager) return corrupt();
+    inv.warnings.push_back(InventoryWarning{*manager, std::move((*warnings)[i + 1])});
+  }
+  return inv;
+}
+
 }  // namespace tb::store

@@ -73,4 +73,10 @@ std::string encode_scan_result(const ScanResult& result);
 // Decodes into `out` (its states replaced). ErrorCode::parse on any malformed input.
 Expected<void> decode_scan_result(std::string_view data, ScanResult& out);
 
+// A package inventory as one blob: strings{ strings{(manager, name, version, arch)*},
+// strings{(manager, message)*} }. Stored once per distinct content (package_inventories,
+// by SHA-256): a host scanned daily with the same packages adds one row per scan, not a list.
+std::string encode_inventory(const PackageInventory& inventory);
+Expected<PackageInventory> decode_inventory(std::string_view data);  // ErrorCode::parse when malformed
+
 }  // namespace tb::store

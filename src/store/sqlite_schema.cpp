@@ -229,6 +229,21 @@ CREATE TABLE scan_nonces (
 );
 CREATE INDEX scan_nonces_time ON scan_nonces(time_s);
 )sql"},
+    {8, "provenance of signatures: the package signature verified on import", R"sql(
+-- A signature whose package's own OpenPGP signature was verified on import
+-- (core/signature.h SignatureProvenance); no row: not verified (unsigned, or no keys).
+-- Written once with its signature, never updated (signatures are immutable).
+CREATE TABLE signature_provenance (
+  signature_id       INTEGER PRIMARY KEY REFERENCES signatures(id),
+  method             TEXT NOT NULL CHECK (method IN ('deb-release', 'rpm-gpg')),
+  signer_fingerprint TEXT NOT NULL,  -- primary key's OpenPGP fingerprint, upper-case hex; '' unknown
+  signer_key_id      TEXT NOT NULL,  -- the signing (sub)key's 16-hex-digit id
+  origin             TEXT NOT NULL,  -- deb-release: the Release file's Origin, Suite, Codename
+  suite              TEXT NOT NULL,
+  codename           TEXT NOT NULL,
+  release_sha256     BLOB CHECK (release_sha256 IS NULL OR length(release_sha256) = 32)
+);
+)sql"},
 };
 
 constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;

@@ -273,53 +273,10 @@ Expected<std::int64_t> SqliteStore::insert_scan(std::int64_t host, std::int64_t 
   return id;
 }
 
-// A package inventory as one blob: strings{ strings{(manager, name, version, arch)*},
-// strings{(manager, message)*} }. Stored once per distinct content (package_inventories,
-// by SHA-256): a host scanned daily with the same packages adds one row per scan, not a list.
-namespace {
-
-std::string encode_inventory(const PackageInventory& inv) {
-  std::vector<std::string> packages, warnings;
-  packages.reserve(inv.packages.size() * 4);
-  for (const InstalledPackage& p : inv.packages)
-    for (std::string_view f : {to_string(p.manager), std::string_view(p.name), std::string_view(p.version),
-                               std::string_view(p.arch)})
-      packages.emplace_back(f);
-  for (const InventoryWarning& w : inv.warnings) {
-    warnings.emplace_back(to_string(w.manager));
-    warnings.push_back(w.message);
-  }
-  const std::string parts[] = {store::encode_strings(packages), store::encode_strings(warnings)};
-  return store::encode_strings(parts);
-}
-
-Expected<PackageInventory> decode_inventory(std::string_view data) {
-  auto corrupt = [] { return fail(ErrorCode::parse, "corrupt store: a package inventory cannot be decoded"); };
-  auto parts = store::decode_strings(data);
-  if (!parts || parts->size() != 2) return corrupt();
-  auto packages = store::decode_strings((*parts)[0]);
-  auto warnings = store::decode_strings((*parts)[1]);
-  if (!packages || !warnings || packages->size() % 4 != 0 || warnings->size() % 2 != 0) return corrupt();
-  PackageInventory inv;
-  inv.packages.reserve(packages->size() / 4);
-  for (std::size_t i = 0; i < packages->size(); i += 4) {
-    const auto manager = package_manager_from_string((*packages)[i]);
-    if (!manager) return corrupt();
-    inv.packages.push_back(InstalledPackage{std::move((*packages)[i + 1]), std::move((*packages)[i + 2]),
-                                            std::move((*packages)[i + 3]), *manager});
-  }
-  for (std::size_t i = 0; i < warnings->size(); i += 2) {
-    const auto manager = package_manager_from_string((*warnings)[i]);
-    if (!manager) return corrupt();
-    inv.warnings.push_back(InventoryWarning{*manager, std::move((*warnings)[i + 1])});
-  }
-  return inv;
-}
-
-}  // namespace
+// Package inventories: store/chunk_codec.h encode_inventory, stored once per distinct content.
 
 Expected<void> SqliteStore::put_inventory(std::int64_t scan_id, const PackageInventory& inventory) {
-  const std::string data = encode_inventory(inventory);
+  const std::string data = store::encode_inventory(inventory);
   const Sha256Digest digest = Sha256::of(data);
   auto found = find_id("SELECT id FROM package_inventories WHERE digest = ?",
                        [&](Stmt& q) { q.bind_blob(1, digest_bytes(digest)); });
@@ -358,7 +315,7 @@ Expected<std::optional<PackageInventory>> SqliteStore::get_scan_inventory(std::i
   if (digest_bytes(Sha256::of(data)) != q->column_blob(0))
     return fail(ErrorCode::parse, "corrupt store: the package inventory of scan " + std::to_string(scan_id) +
                                       " fails its digest");
-  auto inv = decode_inventory(data);
+  auto inv = store::decode_inventory(data);
   if (!inv) return tl::unexpected(inv.error());
   return std::optional<PackageInventory>(std::move(*inv));
 }
@@ -517,6 +474,18 @@ Expected<std::int64_t> SqliteStore::put_signature(const Signature& sig) {
         q.bind_text(13, info.tag_id);
       });
   if (!id) return fail(id.error().code, "cannot store signature " + info.ref.id() + ": " + id.error().message);
+  if (const SignatureProvenance& p = info.provenance; p.verified()) {
+    auto row = insert(
+        "INSERT INTO signature_provenance(signature_id, method, signer_fingerprint, signer_key_id, origin, suite,"
+        " codename, release_sha256) VALUES (?,?,?,?,?,?,?,?)",
+        [&](Stmt& q) {
+          q.bind(1, *id).bind_text(2, to_string(p.method)).bind_text(3, p.signer_fingerprint);
+          q.bind_text(4, p.signer_key_id).bind_text(5, p.origin).bind_text(6, p.suite).bind_text(7, p.codename);
+          if (p.release_sha256) q.bind_blob(8, digest_bytes(*p.release_sha256)); else q.bind_null(8);
+        });
+    if (!row)
+      return fail(row.error().code, "cannot store the provenance of signature " + info.ref.id() + ": " + row.error().message);
+  }
   if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
   return id;
 }
@@ -529,8 +498,10 @@ Expected<SignatureRef> parse_ref(std::string_view id) {
 
 // Every signature's metadata, with the columns read_signature_info() expects.
 constexpr const char* kSelectSignatureInfos =
-    "SELECT name, version, kind, vendor, patches, supersedes, install_root, source, source_sha256,"
-    " manifest_id, architecture, config_paths, tag_id FROM signatures ORDER BY id";
+    "SELECT s.name, s.version, s.kind, s.vendor, s.patches, s.supersedes, s.install_root, s.source,"
+    " s.source_sha256, s.manifest_id, s.architecture, s.config_paths, s.tag_id,"
+    " p.method, p.signer_fingerprint, p.signer_key_id, p.origin, p.suite, p.codename, p.release_sha256"
+    " FROM signatures s LEFT JOIN signature_provenance p ON p.signature_id = s.id ORDER BY s.id";
 
 // One row of kSelectSignatureInfos.
 Expected<SignatureInfo> read_signature_info(Stmt& row) {
@@ -567,6 +538,23 @@ Expected<SignatureInfo> read_signature_info(Stmt& row) {
     info.config_paths = std::move(*config);
   }
   info.tag_id = q->column_text(12);
+  if (!q->column_is_null(13)) {  // verified on import (migration 8)
+    SignatureProvenance& p = info.provenance;
+    auto method = provenance_method_from_string(q->column_text(13));
+    if (!method || *method == ProvenanceMethod::none)
+      return fail(ErrorCode::parse, "corrupt provenance method in the store");
+    p.method = *method;
+    p.signer_fingerprint = q->column_text(14);
+    p.signer_key_id = q->column_text(15);
+    p.origin = q->column_text(16);
+    p.suite = q->column_text(17);
+    p.codename = q->column_text(18);
+    if (!q->column_is_null(19)) {
+      auto digest = digest_from(q->column_blob(19));
+      if (!digest) return tl::unexpected(digest.error());
+      p.release_sha256 = *digest;
+    }
+  }
   return info;
 }
 

@@ -1,6 +1,7 @@
-// The fleet part of the SQLite store: clusters, memberships, versioned snapshots, stage
-// history, the scan result cache (staleness), the audit log, and the upgrade of a store
-// created before the fleet tables existed. Real SQLite in a temporary directory.
+// The fleet part of the store: clusters, memberships, versioned snapshots, stage history,
+// the scan result cache (staleness), the audit log, and the upgrade of an SQLite store
+// created before the fleet tables existed. On both backends: real SQLite in a temporary
+// directory, and real PostgreSQL in a fresh schema (skipped without TB_TEST_POSTGRES_URL).
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -10,6 +11,8 @@
 
 #include "core/test_records.h"
 #include "store/chunk_codec.h"
+#include "store/open_store.h"
+#include "store/pg_test_db.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_schema.h"
 #include "store/sqlite_store.h"
@@ -23,23 +26,33 @@ using test::file;
 
 constexpr std::string_view kActor = "test:alice";
 
-class FleetStoreTest : public ::testing::Test {
+using test::Backend;
+
+class FleetStoreTest : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "tb-fleet-XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-    path_ = (dir_ / "trustbase.db").string();
+    if (GetParam() == Backend::postgres) {
+      auto server = test::postgres_test_server();
+      if (!server) GTEST_SKIP() << test::kPostgresSkipMessage;
+      pg_.emplace(*server);
+      ASSERT_TRUE(pg_->ok());
+    } else {
+      std::string tmpl = (fs::temp_directory_path() / "tb-fleet-XXXXXX").string();
+      ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+      dir_ = tmpl;
+      path_ = (dir_ / "trustbase.db").string();
+    }
     store_ = open();
     ASSERT_NE(store_, nullptr);
   }
   void TearDown() override {
     store_.reset();
-    fs::remove_all(dir_);
+    pg_.reset();
+    if (!dir_.empty()) fs::remove_all(dir_);
   }
 
   std::unique_ptr<Store> open() {
-    auto s = open_sqlite_store(path_);
+    auto s = open_store(pg_ ? pg_->url() : path_);
     if (!s) ADD_FAILURE() << s.error().message;
     return s ? std::move(*s) : nullptr;
   }
@@ -99,8 +112,12 @@ class FleetStoreTest : public ::testing::Test {
 
   fs::path dir_;
   std::string path_;
+  std::optional<test::PostgresTestSchema> pg_;
   std::unique_ptr<Store> store_;
 };
+
+INSTANTIATE_TEST_SUITE_P(Backends, FleetStoreTest, ::testing::Values(Backend::sqlite, Backend::postgres),
+                         test::backend_name);
 
 template <class T>
 void expect_error(const Expected<T>& r, ErrorCode code, std::string_view text) {
@@ -111,7 +128,7 @@ void expect_error(const Expected<T>& r, ErrorCode code, std::string_view text) {
 
 // ---- clusters and hosts ----------------------------------------------------------
 
-TEST_F(FleetStoreTest, ClustersAreListedByNameAndNamesAreChecked) {
+TEST_P(FleetStoreTest, ClustersAreListedByNameAndNamesAreChecked) {
   ASSERT_TRUE(store_->add_cluster("prod-b", "", kActor).has_value());
   ASSERT_TRUE(store_->add_cluster("prod-a", "Trading, site A", kActor).has_value());
   expect_error(store_->add_cluster("prod-a", "again", kActor), ErrorCode::invalid_argument, "exists already");
@@ -125,7 +142,7 @@ TEST_F(FleetStoreTest, ClustersAreListedByNameAndNamesAreChecked) {
   EXPECT_EQ(*clusters, (std::vector<ClusterListing>{{"prod-a", "Trading, site A", 0, 0}, {"prod-b", "", 0, 0}}));
 }
 
-TEST_F(FleetStoreTest, SetHostCreatesOrMovesAHostAndNeedsAnExistingCluster) {
+TEST_P(FleetStoreTest, SetHostCreatesOrMovesAHostAndNeedsAnExistingCluster) {
   add_cluster("prod-a");
   add_cluster("prod-b");
   expect_error(store_->set_host("a1", "nowhere", "active", kActor), ErrorCode::not_found, "no cluster named 'nowhere'");
@@ -154,7 +171,7 @@ TEST_F(FleetStoreTest, SetHostCreatesOrMovesAHostAndNeedsAnExistingCluster) {
 
 // ---- snapshots ---------------------------------------------------------------------
 
-TEST_F(FleetStoreTest, SnapshotsAreVersionedPerClusterAndOldOnesKept) {
+TEST_P(FleetStoreTest, SnapshotsAreVersionedPerClusterAndOldOnesKept) {
   add_cluster("prod-a");
   add_cluster("prod-b");
   expect_error(store_->get_snapshot("prod-a", std::nullopt), ErrorCode::not_found, "has no snapshot yet");
@@ -196,7 +213,7 @@ TEST_F(FleetStoreTest, SnapshotsAreVersionedPerClusterAndOldOnesKept) {
   EXPECT_EQ((*store_->list_clusters())[0].snapshot_version, 2);
 }
 
-TEST_F(FleetStoreTest, SnapshotEqualToAStoredScanAddsNoManifestOrChunk) {
+TEST_P(FleetStoreTest, SnapshotEqualToAStoredScanAddsNoManifestOrChunk) {
   add_cluster("prod-a");
   const std::int64_t id = put_scan("a1", "v1", 100);
   const StoreStats before = *store_->stats();
@@ -206,7 +223,7 @@ TEST_F(FleetStoreTest, SnapshotEqualToAStoredScanAddsNoManifestOrChunk) {
   EXPECT_EQ(after.chunks, before.chunks);
 }
 
-TEST_F(FleetStoreTest, PublishingFromAnUnknownScanWritesNothing) {
+TEST_P(FleetStoreTest, PublishingFromAnUnknownScanWritesNothing) {
   add_cluster("prod-a");
   const StoreStats before = *store_->stats();
   const auto audit_before = store_->audit_log(100)->size();
@@ -221,7 +238,7 @@ TEST_F(FleetStoreTest, PublishingFromAnUnknownScanWritesNothing) {
 
 // ---- stages ------------------------------------------------------------------------
 
-TEST_F(FleetStoreTest, StagesKeepTheCurrentValueAndTheWholeHistory) {
+TEST_P(FleetStoreTest, StagesKeepTheCurrentValueAndTheWholeHistory) {
   add_cluster("prod-a");
   add_cluster("prod-b");
   put_signature("app", "1.0", SignatureKind::product);
@@ -261,7 +278,7 @@ TEST_F(FleetStoreTest, StagesKeepTheCurrentValueAndTheWholeHistory) {
   EXPECT_TRUE(store_->stage_history("prod-b", p2)->empty());
 }
 
-TEST_F(FleetStoreTest, OnlyStoredPatchesOfKnownClustersGetStages) {
+TEST_P(FleetStoreTest, OnlyStoredPatchesOfKnownClustersGetStages) {
   add_cluster("prod-a");
   put_signature("app", "1.0", SignatureKind::product);
   expect_error(store_->set_stage("prod-a", SignatureRef{"app", "1.0"}, Stage::active, kActor),
@@ -290,7 +307,7 @@ ScanResult result_at(std::int64_t generation, std::vector<std::int64_t> ids) {
   return r;
 }
 
-TEST_F(FleetStoreTest, LatestResultsGiveEveryHostItsLatestScanAndCachedResult) {
+TEST_P(FleetStoreTest, LatestResultsGiveEveryHostItsLatestScanAndCachedResult) {
   add_cluster("prod-a");
   const std::int64_t product = put_signature("app", "1.0", SignatureKind::product);
   const std::int64_t patch = put_signature("app-p1", "1", SignatureKind::patch);
@@ -341,7 +358,7 @@ TEST_F(FleetStoreTest, LatestResultsGiveEveryHostItsLatestScanAndCachedResult) {
   EXPECT_EQ(*row(latest(), "a1").result, replaced);
 }
 
-TEST_F(FleetStoreTest, ResultsBecomeStaleWithNewSignaturesSnapshotsOrCluster) {
+TEST_P(FleetStoreTest, ResultsBecomeStaleWithNewSignaturesSnapshotsOrCluster) {
   add_cluster("prod-a");
   add_cluster("prod-b");
   const std::int64_t product = put_signature("app", "1.0", SignatureKind::product);
@@ -384,7 +401,7 @@ TEST_F(FleetStoreTest, ResultsBecomeStaleWithNewSignaturesSnapshotsOrCluster) {
   EXPECT_FALSE(row(latest(), "a1").is_current(generation));
 }
 
-TEST_F(FleetStoreTest, BadScanResultsAreRefusedWithoutWriting) {
+TEST_P(FleetStoreTest, BadScanResultsAreRefusedWithoutWriting) {
   add_cluster("prod-a");
   const std::int64_t s1 = put_signature("app", "1.0", SignatureKind::product);
   const std::int64_t s2 = put_signature("app-p1", "1", SignatureKind::patch);
@@ -409,7 +426,7 @@ TEST_F(FleetStoreTest, BadScanResultsAreRefusedWithoutWriting) {
   EXPECT_EQ(*store_->get_scan_result(id), std::nullopt);
 }
 
-TEST_F(FleetStoreTest, ListSignaturesMatchesTheOrderOfSignatures) {
+TEST_P(FleetStoreTest, ListSignaturesMatchesTheOrderOfSignatures) {
   const std::int64_t a = put_signature("app", "1.0", SignatureKind::product);
   const std::int64_t b = put_signature("app-p1", "1", SignatureKind::patch);
   auto list = store_->list_signatures();
@@ -458,7 +475,7 @@ TEST(ScanResultCodec, RoundTripsAndRefusesMalformedBlobs) {
 
 // ---- audit log ---------------------------------------------------------------------
 
-TEST_F(FleetStoreTest, EveryFleetWriteIsAuditedNewestFirst) {
+TEST_P(FleetStoreTest, EveryFleetWriteIsAuditedNewestFirst) {
   add_cluster("prod-a");
   set_host("a1", "prod-a", "active");
   set_host("a1", "prod-a", "inactive");
@@ -494,7 +511,8 @@ TEST_F(FleetStoreTest, EveryFleetWriteIsAuditedNewestFirst) {
 
 // ---- upgrade -----------------------------------------------------------------------
 
-TEST_F(FleetStoreTest, AStoreWithTheFirstTwoMigrationsUpgradesCleanly) {
+TEST_P(FleetStoreTest, AStoreWithTheFirstTwoMigrationsUpgradesCleanly) {
+  if (GetParam() != Backend::sqlite) GTEST_SKIP() << "an SQLite file as an older release left it";
   store_.reset();
   fs::remove(path_);
   {
@@ -538,7 +556,7 @@ TEST_F(FleetStoreTest, AStoreWithTheFirstTwoMigrationsUpgradesCleanly) {
   sqlite3_close(raw);
 }
 
-TEST_F(FleetStoreTest, ReopeningKeepsTheFleet) {
+TEST_P(FleetStoreTest, ReopeningKeepsTheFleet) {
   add_cluster("prod-a");
   set_host("a1", "prod-a", "active");
   put_signature("app-p1", "1", SignatureKind::patch);

@@ -1,13 +1,21 @@
-// The SQLite store: round trips, deduplication, atomicity, migrations, hostile input.
+// The store, on both backends: round trips, deduplication, atomicity, hostile input (the
+// StoreTest cases run against SQLite and PostgreSQL); SQLite's file handling, locking and
+// migrations, and PostgreSQL's schema versions, concurrent writers and URLs.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <atomic>
+#include <map>
 #include <random>
+#include <thread>
 
 #include "core/test_records.h"
+#include "store/open_store.h"
+#include "store/pg_test_db.h"
+#include "store/postgres_store.h"
 #include "store/sqlite_store.h"
 
 namespace tb {
@@ -38,6 +46,43 @@ class SqliteStoreTest : public ::testing::Test {
   fs::path dir_;
   std::string path_;
 };
+
+using test::Backend;
+using test::backend_name;
+
+// A fresh store per test: an SQLite file in a temporary directory, or a PostgreSQL schema
+// (store/pg_test_db.h; skipped without TB_TEST_POSTGRES_URL).
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::postgres) {
+      auto server = test::postgres_test_server();
+      if (!server) GTEST_SKIP() << test::kPostgresSkipMessage;
+      pg_.emplace(*server);
+      ASSERT_TRUE(pg_->ok());
+      return;
+    }
+    std::string tmpl = (fs::temp_directory_path() / "tb-store-XXXXXX").string();
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    pg_.reset();
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+
+  std::string spec() const { return pg_ ? pg_->url() : (dir_ / "trustbase.db").string(); }
+  std::unique_ptr<Store> open() {
+    auto s = open_store(spec());
+    if (!s) ADD_FAILURE() << s.error().message;
+    return s ? std::move(*s) : nullptr;
+  }
+
+  fs::path dir_;
+  std::optional<test::PostgresTestSchema> pg_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::sqlite, Backend::postgres), backend_name);
 
 // Every file type, absent attributes, a non-UTF-8 path and an error list.
 ScanDocument varied_scan() {
@@ -105,7 +150,7 @@ StoreStats stats(Store& s) {
   return st ? *st : StoreStats{};
 }
 
-TEST_F(SqliteStoreTest, ScanRoundTripsExactly) {
+TEST_P(StoreTest, ScanRoundTripsExactly) {
   auto store = open();
   const ScanDocument doc = varied_scan();
   auto id = store->put_scan("web-01", doc);
@@ -115,14 +160,14 @@ TEST_F(SqliteStoreTest, ScanRoundTripsExactly) {
   expect_same(*back, doc);
 }
 
-TEST_F(SqliteStoreTest, MissingScanIsNotFound) {
+TEST_P(StoreTest, MissingScanIsNotFound) {
   auto store = open();
   auto back = store->get_scan(42);
   ASSERT_FALSE(back.has_value());
   EXPECT_EQ(back.error().code, ErrorCode::not_found);
 }
 
-TEST_F(SqliteStoreTest, EmptyManifestRoundTrips) {
+TEST_P(StoreTest, EmptyManifestRoundTrips) {
   auto store = open();
   ScanDocument doc;
   doc.header.host.hostname = "empty";
@@ -133,7 +178,7 @@ TEST_F(SqliteStoreTest, EmptyManifestRoundTrips) {
   expect_same(*back, doc);
 }
 
-TEST_F(SqliteStoreTest, ReopeningTheFileKeepsEverything) {
+TEST_P(StoreTest, ReopeningKeepsEverything) {
   const ScanDocument doc = varied_scan();
   std::int64_t id = 0;
   {
@@ -147,7 +192,7 @@ TEST_F(SqliteStoreTest, ReopeningTheFileKeepsEverything) {
   EXPECT_EQ(stats(*store).scans, 1u);
 }
 
-TEST_F(SqliteStoreTest, IdenticalSecondHostCostsAlmostNothing) {
+TEST_P(StoreTest, IdenticalSecondHostCostsAlmostNothing) {
   auto store = open();
   const ScanDocument doc = generated_scan(20'000);
   ASSERT_TRUE(store->put_scan("host-1", doc).has_value());
@@ -163,7 +208,7 @@ TEST_F(SqliteStoreTest, IdenticalSecondHostCostsAlmostNothing) {
       << "first host " << first.database_bytes << " bytes, second " << second.database_bytes - first.database_bytes;
 }
 
-TEST_F(SqliteStoreTest, ScanDifferingInOneDirectoryAddsOneChunk) {
+TEST_P(StoreTest, ScanDifferingInOneDirectoryAddsOneChunk) {
   auto store = open();
   const ScanDocument doc = generated_scan(2'000);
   ASSERT_TRUE(store->put_scan("host-1", doc).has_value());
@@ -183,7 +228,7 @@ TEST_F(SqliteStoreTest, ScanDifferingInOneDirectoryAddsOneChunk) {
   expect_same(*store->get_scan(*id), changed);
 }
 
-TEST_F(SqliteStoreTest, LatestAndListFollowStartTimeThenId) {
+TEST_P(StoreTest, LatestAndListFollowStartTimeThenId) {
   auto store = open();
   const auto a = *store->put_scan("h", generated_scan(10, 300));
   const auto b = *store->put_scan("h", generated_scan(11, 100));  // stored later, started earlier
@@ -230,7 +275,7 @@ Signature signature(std::string name, std::string version, std::string content) 
   return s;
 }
 
-TEST_F(SqliteStoreTest, SignaturesRoundTripAndPutIsIdempotent) {
+TEST_P(StoreTest, SignaturesRoundTripAndPutIsIdempotent) {
   auto store = open();
   const Signature p = signature("app-p2", "2", "v2");
   Signature product = signature("app", "1.0", "v1");
@@ -253,7 +298,7 @@ TEST_F(SqliteStoreTest, SignaturesRoundTripAndPutIsIdempotent) {
   EXPECT_EQ(stats(*store).signatures, 2u);
 }
 
-TEST_F(SqliteStoreTest, SameSignatureWithDifferentFilesIsRefused) {
+TEST_P(StoreTest, SameSignatureWithDifferentFilesIsRefused) {
   auto store = open();
   ASSERT_TRUE(store->put_signature(signature("app-p2", "2", "v2")).has_value());
   auto r = store->put_signature(signature("app-p2", "2", "tampered"));
@@ -263,7 +308,7 @@ TEST_F(SqliteStoreTest, SameSignatureWithDifferentFilesIsRefused) {
   EXPECT_EQ(stats(*store).manifests, 1u);
 }
 
-TEST_F(SqliteStoreTest, FailedPutScanLeavesNoPartialRows) {
+TEST_P(StoreTest, FailedPutScanLeavesNoPartialRows) {
   auto store = open();
   const ScanDocument good = varied_scan();
   const auto id = *store->put_scan("web-01", good);
@@ -344,7 +389,7 @@ TEST_F(SqliteStoreTest, RandomBytesAreAClearErrorNotACrash) {
   EXPECT_NE(s.error().message.find("not a database"), std::string::npos) << s.error().message;
 }
 
-TEST_F(SqliteStoreTest, InjectionLookingNamesAndPathsAreStoredVerbatim) {
+TEST_P(StoreTest, InjectionLookingNamesAndPathsAreStoredVerbatim) {
   auto store = open();
   const std::string host = "x'); DROP TABLE scans; --";
   ScanDocument doc = varied_scan();
@@ -359,6 +404,194 @@ TEST_F(SqliteStoreTest, InjectionLookingNamesAndPathsAreStoredVerbatim) {
   expect_same(*store->get_scan(*id), doc);
   EXPECT_EQ(*store->latest_scan(host), *id);
   EXPECT_EQ(stats(*store).hosts, 1u);
+}
+
+
+TEST_P(StoreTest, TokensAreStoredAsHashesAndEnrolmentHappensOnce) {
+  auto store = open();
+  auto admin = store->add_token("ops", TokenRole::admin, std::nullopt);
+  ASSERT_TRUE(admin.has_value()) << admin.error().message;
+  EXPECT_EQ(admin->rfind("tb_", 0), 0u);
+  auto found = store->find_token(*admin);
+  ASSERT_TRUE(found.has_value() && found->has_value());
+  EXPECT_EQ((*found)->name, "ops");
+  EXPECT_EQ((*found)->role, TokenRole::admin);
+  EXPECT_FALSE(store->add_token("ops", TokenRole::reader, std::nullopt).has_value());    // name taken
+  EXPECT_FALSE(store->add_token("r", TokenRole::reader, std::string_view("h")).has_value());  // host on a reader
+
+  auto first = store->enrol_host("web-01", varied_scan());
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  ASSERT_TRUE(first->has_value());
+  EXPECT_EQ((*first)->token_name, "enrolled:web-01");
+  auto host_token = store->find_token((*first)->token);
+  ASSERT_TRUE(host_token.has_value() && host_token->has_value());
+  EXPECT_EQ((*host_token)->host, std::optional<std::string>("web-01"));
+  expect_same(*store->get_scan((*first)->scan_id), varied_scan());
+  const StoreStats before = stats(*store);
+  auto second = store->enrol_host("web-01", generated_scan(10));
+  ASSERT_TRUE(second.has_value()) << second.error().message;
+  EXPECT_FALSE(second->has_value()) << "a host with a live token is not enrolled again";
+  EXPECT_EQ(stats(*store).scans, before.scans);
+
+  ASSERT_TRUE(store->revoke_token("enrolled:web-01").has_value());
+  EXPECT_FALSE(store->find_token((*first)->token)->has_value());
+  EXPECT_EQ(store->revoke_token("enrolled:web-01").error().code, ErrorCode::not_found);
+  auto again = store->enrol_host("web-01", generated_scan(10));
+  ASSERT_TRUE(again.has_value() && again->has_value());
+  EXPECT_EQ((*again)->token_name, "enrolled:web-01#2");
+}
+
+TEST_P(StoreTest, HostKeysAndNoncesRefuseReplays) {
+  auto store = open();
+  EXPECT_EQ(store->claim_nonce("nobody", "n1", 100, 0).error().code, ErrorCode::not_found);
+  const std::string key(32, '\x07');
+  ASSERT_TRUE(store->set_host_key("h", key, "test:alice").has_value());
+  EXPECT_EQ(*store->host_key("h"), std::optional<std::string>(key));
+  EXPECT_EQ(*store->host_key("other"), std::nullopt);
+  EXPECT_FALSE(store->set_host_key("h", "short", "test:alice").has_value());
+  EXPECT_TRUE(*store->claim_nonce("h", "n1", 100, 0));
+  EXPECT_FALSE(*store->claim_nonce("h", "n1", 100, 0)) << "a replayed nonce";
+  EXPECT_TRUE(*store->claim_nonce("h", "n2", 200, 150));  // forgets n1 on the way
+  EXPECT_TRUE(*store->claim_nonce("h", "n1", 200, 150));
+  auto log = store->audit_log(10);
+  ASSERT_TRUE(log.has_value());
+  ASSERT_EQ(log->size(), 1u);
+  EXPECT_EQ((*log)[0].action, "host.key");
+}
+
+// ---- PostgreSQL only ----------------------------------------------------------------
+
+class PostgresStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = test::postgres_test_server();
+    if (!server) GTEST_SKIP() << test::kPostgresSkipMessage;
+    server_ = *server;
+    pg_.emplace(*server);
+    ASSERT_TRUE(pg_->ok());
+  }
+  std::unique_ptr<Store> open() {
+    auto s = open_postgres_store(pg_->url());
+    if (!s) ADD_FAILURE() << s.error().message;
+    return s ? std::move(*s) : nullptr;
+  }
+  std::string server_;
+  std::optional<test::PostgresTestSchema> pg_;
+};
+
+TEST_F(PostgresStoreTest, FutureSchemaVersionIsRefused) {
+  ASSERT_NE(open(), nullptr);
+  pg_->exec("INSERT INTO schema_migrations VALUES (99, 'from the future', 0)");
+  auto s = open_postgres_store(pg_->url());
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(s.error().message.find("schema version 99"), std::string::npos) << s.error().message;
+}
+
+TEST_F(PostgresStoreTest, WithoutCreateADatabaseWithoutAStoreIsNotFound) {
+  auto s = open_store(pg_->url(), StoreOptions{.create = false});
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code, ErrorCode::not_found) << s.error().message;
+  EXPECT_NE(s.error().message.find("no trustbase store"), std::string::npos) << s.error().message;
+}
+
+// The same tables and columns, in the same order, with the same migrations recorded: what
+// lets `trustbase migrate` copy a store from one to the other column by column.
+TEST_F(PostgresStoreTest, SchemaMirrorsTheSqliteStoreTableForTableAndColumnForColumn) {
+  ASSERT_NE(open(), nullptr);
+  std::string tmpl = (fs::temp_directory_path() / "tb-schema-XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string path = tmpl + "/s.db";
+  ASSERT_TRUE(open_sqlite_store(path).has_value());
+  std::map<std::string, std::vector<std::string>> sqlite_tables, pg_tables;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p"
+                               " WHERE m.type = 'table' ORDER BY m.name, p.cid",
+                               -1, &stmt, nullptr),
+            SQLITE_OK);
+  while (sqlite3_step(stmt) == SQLITE_ROW)
+    sqlite_tables[reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0))].push_back(
+        reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1)));
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  fs::remove_all(tmpl);
+  for (const auto& row : pg_->exec("SELECT table_name, column_name FROM information_schema.columns"
+                                   " WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"))
+    pg_tables[row[0].as<std::string>()].push_back(row[1].as<std::string>());
+  EXPECT_EQ(pg_tables, sqlite_tables);
+  EXPECT_EQ(pg_->exec("SELECT max(version) FROM schema_migrations")[0][0].as<int>(), sqlite_store_schema_version());
+}
+
+TEST_F(PostgresStoreTest, ConcurrentWritersOfTheSameContentStoreItOnce) {
+  // Four connections store scans sharing most chunks at once: none fails, nothing is duplicated.
+  constexpr int kWriters = 4, kScans = 5;
+  std::vector<std::unique_ptr<Store>> stores;
+  for (int i = 0; i < kWriters; ++i) stores.push_back(open());
+  const ScanDocument shared = generated_scan(2'000);
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < kWriters; ++w)
+    threads.emplace_back([&, w] {
+      for (int i = 0; i < kScans; ++i) {
+        ScanDocument doc = shared;
+        if (i % 2 == 1) doc = generated_scan(2'000 + static_cast<std::size_t>(i));  // same across writers
+        auto id = stores[static_cast<std::size_t>(w)]->put_scan(i == 0 ? "shared-host" : "host-" + std::to_string(w), doc);
+        if (!id) {
+          ADD_FAILURE() << id.error().message;
+          ++failures;
+        }
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  auto store = open();
+  const StoreStats s = stats(*store);
+  EXPECT_EQ(s.scans, static_cast<std::uint64_t>(kWriters * kScans));
+  EXPECT_EQ(s.hosts, static_cast<std::uint64_t>(kWriters + 1));
+  EXPECT_EQ(s.manifests, 3u);  // 2,000, 2,001 and 2,003 files
+  const StoreStats one = [&] {
+    test::PostgresTestSchema alone(server_);
+    auto single = open_postgres_store(alone.url());
+    EXPECT_TRUE(single.has_value());
+    for (std::size_t n : {2'000, 2'001, 2'003}) EXPECT_TRUE((*single)->put_scan("x", generated_scan(n)).has_value());
+    return stats(**single);
+  }();
+  EXPECT_EQ(s.chunks, one.chunks);
+  EXPECT_EQ(s.records_stored, one.records_stored);
+  EXPECT_EQ(store->list_scans("shared-host")->size(), static_cast<std::size_t>(kWriters));
+}
+
+TEST_F(PostgresStoreTest, ConnectionErrorsNameTheServerButNeverThePassword) {
+  std::string url = server_;
+  const auto at = url.find('@');
+  ASSERT_NE(at, std::string::npos) << "TB_TEST_POSTGRES_URL has no user:password@";
+  const auto colon = url.find(':', url.find("://") + 3);
+  url.replace(colon + 1, at - colon - 1, "wrong-secret-42");
+  auto s = open_store(url);
+  ASSERT_FALSE(s.has_value());
+  EXPECT_EQ(s.error().code, ErrorCode::io) << s.error().message;
+  EXPECT_EQ(s.error().message.find("wrong-secret-42"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("***"), std::string::npos) << s.error().message;
+}
+
+TEST(OpenStore, SpecificationsNameTheirBackendAndHidePasswords) {
+  EXPECT_EQ(parse_store_spec("postgresql://u:p@h/db")->kind, StoreKind::postgres);
+  EXPECT_EQ(parse_store_spec("postgres://h/db")->kind, StoreKind::postgres);
+  EXPECT_EQ(parse_store_spec("sqlite:/var/lib/tb.db")->location, "/var/lib/tb.db");
+  EXPECT_EQ(parse_store_spec("trustbase.db")->kind, StoreKind::sqlite);
+  EXPECT_EQ(parse_store_spec("./dir/a://b.db")->kind, StoreKind::sqlite);  // a path, not a URL
+  EXPECT_EQ(parse_store_spec("mysql://h/db").error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(parse_store_spec("").error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(parse_store_spec("sqlite:").error().code, ErrorCode::invalid_argument);
+  EXPECT_EQ(display_store_spec("postgresql://tb:s3cret@db.example:5432/tb?sslmode=require"),
+            "postgresql://tb:***@db.example:5432/tb?sslmode=require");
+  EXPECT_EQ(display_store_spec("postgresql://db.example/tb?user=tb&password=s3cret"),
+            "postgresql://db.example/tb?user=tb&password=***");
+  EXPECT_EQ(display_store_spec("postgresql://tb@db.example/tb"), "postgresql://tb@db.example/tb");
+  EXPECT_EQ(display_store_spec("/var/lib/trustbase/trustbase.db"), "/var/lib/trustbase/trustbase.db");
 }
 
 }  // namespace

@@ -1,0 +1,624 @@
+// The server under load (issue 7, item 7): N simulated hosts (default 10,000) each POST one
+// scan of F records (default 5,000) to a real `trustbase serve` from C concurrent clients
+// (default 100); reports scans/s, records/s, latency p50/p95/p99/max and errors, then
+// checks through the API that nothing was lost (exactly N hosts of this run, one scan
+// each, N distinct scan ids acknowledged), and prints the issue's targets as ratios.
+//
+//   load_bench --trustbase build/srv-rel/src/trustbase [--db PATH|postgresql://...]
+//              [--hosts 10000] [--files 5000] [--clients 100]
+//   load_bench --url http://HOST:PORT --token ADMIN_TOKEN ...     (a server already running)
+//
+// Without --url the bench starts `trustbase --db DB serve` itself (DB: --db, default a new
+// SQLite file in the work directory) and creates an admin and a host token with
+// `trustbase --db DB token add`. Host names carry a run id, so runs can share a database.
+//
+// The fleet, as real fleets are: every host has the same base install under /opt/vendor
+// (same paths and hashes; P products, each imported as a signature before timing), plus
+// files of its own in /etc/app (mostly shared configs, some host-specific) and /var/log/app
+// (host-specific); one host in --deviate-every has a modified, a missing and an added
+// product file. Scans' started_ns are spread over --minutes of simulated time, posted in
+// that order as fast as the clients go.
+//
+// Bodies are prepared before timing and memory stays small: a gzip member is a sequence
+// of deflate blocks, so the shared base install is compressed once (a full-flushed raw
+// deflate segment, no references outside itself) and each host's body is its own small
+// head and tail segments around it, with the CRC-32 combined (what pigz does). The
+// server sees an ordinary gzip body. Deviating hosts are compressed whole.
+#include <fcntl.h>
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/sha256.h"
+#include "format/byte_sink.h"
+#include "format/scan_writer.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kEpoch = 1'767'225'600'000'000'000;  // 2026-01-01, the simulated start
+constexpr std::int64_t kMtime = 1'735'689'600'000'000'000;
+constexpr std::size_t kFilesPerModule = 100;
+constexpr std::size_t kConfigs = 49, kLogs = 49;  // per host, besides their two directories
+constexpr std::size_t kSharedConfigs = 40;        // of the configs: the same on every host
+
+[[noreturn]] void die(const std::string& message) {
+  fmt::print(stderr, "load_bench: {}\n", message);
+  std::exit(2);
+}
+
+struct Options {
+  std::string trustbase, db, url, token, dir;
+  std::vector<std::string> server_args;
+  std::size_t hosts = 10'000, files = 5'000, clients = 100, products = 5, deviate_every = 97;
+  double minutes = 10;
+  double target_scans_per_s = 500, target_p99_ms = 200;
+  bool keep = false;
+};
+
+// ---- The fleet's documents ----------------------------------------------------------
+
+tb::FileRecord dir_record(std::string path) {
+  tb::FileRecord r;
+  r.path = std::move(path);
+  r.type = tb::FileType::directory;
+  r.present = tb::Attr::type | tb::Attr::mode | tb::Attr::uid | tb::Attr::gid | tb::Attr::mtime;
+  r.mode = 0755;
+  r.mtime_ns = kMtime;
+  return r;
+}
+
+tb::FileRecord file_record(std::string path, const std::string& content, std::uint32_t mode = 0644) {
+  tb::FileRecord r;
+  r.path = std::move(path);
+  r.type = tb::FileType::file;
+  r.present = tb::Attr::type | tb::Attr::size | tb::Attr::mode | tb::Attr::uid | tb::Attr::gid | tb::Attr::mtime |
+              tb::Attr::sha256;
+  r.size = content.size();
+  r.mode = mode;
+  r.mtime_ns = kMtime;
+  r.sha256 = tb::Sha256::of(content);
+  return r;
+}
+
+// The base install: /opt/vendor and `count` - 1 records below it, in path order, split
+// over `products` product trees (product_NN/lib/module_NN/file_NNNN.so).
+std::vector<tb::FileRecord> base_install(std::size_t count, std::size_t products) {
+  std::vector<tb::FileRecord> out;
+  out.reserve(count);
+  out.push_back(dir_record("/opt/vendor"));
+  for (std::size_t p = 0; p < products && out.size() < count; ++p) {
+    const std::size_t quota = p + 1 == products ? count : out.size() + (count - 1) / products;
+    const std::string root = fmt::format("/opt/vendor/product_{:02}", p);
+    out.push_back(dir_record(root));
+    if (out.size() < quota) out.push_back(dir_record(root + "/lib"));
+    for (std::size_t f = 0; out.size() < quota; ++f) {
+      const std::string module = fmt::format("{}/lib/module_{:02}", root, f / kFilesPerModule);
+      if (f % kFilesPerModule == 0) {
+        out.push_back(dir_record(module));
+        if (out.size() == quota) break;
+      }
+      out.push_back(file_record(fmt::format("{}/file_{:04}.so", module, f), fmt::format("product {} file {}", p, f)));
+    }
+  }
+  return out;
+}
+
+std::string host_name(const std::string& run, std::size_t h) { return fmt::format("load-{}-{:05}", run, h); }
+
+// Host h's own records: before the base install (/etc/app) and after it (/var/log/app).
+void host_records(std::size_t h, std::vector<tb::FileRecord>& before, std::vector<tb::FileRecord>& after) {
+  before.clear();
+  after.clear();
+  before.push_back(dir_record("/etc/app"));
+  for (std::size_t i = 0; i < kConfigs; ++i)
+    before.push_back(file_record(fmt::format("/etc/app/conf_{:02}.conf", i),
+                                 i < kSharedConfigs ? fmt::format("setting {} = shared", i)
+                                                    : fmt::format("setting {} = host {}", i, h),
+                                 0640));
+  after.push_back(dir_record("/var/log/app"));
+  for (std::size_t i = 0; i < kLogs; ++i)
+    after.push_back(file_record(fmt::format("/var/log/app/app_{:02}.log", i), fmt::format("log {} of host {}", i, h)));
+}
+
+// A deviating host's base install: one file modified, one missing, one added.
+std::vector<tb::FileRecord> deviated(std::vector<tb::FileRecord> base, std::size_t h) {
+  std::vector<std::size_t> files;
+  for (std::size_t i = 0; i < base.size(); ++i)
+    if (base[i].type == tb::FileType::file) files.push_back(i);
+  if (files.size() < 3) return base;
+  std::mt19937_64 rng(h);
+  const std::size_t modified = files[rng() % (files.size() - 1)];
+  base[modified].sha256 = tb::Sha256::of("tampered on host " + std::to_string(h));
+  base[modified].size += 1;
+  tb::FileRecord added = base[modified];
+  added.path += ".bak";
+  base.insert(base.begin() + static_cast<std::ptrdiff_t>(modified) + 1, added);
+  base.erase(base.begin() + static_cast<std::ptrdiff_t>(files.back()) + 1);
+  return base;
+}
+
+// The text of a document written with these records, uncompressed.
+std::string document(const tb::ScanHeader& header, const std::vector<const std::vector<tb::FileRecord>*>& parts) {
+  std::string text;
+  tb::StringSink sink(text);
+  auto writer = tb::make_scan_writer(tb::ScanFormat::xml, sink);
+  if (auto ok = writer->begin(header); !ok) die(ok.error().message);
+  tb::ScanSummary summary;
+  for (const auto* part : parts)
+    for (const tb::FileRecord& r : *part) {
+      if (auto ok = writer->record(r); !ok) die(ok.error().message);
+      (r.type == tb::FileType::directory ? summary.directories : summary.files) += 1;
+    }
+  summary.finished_ns = header.started_ns + 30'000'000'000;
+  if (auto ok = writer->end({}, summary); !ok) die(ok.error().message);
+  return text;
+}
+
+tb::ScanHeader scan_header(const std::string& host, std::int64_t started_ns, std::vector<std::string> roots) {
+  tb::ScanHeader header;
+  header.scanner = "load_bench";
+  header.host = tb::HostFacts{host, "debian", "12", "Debian GNU/Linux 12", "6.1.0", "x86_64"};
+  header.roots = std::move(roots);
+  header.started_ns = started_ns;
+  return header;
+}
+
+// ---- gzip in pieces -------------------------------------------------------------------
+
+// A raw deflate segment of `text`: fresh dictionary, ends byte-aligned (Z_SYNC_FLUSH) or
+// with the final block (Z_FINISH).
+std::string deflate_segment(std::string_view text, bool last) {
+  z_stream z{};
+  if (deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) die("deflateInit2 failed");
+  std::string out(deflateBound(&z, static_cast<uLong>(text.size())) + 64, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, last ? Z_FINISH : Z_SYNC_FLUSH);
+  if ((last && rc != Z_STREAM_END) || (!last && rc != Z_OK) || z.avail_in != 0) die("deflate failed");
+  out.resize(z.total_out);
+  out.shrink_to_fit();  // 10,000 of these are kept: only their bytes
+  deflateEnd(&z);
+  return out;
+}
+
+std::uint32_t crc_of(std::string_view text) {
+  return static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(text.data()), static_cast<uInt>(text.size())));
+}
+
+void put_le32(std::string& out, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+
+constexpr char kGzipHeader[10] = {'\x1f', '\x8b', 8, 0, 0, 0, 0, 0, 0, 3};
+
+// A host's body: gzip header, its head segment, the shared segment (absent for a host
+// compressed whole), its tail segment and the trailer.
+struct HostBody {
+  std::string head, tail;  // tail ends with the final block and the gzip trailer
+  bool uses_shared = true;
+};
+
+struct SharedSegment {
+  std::string deflated;
+  std::uint32_t crc = 0;
+  std::size_t raw_bytes = 0;
+};
+
+HostBody piecewise_body(std::string_view head, const SharedSegment& shared, std::string_view tail) {
+  HostBody body;
+  body.head.assign(kGzipHeader, sizeof kGzipHeader);
+  body.head += deflate_segment(head, false);
+  body.tail = deflate_segment(tail, true);
+  uLong crc = crc_of(head);
+  crc = crc32_combine(crc, shared.crc, static_cast<z_off_t>(shared.raw_bytes));
+  crc = crc32_combine(crc, crc_of(tail), static_cast<z_off_t>(tail.size()));
+  put_le32(body.tail, static_cast<std::uint32_t>(crc));
+  put_le32(body.tail, static_cast<std::uint32_t>(head.size() + shared.raw_bytes + tail.size()));
+  return body;
+}
+
+HostBody whole_body(std::string_view text) {
+  HostBody body;
+  body.uses_shared = false;
+  body.head.assign(kGzipHeader, sizeof kGzipHeader);
+  body.head += deflate_segment(text, true);
+  put_le32(body.head, crc_of(text));
+  put_le32(body.head, static_cast<std::uint32_t>(text.size()));
+  return body;
+}
+
+// Where the base install's lines start and end in a document's text.
+std::pair<std::size_t, std::size_t> base_span(const std::string& text) {
+  const auto line_start = [&](const std::string& needle) {
+    const auto at = text.find(needle);
+    if (at == std::string::npos) die("generated document lacks " + needle);
+    return text.rfind('\n', at) + 1;
+  };
+  return {line_start("<dir path=\"/opt/vendor\""), line_start("<dir path=\"/var/log/app\"")};
+}
+
+// ---- The server -----------------------------------------------------------------------
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) die("cannot run " + cmd);
+  char buf[4096];
+  std::size_t got;
+  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, got);
+  if (::pclose(f) != 0) die("failed: " + cmd);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+struct Server {
+  pid_t pid = -1;
+  int port = 0;
+};
+
+Server start_server(const Options& o, const fs::path& dir) {
+  int out[2];
+  if (::pipe(out) != 0) die("pipe");
+  Server s;
+  s.pid = ::fork();
+  if (s.pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    const int log = ::open((dir / "server.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    ::dup2(log, STDERR_FILENO);
+    ::close(out[0]);
+    std::vector<std::string> args{o.trustbase, "--db", o.db, "serve", "--listen", "127.0.0.1:0", "--log-level", "warn"};
+    args.insert(args.end(), o.server_args.begin(), o.server_args.end());
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string line;
+  pollfd p{out[0], POLLIN, 0};
+  while (line.find('\n') == std::string::npos && ::poll(&p, 1, 60'000) > 0) {
+    char buf[256];
+    const ssize_t got = ::read(out[0], buf, sizeof buf);
+    if (got <= 0) break;
+    line.append(buf, static_cast<std::size_t>(got));
+  }
+  ::close(out[0]);
+  const auto colon = line.rfind(':');
+  if (line.rfind("listening on ", 0) != 0 || colon == std::string::npos)
+    die("the server did not start (see " + (dir / "server.log").string() + "): " + line);
+  s.port = std::atoi(line.c_str() + colon + 1);
+  return s;
+}
+
+// utime + stime of a process, in seconds (0 when unreadable).
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(text.substr(paren + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::atof(field.c_str());
+    if (i == 15) break;
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double self_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+std::string loadavg() {
+  std::ifstream in("/proc/loadavg");
+  std::string a, b, c;
+  in >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+struct Endpoint {
+  std::string host;
+  int port = 0;
+};
+
+Endpoint parse_url(const std::string& url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.rfind(kScheme, 0) != 0) die("--url wants http://HOST:PORT (the bench speaks plain HTTP)");
+  std::string rest = url.substr(kScheme.size());
+  rest = rest.substr(0, rest.find('/'));
+  const auto colon = rest.rfind(':');
+  if (colon == std::string::npos) return {rest, 80};
+  return {rest.substr(0, colon), std::atoi(rest.c_str() + colon + 1)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"load_bench: N hosts posting scans to a trustbase server from C clients"};
+  app.add_option("--trustbase", o.trustbase, "trustbase binary (starts the server, creates tokens)");
+  app.add_option("--db", o.db, "the server's store: an SQLite path or a postgresql:// URL (default: new SQLite file)");
+  app.add_option("--url", o.url, "target a running server (http://HOST:PORT) instead of starting one");
+  app.add_option("--token", o.token, "admin token for --url (used for the signatures, the posts and the checks)");
+  app.add_option("--server-arg", o.server_args, "extra argument of `trustbase serve` (repeatable)");
+  app.add_option("--hosts", o.hosts, "simulated hosts, one scan each (default 10,000)");
+  app.add_option("--files", o.files, "records per scan (default 5,000; at least 400)");
+  app.add_option("--clients", o.clients, "concurrent client threads (default 100)");
+  app.add_option("--products", o.products, "product signatures the base install is split into (default 5)");
+  app.add_option("--deviate-every", o.deviate_every, "every Nth host deviates from the base install (default 97; 0: none)");
+  app.add_option("--minutes", o.minutes, "simulated minutes the scans' start times spread over (default 10)");
+  app.add_option("--target-scans", o.target_scans_per_s, "target scans/s (default 500)");
+  app.add_option("--target-p99-ms", o.target_p99_ms, "target p99 latency in ms (default 200)");
+  app.add_option("--dir", o.dir, "work directory (default: a new one under $TB_BENCH_DIR or /var/tmp)");
+  app.add_flag("--keep", o.keep, "keep the work directory (store, server log)");
+  CLI11_PARSE(app, argc, argv);
+  if (o.url.empty() && o.trustbase.empty()) die("give --trustbase (to start a server) or --url and --token");
+  if (!o.url.empty() && o.token.empty() && (o.trustbase.empty() || o.db.empty()))
+    die("--url wants --token ADMIN (or --trustbase and --db to create one)");
+  if (o.files < 400 || o.hosts == 0 || o.clients == 0 || o.products == 0) die("--files >= 400, --hosts, --clients, --products >= 1");
+
+  fs::path dir = o.dir;
+  if (dir.empty()) {
+    const char* base = std::getenv("TB_BENCH_DIR");
+    std::string tmpl = std::string(base != nullptr ? base : "/var/tmp") + "/tb-load-bench-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) die("mkdtemp failed");
+    dir = tmpl;
+  } else {
+    fs::create_directories(dir);
+  }
+  if (o.db.empty() && o.url.empty()) o.db = (dir / "store.db").string();
+  const std::string run = fmt::format("{:x}", static_cast<std::uint32_t>(std::chrono::system_clock::now().time_since_epoch().count() ^ ::getpid()));
+
+  // Tokens: an admin one (signatures, checks) and an unbound host one (the posts).
+  std::string admin = o.token, poster = o.token;
+  if (admin.empty()) {
+    const std::string cli = shell_quote(o.trustbase) + " --db " + shell_quote(o.db) + " token add --name ";
+    admin = run_capture(cli + "load-admin-" + run + " --role admin 2>/dev/null");
+    poster = run_capture(cli + "load-hosts-" + run + " --role host 2>/dev/null");
+  }
+
+  // ---- Data, before any timing.
+  const auto gen_start = Clock::now();
+  const std::size_t per_host = 2 + kConfigs + kLogs;
+  const std::vector<tb::FileRecord> base = base_install(o.files - per_host, o.products);
+  std::vector<tb::FileRecord> before, after;
+  host_records(0, before, after);
+  const std::string sample = document(scan_header("sample", kEpoch, {"/etc/app", "/opt/vendor", "/var/log/app"}),
+                                      {&before, &base, &after});
+  const auto [base_from, base_to] = base_span(sample);
+  SharedSegment shared;
+  const std::string_view base_text = std::string_view(sample).substr(base_from, base_to - base_from);
+  shared.deflated = deflate_segment(base_text, false);
+  shared.crc = crc_of(base_text);
+  shared.raw_bytes = base_text.size();
+
+  const std::int64_t spread_ns = static_cast<std::int64_t>(o.minutes * 60e9);
+  std::vector<HostBody> bodies(o.hosts);
+  std::uint64_t raw_total = 0, gz_total = 0;
+  {
+    std::atomic<std::size_t> next{0};
+    std::mutex totals;
+    std::vector<std::thread> makers;
+    for (unsigned t = 0; t < std::max(1u, std::thread::hardware_concurrency()); ++t)
+      makers.emplace_back([&] {
+        std::vector<tb::FileRecord> b, a;
+        std::uint64_t raw = 0, gz = 0;
+        for (std::size_t h; (h = next++) < o.hosts;) {
+          host_records(h, b, a);
+          const std::int64_t started = kEpoch + spread_ns * static_cast<std::int64_t>(h) / static_cast<std::int64_t>(o.hosts);
+          const tb::ScanHeader header = scan_header(host_name(run, h), started, {"/etc/app", "/opt/vendor", "/var/log/app"});
+          const bool deviates = o.deviate_every != 0 && h % o.deviate_every == o.deviate_every - 1;
+          if (deviates) {
+            const std::vector<tb::FileRecord> own = deviated(base, h);
+            const std::string text = document(header, {&b, &own, &a});
+            bodies[h] = whole_body(text);
+            raw += text.size();
+          } else {
+            const std::vector<tb::FileRecord> none;
+            const std::string text = document(header, {&b, &none, &a});
+            const auto split = text.find("<dir path=\"/var/log/app\"");
+            if (split == std::string::npos) die("host document lacks /var/log/app");
+            const std::size_t at = text.rfind('\n', split) + 1;
+            bodies[h] = piecewise_body(std::string_view(text).substr(0, at), shared, std::string_view(text).substr(at));
+            raw += text.size() + shared.raw_bytes;
+          }
+          gz += bodies[h].head.size() + bodies[h].tail.size() + (bodies[h].uses_shared ? shared.deflated.size() : 0);
+        }
+        std::lock_guard lock(totals);
+        raw_total += raw;
+        gz_total += gz;
+      });
+    for (auto& t : makers) t.join();
+  }
+  fmt::print("data: {} hosts x {} records ({} base install in {} products, {} per host; 1 host in {} deviates); "
+             "{:.0f} KiB XML, {:.0f} KiB gzip per scan on average; prepared in {:.1f} s\n",
+             o.hosts, o.files, base.size(), o.products, per_host, o.deviate_every,
+             static_cast<double>(raw_total) / static_cast<double>(o.hosts) / 1024,
+             static_cast<double>(gz_total) / static_cast<double>(o.hosts) / 1024,
+             std::chrono::duration<double>(Clock::now() - gen_start).count());
+
+  // ---- The server, its signatures and its index.
+  std::optional<Server> server;
+  Endpoint endpoint;
+  if (o.url.empty()) {
+    server = start_server(o, dir);
+    endpoint = {"127.0.0.1", server->port};
+    fmt::print("server: pid {}, port {}, store {}\n", server->pid, server->port, o.db);
+  } else {
+    endpoint = parse_url(o.url);
+  }
+  std::fflush(stdout);
+  httplib::Client admin_client(endpoint.host, endpoint.port);
+  admin_client.set_bearer_token_auth(admin.c_str());
+  admin_client.set_read_timeout(600, 0);
+  admin_client.set_write_timeout(600, 0);
+  for (std::size_t p = 0; p < o.products; ++p) {
+    const std::string root = fmt::format("/opt/vendor/product_{:02}", p);
+    std::vector<tb::FileRecord> records;
+    for (const tb::FileRecord& r : base)
+      if (r.path == root || r.path.rfind(root + "/", 0) == 0) records.push_back(r);
+    const std::string text = document(scan_header("vendor", kEpoch, {root}), {&records});
+    const HostBody body = whole_body(text);
+    auto res = admin_client.Post(
+        fmt::format("/api/v1/signatures?name=product_{:02}&version=1.0&vendor=load&install_root={}", p, root).c_str(),
+        httplib::Headers{{"Content-Encoding", "gzip"}}, body.head, "application/xml");
+    if (!res || (res->status != 201 && res->status != 200))
+      die(fmt::format("importing product_{:02}: {}", p, res ? std::to_string(res->status) + " " + res->body : "no answer"));
+  }
+  if (auto warm = admin_client.Get("/api/v1/signatures"); !warm || warm->status != 200)
+    die("GET /api/v1/signatures failed");
+
+  // ---- The load.
+  std::vector<double> latency_ms(o.hosts, -1);
+  std::vector<std::int64_t> scan_ids(o.hosts, 0);
+  std::atomic<std::size_t> next{0}, errors{0};
+  std::mutex problems_mutex;
+  std::vector<std::string> problems;
+  const std::string load_before = loadavg();
+  const double server_cpu_before = server ? cpu_seconds(server->pid) : 0;
+  const double self_cpu_before = self_cpu_seconds();
+  const auto start = Clock::now();
+  {
+    std::vector<std::thread> clients;
+    for (std::size_t c = 0; c < o.clients; ++c)
+      clients.emplace_back([&] {
+        httplib::Client client(endpoint.host, endpoint.port);
+        client.set_bearer_token_auth(poster.c_str());
+        client.set_connection_timeout(60, 0);
+        client.set_read_timeout(600, 0);
+        client.set_write_timeout(600, 0);
+        std::string payload;
+        const httplib::Headers headers{{"Content-Encoding", "gzip"}};
+        for (std::size_t h; (h = next++) < o.hosts;) {
+          const HostBody& body = bodies[h];
+          payload = body.head;
+          if (body.uses_shared) {
+            payload += shared.deflated;
+            payload += body.tail;
+          }
+          const std::string path = "/api/v1/scans?host=" + host_name(run, h);
+          const auto sent = Clock::now();
+          auto res = client.Post(path.c_str(), headers, payload, "application/xml");
+          latency_ms[h] = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+          std::string problem;
+          if (!res) {
+            problem = "no answer: " + httplib::to_string(res.error());
+          } else if (res->status != 201) {
+            problem = std::to_string(res->status) + " " + res->body.substr(0, 200);
+          } else {
+            auto answer = json::parse(res->body, nullptr, false);
+            if (answer.is_discarded() || !answer.contains("scan_id") || !answer["scan_id"].is_number_integer())
+              problem = "201 without a scan_id";
+            else
+              scan_ids[h] = answer["scan_id"].get<std::int64_t>();
+          }
+          if (!problem.empty()) {
+            ++errors;
+            std::lock_guard lock(problems_mutex);
+            if (problems.size() < 5) problems.push_back(host_name(run, h) + ": " + problem);
+          }
+        }
+      });
+    for (auto& t : clients) t.join();
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double server_cpu = server ? cpu_seconds(server->pid) - server_cpu_before : 0;
+  const double self_cpu = self_cpu_seconds() - self_cpu_before;
+  const std::string load_after = loadavg();
+
+  std::vector<double> sorted = latency_ms;
+  std::sort(sorted.begin(), sorted.end());
+  const auto pct = [&](double q) {
+    return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * static_cast<double>(sorted.size())))];
+  };
+  const double scans_per_s = static_cast<double>(o.hosts) / seconds;
+  fmt::print("load: {} scans from {} clients in {:.1f} s = {:.1f} scans/s, {:.0f} records/s; errors {}\n", o.hosts,
+             o.clients, seconds, scans_per_s, scans_per_s * static_cast<double>(o.files), errors.load());
+  fmt::print("latency: p50 {:.0f} ms, p95 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms\n", pct(0.50), pct(0.95), pct(0.99),
+             sorted.back());
+  if (server)
+    fmt::print("cpu: server {:.1f} s ({:.1f} ms per scan), bench {:.1f} s; load average {} before, {} after ({} CPUs)\n",
+               server_cpu, 1000 * server_cpu / static_cast<double>(o.hosts), self_cpu, load_before, load_after,
+               std::thread::hardware_concurrency());
+  for (const std::string& p : problems) fmt::print("error: {}\n", p);
+
+  // ---- Nothing lost: this run's hosts, one scan each, and every acknowledged id distinct.
+  std::size_t lost = 0;
+  {
+    auto res = admin_client.Get("/api/v1/hosts");
+    if (!res || res->status != 200) die("GET /api/v1/hosts failed");
+    auto hosts = json::parse(res->body, nullptr, false);
+    if (hosts.is_discarded() || !hosts.contains("hosts")) die("GET /api/v1/hosts: not the expected JSON");
+    const std::string prefix = "load-" + run + "-";
+    std::size_t found = 0, scans = 0;
+    for (const auto& h : hosts["hosts"])
+      if (h.value("name", "").rfind(prefix, 0) == 0) {
+        ++found;
+        scans += h.value("scans", std::size_t{0});
+      }
+    std::set<std::int64_t> ids;
+    for (std::int64_t id : scan_ids)
+      if (id != 0) ids.insert(id);
+    const std::size_t acknowledged = o.hosts - errors.load();
+    lost = (found == o.hosts && scans == o.hosts && ids.size() == acknowledged) ? 0 : 1;
+    fmt::print("store: {} hosts of this run with {} scans (expected {} and {}); {} distinct scan ids acknowledged\n",
+               found, scans, o.hosts, o.hosts, ids.size());
+  }
+
+  if (server) {
+    ::kill(server->pid, SIGTERM);
+    int raw = 0;
+    ::waitpid(server->pid, &raw, 0);
+  }
+  const double throughput_ratio = scans_per_s / o.target_scans_per_s;
+  const double p99_ratio = pct(0.99) / o.target_p99_ms;
+  fmt::print("target ingest >= {:.0f} scans/s of {} records: {:.3f} of it  {}\n", o.target_scans_per_s, o.files,
+             throughput_ratio, throughput_ratio >= 1 ? "PASS" : "FAIL");
+  fmt::print("target p99 < {:.0f} ms at {} clients: {:.2f} of it  {}\n", o.target_p99_ms, o.clients, p99_ratio,
+             p99_ratio < 1 ? "PASS" : "FAIL");
+  const bool whole = errors.load() == 0 && lost == 0;
+  fmt::print("no error, no loss: {}\n", whole ? "PASS" : "FAIL");
+  if (!o.keep && o.dir.empty()) fs::remove_all(dir);
+  return whole ? 0 : 1;
+}

@@ -1,0 +1,628 @@
+#include "store/postgres_store.h"
+
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "store/chunk_codec.h"
+#include "store/pg_schema.h"
+#include "store/pg_store.h"
+
+namespace tb {
+namespace pg {
+
+Sha256Digest digest(const pqxx::field& f) {
+  const std::string raw = bytes(f);
+  Sha256Digest d;
+  if (raw.size() != d.bytes.size()) raise(ErrorCode::parse, "corrupt digest in the store");
+  std::copy(raw.begin(), raw.end(), reinterpret_cast<char*>(d.bytes.data()));
+  return d;
+}
+
+bool retryable(const std::string& sqlstate) noexcept {
+  return sqlstate == "40001" || sqlstate == "40P01";  // serialization_failure, deadlock_detected
+}
+
+Error to_error(const std::exception& e, std::string_view context) {
+  std::string message = e.what();
+  // libpq's messages start with "ERROR:  " and end with a newline.
+  if (message.rfind("ERROR:  ", 0) == 0) message.erase(0, 8);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  ErrorCode code = ErrorCode::internal;
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const std::string& state = sql->sqlstate();
+    if (state.rfind("23", 0) == 0 || state.rfind("22", 0) == 0) code = ErrorCode::invalid_argument;
+    else if (state.rfind("42", 0) == 0) code = ErrorCode::internal;  // our SQL is wrong
+    else code = ErrorCode::io;
+  } else if (dynamic_cast<const pqxx::conversion_error*>(&e) != nullptr) {
+    code = ErrorCode::parse;
+  } else if (dynamic_cast<const pqxx::failure*>(&e) != nullptr) {
+    code = ErrorCode::io;  // connection lost, commit in doubt, retries exhausted...
+  }
+  return Error{code, std::string(context) + ": " + message};
+}
+
+namespace {
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string str(std::string_view s) { return std::string(s); }
+
+// A new API token: 32 random bytes as "tb_" + 64 hex digits.
+std::string new_token_secret() {
+  unsigned char random[32];
+  if (RAND_bytes(random, sizeof random) != 1) raise(ErrorCode::internal, "no random bytes (OpenSSL RAND_bytes)");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token = "tb_";
+  for (unsigned char b : random) {
+    token.push_back(kHex[b >> 4]);
+    token.push_back(kHex[b & 15]);
+  }
+  return token;
+}
+
+// bytea in COPY's text format: "\x" and hex digits (stream_to escapes the backslash).
+std::string hex_bytea(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 + bytes.size() * 2);
+  out += "\\x";
+  for (unsigned char b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+SignatureRef parse_ref(const std::string& id) {
+  auto ref = SignatureRef::parse(id);
+  if (!ref) raise(ErrorCode::parse, "corrupt signature reference in the store: " + id);
+  return *ref;
+}
+
+template <class T>
+T value(Expected<T> e) {
+  if (!e) throw Failure{e.error()};
+  return std::move(*e);
+}
+
+// Every signature's metadata, with the columns signature_info() reads.
+const std::string kSelectSignatureInfos =
+    "SELECT s.name, s.version, s.kind, s.vendor, s.patches, s.supersedes, s.install_root, s.source,"
+    " s.source_sha256, s.manifest_id, s.architecture, s.config_paths, s.tag_id,"
+    " p.method, p.signer_fingerprint, p.signer_key_id, p.origin, p.suite, p.codename, p.release_sha256"
+    " FROM signatures s LEFT JOIN signature_provenance p ON p.signature_id = s.id ORDER BY s.id";
+
+SignatureInfo signature_info(const pqxx::row& r) {
+  SignatureInfo info;
+  info.ref = SignatureRef{text(r[0]), text(r[1])};
+  auto kind = signature_kind_from_string(text(r[2]));
+  if (!kind) raise(ErrorCode::parse, "corrupt signature kind in the store");
+  info.kind = *kind;
+  info.vendor = text(r[3]);
+  if (!r[4].is_null()) info.patches = parse_ref(text(r[4]));
+  for (const std::string& s : value(store::decode_strings(bytes(r[5])))) info.supersedes.push_back(parse_ref(s));
+  info.install_root = text(r[6]);
+  info.source = text(r[7]);
+  if (!r[8].is_null()) info.source_sha256 = digest(r[8]);
+  info.architecture = text(r[10]);
+  if (!r[11].is_null()) info.config_paths = value(store::decode_strings(bytes(r[11])));
+  info.tag_id = text(r[12]);
+  if (!r[13].is_null()) {  // verified on import (migration 8)
+    SignatureProvenance& p = info.provenance;
+    auto method = provenance_method_from_string(text(r[13]));
+    if (!method || *method == ProvenanceMethod::none) raise(ErrorCode::parse, "corrupt provenance method in the store");
+    p.method = *method;
+    p.signer_fingerprint = text(r[14]);
+    p.signer_key_id = text(r[15]);
+    p.origin = text(r[16]);
+    p.suite = text(r[17]);
+    p.codename = text(r[18]);
+    if (!r[19].is_null()) p.release_sha256 = digest(r[19]);
+  }
+  return info;
+}
+
+using ReadTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
+
+}  // namespace
+
+pqxx::connection& PostgresStore::conn() {
+  if (!conn_) connect();
+  return *conn_;
+}
+
+void PostgresStore::connect() {
+  statements_.clear();
+  conn_ = std::make_unique<pqxx::connection>(url_);
+  if (!options_.durable_commits) conn_->set_variable("synchronous_commit", "off");
+  migrate(*conn_, where_, options_.create);
+  // Where put_manifest() COPYs a manifest's chunks before merging them into `chunks`; it
+  // empties it again in the same transaction. Not ON COMMIT DELETE ROWS: that truncates
+  // the table (a new file and catalog rows) at every commit, which took longer than
+  // storing a 5,000-record scan.
+  pqxx::work tx(*conn_);
+  tx.exec("CREATE TEMP TABLE IF NOT EXISTS chunk_staging (seq bigint NOT NULL, digest bytea NOT NULL,"
+          " records bigint NOT NULL, bytes bigint NOT NULL, data bytea NOT NULL)");
+  tx.commit();
+}
+
+const std::string& PostgresStore::statement(const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) return it->second;
+  std::string name = "tb" + std::to_string(statements_.size());
+  conn().prepare(name, sql);
+  return statements_.emplace(sql, std::move(name)).first->second;
+}
+
+// ---- scans --------------------------------------------------------------------------
+
+std::int64_t PostgresStore::host_id(pqxx::transaction_base& tx, const std::string& name) {
+  // Look first: ON CONFLICT would use up an identity value on every scan of a known host.
+  auto found = exec(tx, "SELECT id FROM hosts WHERE name = $1", name);
+  if (!found.empty()) return found[0][0].as<std::int64_t>();
+  auto inserted = exec(tx, "INSERT INTO hosts(name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id", name);
+  if (!inserted.empty()) return inserted[0][0].as<std::int64_t>();
+  // Another replica created it meanwhile (and committed: ON CONFLICT waited for it).
+  return exec(tx, "SELECT id FROM hosts WHERE name = $1", name)[0][0].as<std::int64_t>();
+}
+
+// Stores a manifest unless one with the same digest is there already (then nothing is
+// written). The chunks go in with one COPY into a temporary table and one INSERT ...
+// SELECT, in digest order so that two replicas storing overlapping chunks lock them in
+// the same order (no deadlock), ON CONFLICT DO NOTHING for chunks another one stores.
+std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manifest& manifest) {
+  const Sha256Digest digest = manifest.digest();
+  auto found = exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(digest));
+  if (!found.empty()) return found[0][0].as<std::int64_t>();
+  auto inserted = exec(tx,
+                       "INSERT INTO manifests(digest, records) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING"
+                       " RETURNING id",
+                       bin(digest), static_cast<std::int64_t>(manifest.size()));
+  if (inserted.empty())  // stored by another connection that committed meanwhile, with its chunks
+    return exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(digest))[0][0].as<std::int64_t>();
+  const std::int64_t id = inserted[0][0].as<std::int64_t>();
+  const auto chunks = store::split_into_chunks(manifest);
+  if (chunks.empty()) return id;
+
+  {
+    pqxx::stream_to copy(tx, "chunk_staging", std::vector<std::string>{"seq", "digest", "records", "bytes", "data"});
+    std::string buffer;
+    std::int64_t seq = 0;
+    for (const store::ChunkView& chunk : chunks) {
+      buffer.clear();
+      store::encode_chunk(chunk, buffer);
+      copy << std::make_tuple(seq++, hex_bytea(digest_bytes(Sha256::of(buffer))),
+                              static_cast<std::int64_t>(chunk.records.size()), static_cast<std::int64_t>(buffer.size()),
+                              hex_bytea(buffer));
+    }
+    copy.complete();
+  }
+  exec(tx,
+       "INSERT INTO chunks(digest, records, bytes, data) SELECT s.digest, s.records, s.bytes, s.data"
+       " FROM chunk_staging s WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.digest = s.digest)"
+       " ORDER BY s.digest ON CONFLICT (digest) DO NOTHING");
+  const auto linked = exec(tx,
+                           "INSERT INTO manifest_chunks(manifest_id, seq, chunk_id) SELECT $1, s.seq, c.id"
+                           " FROM chunk_staging s JOIN chunks c ON c.digest = s.digest",
+                           id);
+  exec(tx, "DELETE FROM chunk_staging");
+  if (linked.affected_rows() != chunks.size())
+    raise(ErrorCode::internal, "manifest " + std::to_string(id) + ": " + std::to_string(linked.affected_rows()) +
+                                   " of " + std::to_string(chunks.size()) + " chunks linked");
+  return id;
+}
+
+// Reads a manifest back, checking every chunk and the whole against their digests.
+Manifest PostgresStore::get_manifest(pqxx::transaction_base& tx, std::int64_t id) {
+  auto head = exec(tx, "SELECT digest, records FROM manifests WHERE id = $1", id);
+  if (head.empty()) raise(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + " is missing");
+  const Sha256Digest expected = digest(head[0][0]);
+  std::vector<FileRecord> records;
+  records.reserve(uinteger(head[0][1]));
+  auto chunks = exec(tx,
+                     "SELECT c.digest, c.data FROM manifest_chunks mc JOIN chunks c ON c.id = mc.chunk_id"
+                     " WHERE mc.manifest_id = $1 ORDER BY mc.seq",
+                     id);
+  for (const auto& row : chunks) {
+    const pqxx::binarystring data(row[1]);
+    const std::string_view view(data.get(), data.size());
+    if (digest_bytes(Sha256::of(view)) != bytes(row[0]))
+      raise(ErrorCode::parse, "corrupt store: a chunk of manifest " + std::to_string(id) + " fails its digest");
+    value(store::decode_chunk(view, records));
+  }
+  auto manifest = Manifest::from_records(std::move(records));
+  if (!manifest) raise(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + ": " + manifest.error().message);
+  if (manifest->digest() != expected)
+    raise(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + " fails its digest");
+  return std::move(*manifest);
+}
+
+std::int64_t PostgresStore::insert_scan(pqxx::transaction_base& tx, std::int64_t host, std::int64_t manifest,
+                                        const ScanDocument& scan) {
+  const ScanHeader& h = scan.header;
+  const ScanSummary& s = scan.summary;
+  auto u = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };  // stored as the int64 bit pattern
+  const std::int64_t id =
+      exec(tx,
+           "INSERT INTO scans(host_id, manifest_id, format_version, scanner, hostname, os_id, os_version,"
+           " os_pretty, kernel, arch, roots, excludes, one_file_system, skip_pseudo_fs, started_ns, finished_ns,"
+           " files, directories, symlinks, others, bytes_hashed, errors_total, errors_dropped, errors)"
+           " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)"
+           " RETURNING id",
+           host, manifest, std::int64_t{h.format_version}, h.scanner, h.host.hostname, h.host.os_id,
+           h.host.os_version, h.host.os_pretty, h.host.kernel, h.host.arch, bin(store::encode_strings(h.roots)),
+           bin(store::encode_strings(h.excludes)), std::int64_t{h.one_file_system ? 1 : 0},
+           std::int64_t{h.skip_pseudo_fs ? 1 : 0}, h.started_ns, s.finished_ns, u(s.files), u(s.directories),
+           u(s.symlinks), u(s.others), u(s.bytes_hashed), u(s.errors), u(s.errors_dropped),
+           bin(store::encode_scan_errors(scan.errors)))[0][0]
+          .as<std::int64_t>();
+  if (h.inventory) {
+    const std::string data = store::encode_inventory(*h.inventory);
+    const Sha256Digest digest = Sha256::of(data);
+    auto found = exec(tx, "SELECT id FROM package_inventories WHERE digest = $1", bin(digest));
+    if (found.empty())
+      found = exec(tx,
+                   "INSERT INTO package_inventories(digest, packages, data) VALUES ($1, $2, $3)"
+                   " ON CONFLICT (digest) DO NOTHING RETURNING id",
+                   bin(digest), static_cast<std::int64_t>(h.inventory->packages.size()), bin(data));
+    if (found.empty()) found = exec(tx, "SELECT id FROM package_inventories WHERE digest = $1", bin(digest));
+    exec(tx, "INSERT INTO scan_inventories(scan_id, inventory_id) VALUES ($1, $2)", id,
+         found[0][0].as<std::int64_t>());
+  }
+  return id;
+}
+
+Expected<std::int64_t> PostgresStore::put_scan(std::string_view host_name, const ScanDocument& scan) {
+  if (host_name.empty()) return fail(ErrorCode::invalid_argument, "put_scan: empty host name");
+  return guarded("cannot store the scan of " + str(host_name), [&] {
+    pqxx::work tx(conn());
+    const std::int64_t host = host_id(tx, str(host_name));
+    const std::int64_t manifest = put_manifest(tx, scan.manifest);
+    const std::int64_t id = insert_scan(tx, host, manifest, scan);
+    tx.commit();
+    return id;
+  });
+}
+
+std::optional<PackageInventory> PostgresStore::scan_inventory(pqxx::transaction_base& tx, std::int64_t scan_id) {
+  auto row = exec(tx,
+                  "SELECT i.digest, i.data FROM scan_inventories s JOIN package_inventories i ON i.id = s.inventory_id"
+                  " WHERE s.scan_id = $1",
+                  scan_id);
+  if (row.empty()) {
+    if (exec(tx, "SELECT id FROM scans WHERE id = $1", scan_id).empty())
+      raise(ErrorCode::not_found, "no scan " + std::to_string(scan_id) + " in the store");
+    return std::nullopt;
+  }
+  const std::string data = bytes(row[0][1]);
+  if (digest_bytes(Sha256::of(data)) != bytes(row[0][0]))
+    raise(ErrorCode::parse,
+          "corrupt store: the package inventory of scan " + std::to_string(scan_id) + " fails its digest");
+  return value(store::decode_inventory(data));
+}
+
+Expected<std::optional<PackageInventory>> PostgresStore::get_scan_inventory(std::int64_t scan_id) {
+  return guarded("cannot read the inventory of scan " + std::to_string(scan_id), [&] {
+    ReadTx tx(conn());
+    return scan_inventory(tx, scan_id);
+  });
+}
+
+Expected<ScanDocument> PostgresStore::get_scan(std::int64_t id) {
+  return guarded("cannot read scan " + std::to_string(id), [&] {
+    ReadTx tx(conn());  // one snapshot: the scan row, its manifest and inventory agree
+    auto rows = exec(tx,
+                     "SELECT manifest_id, format_version, scanner, hostname, os_id, os_version, os_pretty, kernel,"
+                     " arch, roots, excludes, one_file_system, skip_pseudo_fs, started_ns, finished_ns, files,"
+                     " directories, symlinks, others, bytes_hashed, errors_total, errors_dropped, errors"
+                     " FROM scans WHERE id = $1",
+                     id);
+    if (rows.empty()) raise(ErrorCode::not_found, "no scan " + std::to_string(id) + " in the store");
+    const pqxx::row q = rows[0];
+    ScanDocument doc;
+    ScanHeader& h = doc.header;
+    h.format_version = static_cast<int>(integer(q[1]));
+    h.scanner = text(q[2]);
+    h.host = HostFacts{text(q[3]), text(q[4]), text(q[5]), text(q[6]), text(q[7]), text(q[8])};
+    h.roots = value(store::decode_strings(bytes(q[9])));
+    h.excludes = value(store::decode_strings(bytes(q[10])));
+    h.one_file_system = integer(q[11]) != 0;
+    h.skip_pseudo_fs = integer(q[12]) != 0;
+    h.started_ns = integer(q[13]);
+    ScanSummary& s = doc.summary;
+    s.finished_ns = integer(q[14]);
+    s.files = uinteger(q[15]);
+    s.directories = uinteger(q[16]);
+    s.symlinks = uinteger(q[17]);
+    s.others = uinteger(q[18]);
+    s.bytes_hashed = uinteger(q[19]);
+    s.errors = uinteger(q[20]);
+    s.errors_dropped = uinteger(q[21]);
+    doc.errors = value(store::decode_scan_errors(bytes(q[22])));
+    doc.manifest = get_manifest(tx, integer(q[0]));
+    h.inventory = scan_inventory(tx, id);
+    return doc;
+  });
+}
+
+Expected<std::optional<std::int64_t>> PostgresStore::latest_scan(std::string_view host_name) {
+  return guarded("cannot read the scans of " + str(host_name), [&] {
+    pqxx::read_transaction tx(conn());
+    auto r = exec(tx,
+                  "SELECT s.id FROM scans s JOIN hosts h ON h.id = s.host_id WHERE h.name = $1"
+                  " ORDER BY s.started_ns DESC, s.id DESC LIMIT 1",
+                  str(host_name));
+    return r.empty() ? std::optional<std::int64_t>() : std::optional<std::int64_t>(integer(r[0][0]));
+  });
+}
+
+Expected<std::vector<ScanListing>> PostgresStore::list_scans(std::string_view host_name) {
+  return guarded("cannot list the scans of " + str(host_name), [&] {
+    pqxx::read_transaction tx(conn());
+    std::vector<ScanListing> out;
+    for (const auto& q : exec(tx,
+                              "SELECT s.id, s.started_ns, s.finished_ns, m.digest, m.records, s.errors_total"
+                              " FROM scans s JOIN hosts h ON h.id = s.host_id JOIN manifests m ON m.id = s.manifest_id"
+                              " WHERE h.name = $1 ORDER BY s.started_ns, s.id",
+                              str(host_name)))
+      out.push_back(ScanListing{integer(q[0]), integer(q[1]), integer(q[2]), digest(q[3]), uinteger(q[4]),
+                                uinteger(q[5])});
+    return out;
+  });
+}
+
+Expected<std::vector<HostListing>> PostgresStore::list_hosts() {
+  return guarded("cannot list the hosts", [&] {
+    pqxx::read_transaction tx(conn());
+    std::vector<HostListing> out;
+    for (const auto& q : exec(tx,
+                              "SELECT h.name, COALESCE(c.name, ''), COALESCE(h.role, ''),"
+                              " (SELECT count(*) FROM scans s WHERE s.host_id = h.id),"
+                              " COALESCE((SELECT s.id FROM scans s WHERE s.host_id = h.id"
+                              "           ORDER BY s.started_ns DESC, s.id DESC LIMIT 1), 0),"
+                              " COALESCE((SELECT max(s.started_ns) FROM scans s WHERE s.host_id = h.id), 0)"
+                              " FROM hosts h LEFT JOIN clusters c ON c.id = h.cluster_id ORDER BY h.name"))
+      out.push_back(HostListing{text(q[0]), text(q[1]), text(q[2]), uinteger(q[3]), integer(q[4]), integer(q[5])});
+    return out;
+  });
+}
+
+// ---- signatures ---------------------------------------------------------------------
+
+Expected<std::int64_t> PostgresStore::put_signature(const Signature& sig) {
+  const SignatureInfo& info = sig.info;
+  return guarded("cannot store signature " + info.ref.id(), [&]() -> std::int64_t {
+    pqxx::work tx(conn());
+    exec(tx, "SELECT pg_advisory_xact_lock($1)", kSignatureLock);
+    auto existing = exec(tx,
+                         "SELECT s.id, m.digest FROM signatures s JOIN manifests m ON m.id = s.manifest_id"
+                         " WHERE s.name = $1 AND s.version = $2",
+                         info.ref.name, info.ref.version);
+    if (!existing.empty()) {
+      if (digest(existing[0][1]) == sig.manifest.digest()) return integer(existing[0][0]);  // same: idempotent
+      raise(ErrorCode::invalid_argument,
+            "signature " + info.ref.id() +
+                " is already stored with different files; signatures are immutable, store it under a new version");
+    }
+    const std::int64_t manifest = put_manifest(tx, sig.manifest);
+    std::vector<std::string> supersedes;
+    for (const SignatureRef& ref : info.supersedes) supersedes.push_back(ref.id());
+    const std::string no_digest;
+    const std::int64_t id =
+        exec(tx,
+             "INSERT INTO signatures(name, version, kind, vendor, patches, supersedes, install_root, source,"
+             " source_sha256, manifest_id, architecture, config_paths, tag_id)"
+             " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, NULLIF($9, ''::bytea), $10, $11,"
+             " NULLIF($12, ''::bytea), $13) RETURNING id",
+             info.ref.name, info.ref.version, str(to_string(info.kind)), info.vendor,
+             info.patches ? info.patches->id() : std::string(), bin(store::encode_strings(supersedes)),
+             info.install_root, info.source, info.source_sha256 ? bin(*info.source_sha256) : bin(no_digest), manifest,
+             info.architecture, bin(info.config_paths.empty() ? std::string() : store::encode_strings(info.config_paths)),
+             info.tag_id)[0][0]
+            .as<std::int64_t>();
+    if (const SignatureProvenance& p = info.provenance; p.verified())
+      exec(tx,
+           "INSERT INTO signature_provenance(signature_id, method, signer_fingerprint, signer_key_id, origin, suite,"
+           " codename, release_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''::bytea))",
+           id, str(to_string(p.method)), p.signer_fingerprint, p.signer_key_id, p.origin, p.suite, p.codename,
+           p.release_sha256 ? bin(*p.release_sha256) : bin(no_digest));
+    tx.commit();
+    return id;
+  });
+}
+
+Expected<std::vector<SignatureInfo>> PostgresStore::signature_infos() {
+  return guarded("cannot read the signatures", [&] {
+    pqxx::read_transaction tx(conn());
+    std::vector<SignatureInfo> out;
+    for (const auto& row : exec(tx, kSelectSignatureInfos)) out.push_back(signature_info(row));
+    return out;
+  });
+}
+
+Expected<std::vector<Signature>> PostgresStore::signatures() {
+  return guarded("cannot read the signatures", [&] {
+    ReadTx tx(conn());
+    std::vector<Signature> out;
+    for (const auto& row : exec(tx, kSelectSignatureInfos)) {
+      Signature sig{signature_info(row), {}};
+      sig.manifest = get_manifest(tx, integer(row[9]));
+      out.push_back(std::move(sig));
+    }
+    return out;
+  });
+}
+
+Expected<std::optional<StoredSignature>> PostgresStore::find_signature(const SignatureRef& ref) {
+  return guarded("cannot look up signature " + ref.id(), [&] {
+    pqxx::read_transaction tx(conn());
+    auto r = exec(tx,
+                  "SELECT s.id, m.digest FROM signatures s JOIN manifests m ON m.id = s.manifest_id"
+                  " WHERE s.name = $1 AND s.version = $2",
+                  ref.name, ref.version);
+    if (r.empty()) return std::optional<StoredSignature>();
+    return std::optional<StoredSignature>(StoredSignature{integer(r[0][0]), digest(r[0][1])});
+  });
+}
+
+Expected<std::uint64_t> PostgresStore::signature_count() {
+  return guarded("cannot count the signatures", [&] {
+    pqxx::read_transaction tx(conn());
+    return uinteger(exec(tx, "SELECT count(*) FROM signatures")[0][0]);
+  });
+}
+
+Expected<StoreStats> PostgresStore::stats() {
+  return guarded("cannot read the store's statistics", [&] {
+    pqxx::read_transaction tx(conn());
+    // database_bytes: the main fork of the store's tables, their TOAST tables and indexes
+    // in the current schema (free-space and visibility maps left out: vacuum adds them).
+    auto q = exec(tx,
+                  "SELECT (SELECT count(*) FROM hosts), (SELECT count(*) FROM scans), (SELECT count(*) FROM signatures),"
+                  " (SELECT count(*) FROM manifests), (SELECT count(*) FROM chunks),"
+                  " (SELECT COALESCE(sum(records), 0) FROM chunks), (SELECT COALESCE(sum(bytes), 0) FROM chunks),"
+                  " (SELECT COALESCE(sum(pg_relation_size(c.oid)"
+                  "    + COALESCE(pg_relation_size(NULLIF(c.reltoastrelid, 0)), 0)"
+                  "    + (SELECT COALESCE(sum(pg_relation_size(i.indexrelid)), 0) FROM pg_index i"
+                  "       WHERE i.indrelid = c.oid)), 0)"
+                  "  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                  "  WHERE n.nspname = current_schema() AND c.relkind = 'r')")[0];
+    StoreStats s;
+    s.hosts = uinteger(q[0]);
+    s.scans = uinteger(q[1]);
+    s.signatures = uinteger(q[2]);
+    s.manifests = uinteger(q[3]);
+    s.chunks = uinteger(q[4]);
+    s.records_stored = uinteger(q[5]);
+    s.chunk_bytes = uinteger(q[6]);
+    s.database_bytes = uinteger(q[7]);
+    return s;
+  });
+}
+
+// ---- tokens -------------------------------------------------------------------------
+
+// Inserts a token (the caller holds kTokensLock and checked the name) and returns it.
+std::string PostgresStore::new_token_row(pqxx::transaction_base& tx, const std::string& name, TokenRole role,
+                                         const std::optional<std::string>& host) {
+  std::string token = new_token_secret();
+  exec(tx,
+       "INSERT INTO tokens(name, role, host, token_sha256, created_ns) VALUES ($1, $2, NULLIF($3, ''), $4, $5)",
+       name, str(to_string(role)), host.value_or(std::string()), bin(Sha256::of(token)), now_ns());
+  return token;
+}
+
+Expected<std::string> PostgresStore::add_token(std::string_view name, TokenRole role,
+                                               std::optional<std::string_view> host) {
+  if (name.empty()) return fail(ErrorCode::invalid_argument, "a token needs a name");
+  if (host && role != TokenRole::host) return fail(ErrorCode::invalid_argument, "only host tokens are bound to a host");
+  if (host && host->empty()) return fail(ErrorCode::invalid_argument, "empty host name for the token");
+  return guarded("cannot store token '" + str(name) + "'", [&] {
+    pqxx::work tx(conn());
+    exec(tx, "SELECT pg_advisory_xact_lock($1)", kTokensLock);
+    if (!exec(tx, "SELECT id FROM tokens WHERE name = $1", str(name)).empty())
+      raise(ErrorCode::invalid_argument, "a token named '" + str(name) + "' exists already");
+    std::string token = new_token_row(tx, str(name), role, host ? std::optional<std::string>(str(*host)) : std::nullopt);
+    tx.commit();
+    return token;
+  });
+}
+
+Expected<std::optional<TokenInfo>> PostgresStore::find_token(std::string_view token) {
+  return guarded("cannot look up a token", [&] {
+    pqxx::read_transaction tx(conn());
+    auto r = exec(tx, "SELECT id, name, role, host, created_ns FROM tokens WHERE token_sha256 = $1 AND revoked = 0",
+                  bin(Sha256::of(token)));
+    if (r.empty()) return std::optional<TokenInfo>();
+    TokenInfo info;
+    info.id = integer(r[0][0]);
+    info.name = text(r[0][1]);
+    auto role = token_role_from_string(text(r[0][2]));
+    if (!role) raise(ErrorCode::parse, "corrupt token role in the store");
+    info.role = *role;
+    if (!r[0][3].is_null()) info.host = text(r[0][3]);
+    info.created_ns = integer(r[0][4]);
+    return std::optional<TokenInfo>(std::move(info));
+  });
+}
+
+Expected<void> PostgresStore::revoke_token(std::string_view name) {
+  return guarded("cannot revoke token '" + str(name) + "'", [&] {
+    pqxx::work tx(conn());
+    auto r = exec(tx, "UPDATE tokens SET revoked = 1 WHERE name = $1 AND revoked = 0", str(name));
+    if (r.affected_rows() == 0) raise(ErrorCode::not_found, "no live token named '" + str(name) + "'");
+    tx.commit();
+  });
+}
+
+Expected<std::optional<Enrolment>> PostgresStore::enrol_host(std::string_view host_name, const ScanDocument& scan) {
+  if (host_name.empty()) return fail(ErrorCode::invalid_argument, "enrol_host: empty host name");
+  return guarded("cannot enrol host " + str(host_name), [&] {
+    pqxx::work tx(conn());
+    // Under the lock: two enrolments of one host (on any replica) cannot both pass this check.
+    exec(tx, "SELECT pg_advisory_xact_lock($1)", kTokensLock);
+    const std::string host = str(host_name);
+    if (!exec(tx, "SELECT id FROM tokens WHERE role = 'host' AND host = $1 AND revoked = 0 LIMIT 1", host).empty())
+      return std::optional<Enrolment>();  // rolled back: nothing written
+    Enrolment out;
+    const std::int64_t manifest = put_manifest(tx, scan.manifest);
+    out.scan_id = insert_scan(tx, host_id(tx, host), manifest, scan);
+    const std::string base = "enrolled:" + host;
+    for (int n = 1;; ++n) {
+      out.token_name = n == 1 ? base : base + "#" + std::to_string(n);
+      if (exec(tx, "SELECT id FROM tokens WHERE name = $1", out.token_name).empty()) break;
+      if (n >= 1000) raise(ErrorCode::invalid_argument, "too many tokens named " + base);
+    }
+    out.token = new_token_row(tx, out.token_name, TokenRole::host, host);
+    tx.commit();
+    return std::optional<Enrolment>(std::move(out));
+  });
+}
+
+}  // namespace pg
+
+std::string redact_url(std::string_view url) {
+  // postgresql://user:password@host...: the password is between the first ':' after the
+  // scheme and the last '@' of the authority. Query parameters (?password=...) too.
+  std::string out(url);
+  const auto scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    const auto start = scheme + 3;
+    const auto authority_end = out.find_first_of("/?#", start);
+    const auto at = out.rfind('@', authority_end == std::string::npos ? out.size() : authority_end);
+    if (at != std::string::npos && at > start) {
+      const auto colon = out.find(':', start);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  for (std::size_t pos = out.find("password="); pos != std::string::npos; pos = out.find("password=", pos + 1)) {
+    if (pos > 0 && out[pos - 1] != '?' && out[pos - 1] != '&' && out[pos - 1] != ' ') continue;
+    const auto value = pos + 9;
+    const auto end = out.find_first_of("& ", value);
+    out.replace(value, (end == std::string::npos ? out.size() : end) - value, "***");
+  }
+  return out;
+}
+
+Expected<std::unique_ptr<Store>> open_postgres_store(const std::string& url, const PostgresStoreOptions& options) {
+  const std::string where = redact_url(url);
+  auto store = std::make_unique<pg::PostgresStore>(url, where, options);
+  try {
+    store->connect();
+  } catch (const pg::Failure& f) {
+    return tl::unexpected(f.error);
+  } catch (const std::exception& e) {
+    // libpq's messages name host and port, never the password.
+    return tl::unexpected(pg::to_error(e, where + ": cannot open the store"));
+  }
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace tb
