@@ -449,6 +449,14 @@ async function hostPage(r) {
 
 // ---- signatures --------------------------------------------------------------------------
 
+// What was verified of the package when it was imported (trustbase import --keyring).
+function provenanceCell(p) {
+  if (!p) return h('td.muted', { 'data-provenance': 'none' }, 'not verified');
+  const where = [p.origin, p.suite || p.codename].filter(Boolean).join(' ');
+  return h('td.mono', { 'data-provenance': p.method, title: p.signer_fingerprint || p.signer_key_id },
+    `${p.method}: key ${p.signer_key_id}${where ? ' (' + where + ')' : ''}`);
+}
+
 async function signaturesPage() {
   const data = await api('signatures');
   const sigs = data.signatures;
@@ -470,11 +478,12 @@ async function signaturesPage() {
 
   const table = h('table', { id: 'signatures' },
     h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Version'), h('th', {}, 'Kind'), h('th', {}, 'Vendor'), h('th', {}, 'Files'),
-      h('th', {}, 'Patches'), h('th', {}, 'Supersedes'), h('th', {}, 'Superseded by'), h('th', {}, 'Patched by')),
+      h('th', {}, 'Patches'), h('th', {}, 'Supersedes'), h('th', {}, 'Superseded by'), h('th', {}, 'Patched by'),
+      h('th', {}, 'Package signature')),
     products.map((p) => sigs.filter((s) => s.name === p).map((s) => h('tr', { 'data-signature': `${s.name}@${s.version}` },
       h('td', {}, s.name), h('td', {}, s.version), h('td', {}, s.kind), h('td', {}, s.vendor), h('td', {}, String(s.records)),
       h('td.mono', {}, s.patches || ''), h('td.mono', {}, s.supersedes.join(', ')), h('td.mono', {}, s.superseded_by.join(', ')),
-      h('td.mono', {}, s.patched_by.join(', '))))));
+      h('td.mono', {}, s.patched_by.join(', ')), provenanceCell(s.provenance)))));
 
   let upload = null;
   if (isAdmin()) {

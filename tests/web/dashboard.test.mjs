@@ -178,6 +178,8 @@ try {
   await page.click('#nav a[data-page="signatures"]');
   await page.waitForSelector('#signatures-page');
   assert.ok(await page.$('#signatures tr[data-signature="acme-trader@4.2.2"]'));
+  // The demo imports directories, not signed packages: shown as not verified.
+  assert.ok(await page.$('#signatures tr[data-signature="acme-trader@4.2.2"] td[data-provenance="none"]'), 'provenance cell');
   assert.ok(await page.$('#import'), 'admins get the import form');
   await shot('05-signatures');
 
