@@ -22,7 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "demo/demo_fleet.h"
-#include "demo/process.h"
+#include "os/process.h"
 
 namespace tb::cli {
 namespace {
@@ -54,7 +54,7 @@ class Demo {
   std::string scanner_ = executable_dir_program("trustbase-scan");
 
   static std::string executable_dir_program(const std::string& name) {
-    const fs::path sibling = fs::path(demo::executable_dir()) / name;
+    const fs::path sibling = fs::path(os::executable_dir()) / name;
     return fs::exists(sibling) ? sibling.string() : name;
   }
 };
@@ -67,7 +67,7 @@ void Demo::step(const std::string& what, Clock::time_point since) const {
 
 Expected<std::string> Demo::trustbase(std::vector<std::string> args, bool allow_nonzero) {
   args.insert(args.begin(), {self_, "--db", db_});
-  auto r = demo::run_process(args);
+  auto r = os::run_process(args);
   if (!r) return tl::unexpected(r.error());
   if (r->exit_code != 0 && !(allow_nonzero && r->exit_code == 1)) {
     std::string cmd;
@@ -128,7 +128,7 @@ Expected<void> Demo::scan_hosts(const demo::FleetPlan& plan, const std::string& 
   }
   // Two scanners at a time: each host is small, and this machine may have two cores.
   auto scan_one = [&](const demo::HostPlan& h) -> Expected<void> {
-    auto r = demo::run_process({scanner_, "--sysroot", (hosts / h.name).string(), "--root", "/opt", "--root",
+    auto r = os::run_process({scanner_, "--sysroot", (hosts / h.name).string(), "--root", "/opt", "--root",
                                 "/etc/acme", "--root", "/usr/local", "--server", url, "--host", h.name,
                                 "--enrol-token-file", enrol_file.string(), "--token-file",
                                 (hosts / (h.name + ".token")).string(), "--cluster", h.cluster, "--role", h.role,
@@ -258,7 +258,7 @@ int Demo::run() {
   if (auto r = build_and_import(*plan); !r) return fail_with(r.error());
   if (auto r = set_up_clusters(*plan); !r) return fail_with(r.error());
 
-  auto server = demo::ChildProcess::start({self_, "--db", db_, "serve", "--listen", "127.0.0.1:0"},
+  auto server = os::ChildProcess::start({self_, "--db", db_, "serve", "--listen", "127.0.0.1:0"},
                                          (dir_ / "server.log").string());
   if (!server) return fail_with(server.error());
   auto line = server->read_line();

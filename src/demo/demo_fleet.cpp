@@ -14,7 +14,7 @@
 #include <string_view>
 #include <system_error>
 
-#include "demo/process.h"
+#include "os/process.h"
 
 namespace tb::demo {
 namespace {
@@ -240,7 +240,7 @@ Expected<fs::path> build_deb(const PackageSpec& package, const fs::path& out_dir
   if (!conffiles.empty())
     if (auto r = write_file(staging / "DEBIAN/conffiles", conffiles, 0644); !r) return tl::unexpected(r.error());
   const fs::path deb = out_dir / (package.name + "_" + package.version + "_amd64.deb");
-  auto built = run_process({"dpkg-deb", "--root-owner-group", "-Zgzip", "--build", staging.string(), deb.string()});
+  auto built = os::run_process({"dpkg-deb", "--root-owner-group", "-Zgzip", "--build", staging.string(), deb.string()});
   fs::remove_all(staging, ec);
   if (!built) return tl::unexpected(built.error());
   if (built->exit_code != 0) return fail(ErrorCode::io, "dpkg-deb failed for " + package.id() + ": " + built->err);

@@ -1,13 +1,9 @@
 #include "sources/openpgp.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <rpm/rpmcrypto.h>
 #include <rpm/rpmkeyring.h>
 #include <rpm/rpmpgp.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,8 +19,7 @@
 #include <utility>
 
 #include "format/drift_report.h"  // printable()
-
-extern char** environ;
+#include "os/process.h"
 
 namespace tb {
 
@@ -167,69 +162,6 @@ Expected<void> write_file(const std::string& path, std::string_view data) {
   return {};
 }
 
-struct ProcessOutput {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-// Runs argv (argv[0] looked up in PATH) with stdin on /dev/null, capturing both streams,
-// each bounded (the rest is read and dropped so the child never blocks).
-Expected<ProcessOutput> run_captured(const std::vector<std::string>& argv) {
-  int out_pipe[2], err_pipe[2];
-  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return fail(ErrorCode::io, std::string("pipe: ") + std::strerror(errno));
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ::close(out_pipe[0]), ::close(out_pipe[1]);
-    return fail(ErrorCode::io, std::string("pipe: ") + std::strerror(errno));
-  }
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-  pid_t pid = 0;
-  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out_pipe[1]), ::close(err_pipe[1]);
-  if (rc != 0) {
-    ::close(out_pipe[0]), ::close(err_pipe[0]);
-    return fail(ErrorCode::io, "cannot run " + argv[0] + ": " + std::strerror(rc) + " (is it installed?)");
-  }
-  ProcessOutput result;
-  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
-  std::string* sinks[2] = {&result.out, &result.err};
-  const std::size_t limits[2] = {kMaxStatusBytes, kMaxStderrBytes};
-  int open_streams = 2;
-  char buf[16384];
-  while (open_streams > 0) {
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        const std::size_t room = limits[i] - std::min(limits[i], sinks[i]->size());
-        sinks[i]->append(buf, std::min(room, static_cast<std::size_t>(n)));
-      } else if (n == 0 || errno != EINTR) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_streams;
-      }
-    }
-  }
-  for (auto& f : fds)
-    if (f.fd >= 0) ::close(f.fd);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return fail(ErrorCode::io, "waiting for " + argv[0] + ": " + std::strerror(errno));
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
 std::vector<std::string_view> split_words(std::string_view line) {
   std::vector<std::string_view> words;
   std::size_t i = 0;
@@ -358,7 +290,7 @@ Expected<OpenPgpSigner> gpgv_verify(const OpenPgpKeyring& keyring, const std::st
   } else {
     argv.insert(argv.end(), {"--output", plain_path, text_path});
   }
-  auto run = run_captured(argv);
+  auto run = os::run_process(argv, os::OutputLimits{kMaxStatusBytes, kMaxStderrBytes});
   if (!run) return tl::unexpected(run.error());
   auto signer = judge_gpgv_status(run->out, run->exit_code, what);
   if (!signer) return signer;

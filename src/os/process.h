@@ -1,15 +1,18 @@
-// Running the real trustbase programs from the demo: one-shot commands with their output
-// captured, and a long-running child (the server) stopped when its handle goes.
+// Running other programs: one-shot commands with their output captured (bounded when
+// asked: gpgv for the signed imports, dpkg-deb and the trustbase programs for the demo),
+// and a long-running child (the demo's server) stopped when its handle goes.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 
-namespace tb::demo {
+namespace tb::os {
 
 struct ProcessResult {
   int exit_code = -1;  // -1 when killed by a signal
@@ -17,9 +20,16 @@ struct ProcessResult {
   std::string err;
 };
 
-// Runs argv[0] (looked up in PATH when it has no '/') to completion, capturing both
-// output streams. Fails only when the program cannot be started.
-Expected<ProcessResult> run_process(const std::vector<std::string>& argv);
+// How much of each stream run_process keeps; the rest is read and dropped, so a chatty
+// or hostile child never blocks on a full pipe nor fills our memory.
+struct OutputLimits {
+  std::size_t out = SIZE_MAX;
+  std::size_t err = SIZE_MAX;
+};
+
+// Runs argv[0] (looked up in PATH when it has no '/') to completion with stdin on
+// /dev/null, capturing both output streams. Fails only when the program cannot be started.
+Expected<ProcessResult> run_process(const std::vector<std::string>& argv, OutputLimits limits = {});
 
 // A child whose stdout can be read line by line; SIGTERM then wait on destruction.
 class ChildProcess {
@@ -48,4 +58,4 @@ class ChildProcess {
 // sibling program trustbase-scan is looked for first.
 std::string executable_dir();
 
-}  // namespace tb::demo
+}  // namespace tb::os

@@ -1,4 +1,4 @@
-#include "demo/process.h"
+#include "os/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -7,13 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 
 extern char** environ;
 
-namespace tb::demo {
+namespace tb::os {
 namespace {
 
 struct Pipe {
@@ -44,7 +45,8 @@ Expected<pid_t> spawn(const std::vector<std::string>& argv, int out_fd, int err_
   pid_t pid = 0;
   const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return fail(ErrorCode::io, "cannot run " + argv[0] + ": " + std::strerror(rc));
+  if (rc != 0)
+    return fail(ErrorCode::io, "cannot run " + argv[0] + ": " + std::strerror(rc) + (rc == ENOENT ? " (is it installed?)" : ""));
   return pid;
 }
 
@@ -57,7 +59,7 @@ int wait_for(pid_t pid) {
 
 }  // namespace
 
-Expected<ProcessResult> run_process(const std::vector<std::string>& argv) {
+Expected<ProcessResult> run_process(const std::vector<std::string>& argv, OutputLimits limits) {
   auto out = Pipe::make();
   if (!out) return tl::unexpected(out.error());
   auto err = Pipe::make();
@@ -75,6 +77,7 @@ Expected<ProcessResult> run_process(const std::vector<std::string>& argv) {
   // Both streams at once: a child filling one pipe while we block on the other would hang.
   pollfd fds[2] = {{out->read, POLLIN, 0}, {err->read, POLLIN, 0}};
   std::string* sinks[2] = {&result.out, &result.err};
+  const std::size_t bounds[2] = {limits.out, limits.err};
   int open_streams = 2;
   char buf[65536];
   while (open_streams > 0) {
@@ -86,7 +89,8 @@ Expected<ProcessResult> run_process(const std::vector<std::string>& argv) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
       const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
       if (n > 0) {
-        sinks[i]->append(buf, static_cast<std::size_t>(n));
+        const std::size_t room = bounds[i] - std::min(bounds[i], sinks[i]->size());
+        sinks[i]->append(buf, std::min(room, static_cast<std::size_t>(n)));
       } else if (n == 0 || errno != EINTR) {
         ::close(fds[i].fd);
         fds[i].fd = -1;
@@ -164,4 +168,4 @@ std::string executable_dir() {
   return slash == std::string::npos ? "." : p.substr(0, slash == 0 ? 1 : slash);
 }
 
-}  // namespace tb::demo
+}  // namespace tb::os
