@@ -7,6 +7,7 @@
 #include "cli/demo_command.h"
 #include "cli/fleet_commands.h"
 #include "cli/fleet_report_commands.h"
+#include "cli/migrate_command.h"
 #include "cli/server_commands.h"
 #include "cli/store_commands.h"
 
@@ -30,6 +31,8 @@ int main(int argc, char** argv) {
   tb::add_fleet_report_commands(app, fleet_reports);
   tb::BackupCommands backup_commands;
   tb::add_backup_commands(app, backup_commands);
+  tb::MigrateArgs migrate;
+  CLI::App* migrate_cmd = tb::add_migrate_command(app, migrate);
   tb::cli::DemoOptions demo;
   CLI::App* demo_cmd = app.add_subcommand("demo", "Simulate a fleet of failover clusters end to end and report on it");
   demo_cmd->add_option("--dir", demo.dir, "Work directory (must be empty; default: a new one under /tmp)");
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
   }
   if (compare_cmd->parsed()) return tb::run_compare(compare);
   if (demo_cmd->parsed()) return tb::cli::run_demo(demo);
+  if (migrate_cmd->parsed()) return tb::run_migrate(migrate);
   int status = tb::run_store_commands(store_commands);
   if (status < 0) status = tb::run_server_commands(server_commands, store_commands.store);
   if (status < 0) status = tb::run_fleet_commands(fleet_commands, store_commands.store);
