@@ -18,6 +18,7 @@ packages=(
   openssl             # the TLS tests make certificates with it
   nodejs chromium     # the dashboard's browser test (tests/web: playwright-core drives chromium)
   python3-prometheus-client   # the /metrics test checks the output with its text-format parser
+  clang libclang-rt-14-dev    # the libFuzzer run (preset fuzz): clang 14 and its fuzzer/sanitizer runtimes
 )
 # npm comes with nodejs from other sources (NodeSource): Debian's npm package would conflict.
 command -v npm >/dev/null || packages+=(npm)

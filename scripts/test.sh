@@ -2,6 +2,7 @@
 # Installs dependencies, builds and runs the whole test suite.
 #   scripts/test.sh          the dev build (Debug, -Werror)
 #   scripts/test.sh asan     the same tests under AddressSanitizer + UBSan
+#   scripts/test.sh fuzz     the fuzz targets built with clang/libFuzzer, each fuzzed for 20 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-dev}"

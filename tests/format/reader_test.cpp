@@ -45,7 +45,6 @@ std::string xml_with(std::string_view from, std::string_view to) { return edited
 std::string json_with(std::string_view from, std::string_view to) { return edited(ScanFormat::json, from, to); }
 
 constexpr std::string_view kHostsXml = "<file path=\"/etc/hosts\"";
-constexpr std::string_view kHostsJson = "{\"type\":\"file\",\"path\":\"/etc/hosts\"";
 
 TEST(XmlReader, BaseDocumentIsAccepted) {
   auto doc = parse_scan(write_to_string(ScanFormat::xml, base_document()));
