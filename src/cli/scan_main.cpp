@@ -307,6 +307,11 @@ int main(int argc, char** argv) {
   app.add_flag("--print-public-key", print_public_key,
                "Print the --signing-key's public key (making the key first if the file does not exist) and exit: "
                "what an admin registers with trustbase host key");
+  std::string upload_mode = "chunks";
+  app.add_option("--upload", upload_mode,
+                 "How the scan goes to the server: chunks (default: directory chunks by digest, their content only "
+                 "when the server lacks it) or document (the whole scan document)")
+      ->check(CLI::IsMember({"chunks", "document"}));
   app.add_option("--attempts", upload.attempts, "Upload attempts while the server is away (default 6)")
       ->check(CLI::Range(1u, 100u));
   bool verify = false;
@@ -435,11 +440,22 @@ int main(int argc, char** argv) {
   auto writer = tb::make_scan_writer(format, sink);
   if (auto st = writer->begin(header); !st) return fatal(st.error().message);
 
+  // A chunked upload (format/chunked_scan.h) sends the manifest as directory chunks; the
+  // document is written all the same, for a server that does not take chunks.
+  const bool chunked = upload_file && upload_mode == "chunks";
+  tb::ChunkBuilder chunks;
   tb::ScanProgress progress;
   tb::Expected<tb::ScanOutcome> outcome;
   {
     tb::ProgressLine line(progress, force_progress || (!quiet && ::isatty(STDERR_FILENO)));
-    outcome = tb::scan(opts, [&writer](const tb::FileRecord& r) { return writer->record(r); }, &progress);
+    outcome = tb::scan(
+        opts,
+        [&](const tb::FileRecord& r) -> tb::Expected<void> {
+          if (chunked)
+            if (auto added = chunks.add(r); !added) return added;
+          return writer->record(r);
+        },
+        &progress);
   }
   if (!outcome) return fatal(outcome.error().message);
   outcome->summary.finished_ns = now_ns();
@@ -460,8 +476,23 @@ int main(int argc, char** argv) {
                  static_cast<double>(upload_file->raw_bytes()) / (1 << 20), upload.server);
     // Enrolment wants ?host=, and a signature names the host it is for.
     if ((enrolling || signing_key) && upload.host.empty()) upload.host = header.host.hostname;
-    auto response = tb::upload_scan(upload, *upload_file, format,
-                                    [](const std::string& line) { fmt::print(stderr, "trustbase-scan: {}\n", line); });
+    const auto log = [](const std::string& line) { fmt::print(stderr, "trustbase-scan: {}\n", line); };
+    tb::Expected<tb::UploadResponse> response = tb::fail(tb::ErrorCode::internal, "not sent");
+    if (chunked) {
+      std::string header_document;
+      tb::StringSink header_sink(header_document);
+      auto header_writer = tb::make_scan_writer(format, header_sink);
+      if (auto st = header_writer->begin(header); !st) return fatal(st.error().message);
+      if (auto st = header_writer->end(outcome->errors, outcome->summary); !st) return fatal(st.error().message);
+      const std::vector<tb::EncodedChunk> encoded = chunks.finish();
+      response = tb::upload_chunked_scan(upload, header_document, encoded, log);
+      if (response && (response->status == 400 || response->status == 415)) {
+        log(fmt::format("the server refused the chunked upload ({}): sending the whole document", response->status));
+        response = tb::upload_scan(upload, *upload_file, format, log);
+      }
+    } else {
+      response = tb::upload_scan(upload, *upload_file, format, log);
+    }
     if (!response) return fatal(response.error().message);
     if (enrolling && response->status == 201) {
       std::string host_token;

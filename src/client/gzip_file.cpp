@@ -72,4 +72,20 @@ Expected<void> GzipTempFile::finish() {
   return deflate_some(Z_FINISH);
 }
 
+Expected<std::string> gzip_bytes(std::string_view bytes) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    return fail(ErrorCode::internal, "cannot start gzip compression");
+  std::string out(deflateBound(&zs, bytes.size()) + 32, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
+  zs.avail_in = static_cast<uInt>(bytes.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) return fail(ErrorCode::internal, "gzip compression failed");
+  return out;
+}
+
 }  // namespace tb

@@ -14,6 +14,9 @@
 
 namespace tb {
 
+// `bytes` as one gzip member, in memory (small bodies: chunked uploads).
+Expected<std::string> gzip_bytes(std::string_view bytes);
+
 class GzipTempFile final : public ByteSink {
  public:
   // The file is created unlinked (O_TMPFILE) in `dir`, so it disappears with the process.

@@ -6,11 +6,15 @@
 
 #include <cerrno>
 #include <optional>
+#include <set>
 #include <random>
 #include <thread>
 #include <utility>
 
 #include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "format/chunked_scan.h"
 
 namespace tb {
 
@@ -81,37 +85,25 @@ Expected<ServerConnection> authenticated_connection(const UploadOptions& options
 
 }  // namespace
 
-Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTempFile& file, ScanFormat format,
-                                     const std::function<void(const std::string&)>& log) {
-  auto connection = authenticated_connection(options);
-  if (!connection) return tl::unexpected(connection.error());
-  httplib::Client& client = connection->client();
+namespace {
 
+std::string scans_path(const UploadOptions& options) {
   std::string query;
   for (const auto& [name, value] : {std::pair<const char*, const std::string&>{"host", options.host},
                                     {"cluster", options.cluster},
                                     {"role", options.role}})
     if (!value.empty()) query += (query.empty() ? "?" : "&") + std::string(name) + "=" + query_escape(value);
-  const std::string path = "/api/v1/scans" + query;
+  return "/api/v1/scans" + query;
+}
+
+// POSTs a gzip-compressed body of `size` bytes, read through `provider` from the start on
+// every attempt, signed per attempt when a key is set; retries what retryable() says.
+Expected<UploadResponse> post_with_retries(const UploadOptions& options, httplib::Client& client,
+                                           const std::string& path, std::size_t size,
+                                           const httplib::ContentProvider& provider, const Sha256Digest* body_sha256,
+                                           const char* content_type,
+                                           const std::function<void(const std::string&)>& log) {
   const httplib::Headers headers{{"Content-Encoding", "gzip"}};
-  const char* content_type = format == ScanFormat::json ? "application/json" : "application/xml";
-  const int fd = file.fd();
-  // Read from the file at the provider's offset, so every attempt sends the whole body.
-  auto provider = [fd](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-    char buf[64 * 1024];
-    const ssize_t n = ::pread(fd, buf, std::min(length, sizeof buf), static_cast<off_t>(offset));
-    if (n <= 0) return false;
-    sink.write(buf, static_cast<std::size_t>(n));
-    return true;
-  };
-
-  std::optional<Sha256Digest> body_sha256;
-  if (options.signing_key != nullptr) {
-    auto digest = file_sha256(fd, static_cast<std::uint64_t>(file.compressed_bytes()));
-    if (!digest) return tl::unexpected(digest.error());
-    body_sha256 = *digest;
-  }
-
   std::mt19937 jitter(std::random_device{}());
   auto wait = options.first_wait;
   for (unsigned attempt = 1;; ++attempt) {
@@ -124,8 +116,7 @@ Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTem
       if (options.offer_key)
         attempt_headers.emplace(std::string(kHostKeyHeader), encode_public_key(options.signing_key->public_key()));
     }
-    auto res = client.Post(path.c_str(), attempt_headers, static_cast<std::size_t>(file.compressed_bytes()), provider,
-                           content_type);
+    auto res = client.Post(path.c_str(), attempt_headers, size, provider, content_type);
     std::string problem;
     if (!res && is_tls_failure(res.error())) {
       // A certificate that does not verify will not verify on the next attempt either.
@@ -145,6 +136,76 @@ Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTem
     log(problem + "; retrying in " + std::to_string(pause.count()) + " ms");
     std::this_thread::sleep_for(pause);
     wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::minutes(1));
+  }
+}
+
+// The digests a 409 answer to a chunked upload lists; nullopt for any other answer.
+std::optional<std::set<Sha256Digest>> missing_chunks(const UploadResponse& response) {
+  if (response.status != 409) return std::nullopt;
+  const auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (!body.is_object() || !body.contains("missing_chunks") || !body["missing_chunks"].is_array()) return std::nullopt;
+  std::set<Sha256Digest> missing;
+  for (const auto& hex : body["missing_chunks"]) {
+    if (!hex.is_string()) return std::nullopt;
+    auto digest = Sha256Digest::from_hex(hex.get<std::string>());
+    if (!digest) return std::nullopt;
+    missing.insert(*digest);
+  }
+  return missing;
+}
+
+}  // namespace
+
+Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTempFile& file, ScanFormat format,
+                                     const std::function<void(const std::string&)>& log) {
+  auto connection = authenticated_connection(options);
+  if (!connection) return tl::unexpected(connection.error());
+  const int fd = file.fd();
+  // Read from the file at the provider's offset, so every attempt sends the whole body.
+  auto provider = [fd](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+    char buf[64 * 1024];
+    const ssize_t n = ::pread(fd, buf, std::min(length, sizeof buf), static_cast<off_t>(offset));
+    if (n <= 0) return false;
+    sink.write(buf, static_cast<std::size_t>(n));
+    return true;
+  };
+  std::optional<Sha256Digest> body_sha256;
+  if (options.signing_key != nullptr) {
+    auto digest = file_sha256(fd, static_cast<std::uint64_t>(file.compressed_bytes()));
+    if (!digest) return tl::unexpected(digest.error());
+    body_sha256 = *digest;
+  }
+  return post_with_retries(options, connection->client(), scans_path(options),
+                           static_cast<std::size_t>(file.compressed_bytes()), provider,
+                           body_sha256 ? &*body_sha256 : nullptr,
+                           format == ScanFormat::json ? "application/json" : "application/xml", log);
+}
+
+Expected<UploadResponse> upload_chunked_scan(const UploadOptions& options, std::string_view header_document,
+                                             std::span<const EncodedChunk> chunks,
+                                             const std::function<void(const std::string&)>& log) {
+  auto connection = authenticated_connection(options);
+  if (!connection) return tl::unexpected(connection.error());
+  const std::string path = scans_path(options);
+  const std::string content_type(kChunkedScanMediaType);
+  // First every chunk by digest; then, as long as the server names chunks it lacks (a
+  // second time only if another upload raced this one), with those chunks' content.
+  std::set<Sha256Digest> send;
+  for (int round = 0;; ++round) {
+    auto body = gzip_bytes(encode_chunked_scan(header_document, chunks,
+                                               [&](const Sha256Digest& d) { return send.count(d) > 0; }));
+    if (!body) return tl::unexpected(body.error());
+    auto provider = [&body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+      sink.write(body->data() + offset, std::min(length, body->size() - offset));
+      return true;
+    };
+    const Sha256Digest body_sha256 = Sha256::of(*body);
+    auto response = post_with_retries(options, connection->client(), path, body->size(), provider, &body_sha256,
+                                      content_type.c_str(), log);
+    if (!response) return response;
+    auto missing = missing_chunks(*response);
+    if (!missing || round == 2) return response;
+    send.insert(missing->begin(), missing->end());
   }
 }
 

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <functional>
+#include <span>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "client/gzip_file.h"
 #include "core/error.h"
 #include "core/scan_signature.h"
+#include "format/manifest_chunks.h"
 #include "format/scan_writer.h"
 
 namespace tb {
@@ -39,6 +42,15 @@ struct UploadResponse {
 // `log` receives one line per failed attempt (for stderr).
 Expected<UploadResponse> upload_scan(const UploadOptions& options, const GzipTempFile& file, ScanFormat format,
                                      const std::function<void(const std::string&)>& log);
+
+// The same scan as a chunked upload (format/chunked_scan.h): `header_document` is the
+// scan document without entries, `chunks` its manifest's chunks (ChunkBuilder). The
+// chunks go by digest first and by content only when the server says it lacks them:
+// two requests at most in the usual case. The answer is the server's last; a server
+// that does not know chunked uploads answers 400 or 415 (send the document then).
+Expected<UploadResponse> upload_chunked_scan(const UploadOptions& options, std::string_view header_document,
+                                             std::span<const EncodedChunk> chunks,
+                                             const std::function<void(const std::string&)>& log);
 
 // What the deployment gate asks of the host (trustbase verify's options).
 struct VerifyQuery {

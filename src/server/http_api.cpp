@@ -20,6 +20,7 @@
 #include "format/analysis_report.h"
 #include "format/byte_sink.h"
 #include "format/byte_source.h"
+#include "format/chunked_scan.h"
 #include "format/fleet_report.h"
 #include "fleet/fleet_view.h"
 #include "server/auth.h"
@@ -160,6 +161,13 @@ std::optional<std::string> text_param(const httplib::Request& req, const char* n
 
 constexpr std::size_t kMaxNameBytes = 255;
 
+// A body that could not be read as a scan: 413 beyond a bound, 400 when malformed, a
+// server error when the spool could not be read.
+void reply_bad_upload(httplib::Response& res, const Error& e, const std::string& prefix) {
+  if (e.code == ErrorCode::io || e.code == ErrorCode::internal) return reply_store_error(res, e);
+  reply_error(res, e.code == ErrorCode::limit ? 413 : 400, prefix + e.message);
+}
+
 // A request body as received: spooled to disk, still compressed if it was sent so.
 struct Upload {
   SpoolFile file;
@@ -186,6 +194,7 @@ class Api {
   std::optional<Upload> receive(const httplib::Request& req, httplib::Response& res,
                                 const httplib::ContentReader& reader);
   std::optional<ScanDocument> parse_upload(const Upload& upload, httplib::Response& res);
+  std::optional<ScanDocument> parse_chunked_upload(const Upload& upload, httplib::Response& res);
 
   SharedStore& store_;
   ApiOptions options_;
@@ -303,12 +312,43 @@ std::optional<ScanDocument> Api::parse_upload(const Upload& upload, httplib::Res
   ByteSource& text = upload.compressed ? static_cast<ByteSource&>(*inflated) : file;
   auto doc = parse_scan(text, options_.limits);
   if (doc) return std::move(*doc);
-  const Error& e = doc.error();
-  if (e.code == ErrorCode::io || e.code == ErrorCode::internal) {
-    reply_store_error(res, e);
+  reply_bad_upload(res, doc.error(), "invalid scan document: ");
+  return std::nullopt;
+}
+
+// A chunked upload (format/chunked_scan.h): the chunks it names by digest come from the
+// store; when some are not there, 409 with their digests, and nothing is stored.
+std::optional<ScanDocument> Api::parse_chunked_upload(const Upload& upload, httplib::Response& res) {
+  FdSource file(upload.file.fd(), 0, "the spooled request body");
+  std::optional<GunzipSource> inflated;
+  if (upload.compressed) inflated.emplace(file);
+  ByteSource& body = upload.compressed ? static_cast<ByteSource&>(*inflated) : file;
+  auto scan = read_chunked_scan(body, options_.limits);
+  if (!scan) {
+    reply_bad_upload(res, scan.error(), "invalid chunked scan: ");
     return std::nullopt;
   }
-  reply_error(res, e.code == ErrorCode::limit ? 413 : 400, "invalid scan document: " + e.message);
+  auto stored = store_.with([&](Store& s) { return s.find_chunks(scan->referenced); });
+  if (!stored) {
+    reply_store_error(res, stored.error());
+    return std::nullopt;
+  }
+  std::vector<std::string> contents;
+  contents.reserve(stored->size());
+  json missing = json::array();
+  for (std::size_t i = 0; i < stored->size(); ++i) {
+    if ((*stored)[i]) contents.push_back(std::move(*(*stored)[i]));
+    else missing.push_back(scan->referenced[i].hex());
+  }
+  if (!missing.empty()) {
+    reply(res, 409,
+          dump(json{{"error", std::to_string(missing.size()) + " of the chunks are not stored: send them"},
+                    {"missing_chunks", std::move(missing)}}));
+    return std::nullopt;
+  }
+  auto doc = assemble_chunked_scan(std::move(*scan), contents, options_.limits);
+  if (doc) return std::move(*doc);
+  reply_bad_upload(res, doc.error(), "invalid chunked scan: ");
   return std::nullopt;
 }
 
@@ -318,6 +358,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   const TokenInfo& token = *authenticated;
   const bool enrolling = token.role == TokenRole::enrol;
   const std::string requested = req.get_param_value("host");
+  const bool chunked = media_type(req.get_header_value("Content-Type")) == kChunkedScanMediaType;
   // Refuse before reading what may be hundreds of megabytes.
   if (auto refused = may_post_scans(token)) return reply_refusal(res, *refused, true);
   if (!requested.empty() || enrolling) {
@@ -358,7 +399,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     if (!digest) return reply_store_error(res, digest.error());
     body_sha256 = *digest;
   }
-  auto doc = parse_upload(*upload, res);
+  auto doc = chunked ? parse_chunked_upload(*upload, res) : parse_upload(*upload, res);
   upload.reset();  // the spool's disk space is not needed any more
   if (!doc) return;
   auto host = scan_host_for(token, requested, doc->header.host.hostname);

@@ -1,26 +1,6 @@
-// Compact binary encodings used by the store: manifests split into directory chunks,
-// and the small lists a scan carries (errors, roots, excludes).
-//
-// A manifest is stored as chunks, one per directory listing: the records whose parent
-// directory is the same, in path order. A directory's own record belongs to its parent's
-// chunk ("/" itself forms a chunk of directory ""). A change to one file therefore
-// changes exactly one chunk, and a directory that is identical on many hosts (package
-// files keep the package's mtime) is one chunk shared by all of them.
-//
-// Byte layout of a chunk (all integers are unsigned LEB128 varints unless noted):
-//
-//   chunk   := u8 version (=1) | bytes dir | varint count | record{count}
-//   record  := varint shared | bytes suffix      name = previous name[0, shared) + suffix
-//              u8 type (FileType) | varint present (AttrSet bits)
-//              [varint size]  [varint mode]  [varint uid]  [varint gid]     when present
-//              [varint zigzag(mtime_ns - previous mtime_ns)]               when present
-//              [32 raw bytes sha256]  [bytes link_target]                 when present
-//   bytes   := varint length | raw bytes
-//
-// Names are relative to `dir` and prefix-compressed against the previous name; mtimes
-// are deltas (starting from 0) because the files of one package share one mtime. The
-// encoding is canonical (one byte string per chunk content), so the SHA-256 of it is the
-// chunk's identity in the content-addressed store.
+// Compact binary encodings used by the store: manifests split into directory chunks
+// (format/manifest_chunks.h, shared with the scanner's chunked uploads) and the small
+// lists a scan carries (errors, roots, excludes).
 #pragma once
 
 #include <cstdint>
@@ -30,29 +10,16 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/file_record.h"
-#include "core/manifest.h"
 #include "core/scan_document.h"
+#include "format/manifest_chunks.h"
 #include "store/store.h"
 
 namespace tb::store {
 
-// The records of one directory listing, pointing into a manifest (which must outlive it).
-struct ChunkView {
-  std::string_view dir;                    // parent directory; "" for the chunk holding "/"
-  std::vector<const FileRecord*> records;  // in path order
-};
-
-// Splits a manifest into its directory chunks, ordered by directory in path order (so the
-// order is a function of the manifest's content alone).
-std::vector<ChunkView> split_into_chunks(const Manifest& manifest);
-
-// Appends the encoding of `chunk` to `out` (see the layout above).
-void encode_chunk(const ChunkView& chunk, std::string& out);
-
-// Decodes one chunk, appending its records to `out`. ErrorCode::parse on any malformed
-// input (truncated, trailing bytes, unknown version or type): never reads out of bounds.
-Expected<std::size_t> decode_chunk(std::string_view data, std::vector<FileRecord>& out);
+using tb::ChunkView;
+using tb::decode_chunk;
+using tb::encode_chunk;
+using tb::split_into_chunks;
 
 // Scan errors: varint count | (bytes path | u8 kind | varint zigzag(errno) | bytes message)*
 std::string encode_scan_errors(std::span<const ScanError> errors);

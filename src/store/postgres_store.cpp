@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -306,6 +307,34 @@ std::optional<PackageInventory> PostgresStore::scan_inventory(pqxx::transaction_
     raise(ErrorCode::parse,
           "corrupt store: the package inventory of scan " + std::to_string(scan_id) + " fails its digest");
   return value(store::decode_inventory(data));
+}
+
+Expected<std::vector<std::optional<std::string>>> PostgresStore::find_chunks(std::span<const Sha256Digest> digests) {
+  return guarded("cannot look up chunks", [&] {
+    // One round trip: the digests as a text[] of hex (nothing in it needs quoting).
+    std::string list = "{";
+    for (const Sha256Digest& d : digests) list += (list.size() > 1 ? "," : "") + d.hex();
+    list += "}";
+    ReadTx tx(conn());
+    auto rows = exec(tx,
+                     "SELECT c.digest, c.data FROM chunks c"
+                     " WHERE c.digest IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)",
+                     list);
+    std::map<Sha256Digest, std::string> stored;
+    for (const auto& row : rows) {
+      const Sha256Digest d = digest(row[0]);
+      std::string data = bytes(row[1]);
+      if (Sha256::of(data) != d) raise(ErrorCode::parse, "corrupt store: chunk " + d.hex() + " fails its digest");
+      stored.emplace(d, std::move(data));
+    }
+    std::vector<std::optional<std::string>> found;
+    found.reserve(digests.size());
+    for (const Sha256Digest& d : digests) {
+      auto it = stored.find(d);
+      found.push_back(it == stored.end() ? std::nullopt : std::optional<std::string>(it->second));
+    }
+    return found;
+  });
 }
 
 Expected<std::optional<PackageInventory>> PostgresStore::get_scan_inventory(std::int64_t scan_id) {

@@ -63,6 +63,7 @@ class SqliteStore final : public Store {
   Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) override;
   Expected<ScanDocument> get_scan(std::int64_t id) override;
   Expected<std::optional<PackageInventory>> get_scan_inventory(std::int64_t scan_id) override;
+  Expected<std::vector<std::optional<std::string>>> find_chunks(std::span<const Sha256Digest> digests) override;
   Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) override;
   Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) override;
   Expected<std::vector<HostListing>> list_hosts() override;
@@ -294,6 +295,27 @@ Expected<void> SqliteStore::put_inventory(std::int64_t scan_id, const PackageInv
                     [&](Stmt& q) { q.bind(1, scan_id).bind(2, inventory_id); });
   if (!row) return tl::unexpected(row.error());
   return {};
+}
+
+Expected<std::vector<std::optional<std::string>>> SqliteStore::find_chunks(std::span<const Sha256Digest> digests) {
+  auto stmt = db_.cached("SELECT data FROM chunks WHERE digest = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  std::vector<std::optional<std::string>> found;
+  found.reserve(digests.size());
+  for (const Sha256Digest& digest : digests) {
+    Use q(**stmt);
+    q->bind_blob(1, digest_bytes(digest));
+    auto row = q->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) {
+      found.emplace_back();
+      continue;
+    }
+    std::string data(q->column_blob(0));
+    if (Sha256::of(data) != digest) return fail(ErrorCode::parse, "corrupt store: chunk " + digest.hex() + " fails its digest");
+    found.emplace_back(std::move(data));
+  }
+  return found;
 }
 
 Expected<std::optional<PackageInventory>> SqliteStore::get_scan_inventory(std::int64_t scan_id) {

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -210,6 +211,10 @@ class Store {
   // The installed packages the scan listed (ScanHeader::inventory) without loading its
   // manifest; nullopt when it listed none (not_found when the scan is unknown).
   virtual Expected<std::optional<PackageInventory>> get_scan_inventory(std::int64_t scan_id) = 0;
+  // The content of stored directory chunks (format/manifest_chunks.h) by digest, in the
+  // order asked, each checked against its digest; nullopt for one the store does not
+  // hold. What a chunked upload (format/chunked_scan.h) refers to.
+  virtual Expected<std::vector<std::optional<std::string>>> find_chunks(std::span<const Sha256Digest> digests) = 0;
   // The id of the host's scan that started last (ties: the later stored); nullopt when
   // the host is unknown or has no scan.
   virtual Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) = 0;

@@ -1,0 +1,231 @@
+#include "format/chunked_scan.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "core/manifest.h"
+#include "core/path.h"
+#include "format/binary_codec.h"
+#include "format/encoding.h"
+
+namespace tb {
+namespace {
+
+constexpr std::string_view kMagic = "TBCHUNKS1\n";
+constexpr std::size_t kDigestBytes = 32;
+
+tl::unexpected<Error> malformed(const std::string& what) {
+  return fail(ErrorCode::parse, "chunked scan: " + what);
+}
+
+// Pulls the body from a source through a buffer, counting every byte against the bound.
+class BodyReader {
+ public:
+  BodyReader(ByteSource& source, std::size_t max_bytes) : source_(source), budget_(max_bytes) {}
+
+  Expected<std::uint8_t> byte() {
+    if (pos_ == end_) {
+      auto more = fill();
+      if (!more) return tl::unexpected(more.error());
+      if (!*more) return malformed("the body ends too early");
+    }
+    return static_cast<std::uint8_t>(buffer_[pos_++]);
+  }
+
+  Expected<std::uint64_t> varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      auto b = byte();
+      if (!b) return tl::unexpected(b.error());
+      v |= static_cast<std::uint64_t>(*b & 0x7F) << shift;
+      if ((*b & 0x80) == 0) return v;
+    }
+    return malformed("a number is too long");
+  }
+
+  // Exactly `n` bytes into `out` (replaced). `n` was read from the input: it is checked
+  // against what the bound still allows before anything is allocated.
+  Expected<void> exact(std::uint64_t n, std::string& out) {
+    if (n > budget_ - consumed_ + (end_ - pos_))
+      return fail(ErrorCode::limit, "chunked scan: larger than " + std::to_string(budget_) + " bytes");
+    out.clear();
+    out.reserve(n);
+    while (out.size() < n) {
+      if (pos_ == end_) {
+        auto more = fill();
+        if (!more) return tl::unexpected(more.error());
+        if (!*more) return malformed("the body ends too early");
+      }
+      const std::size_t take = std::min<std::size_t>(end_ - pos_, n - out.size());
+      out.append(buffer_.data() + pos_, take);
+      pos_ += take;
+    }
+    return {};
+  }
+
+  Expected<bool> at_end() {
+    if (pos_ < end_) return false;
+    auto more = fill();
+    if (!more) return tl::unexpected(more.error());
+    return !*more;
+  }
+
+ private:
+  // False at the end of the input.
+  Expected<bool> fill() {
+    pos_ = end_ = 0;
+    if (consumed_ >= budget_) {
+      // At the bound: one more byte means the body is too large.
+      char probe;
+      auto n = source_.read(&probe, 1);
+      if (!n) return tl::unexpected(n.error());
+      if (*n == 0) return false;
+      return fail(ErrorCode::limit, "chunked scan: larger than " + std::to_string(budget_) + " bytes");
+    }
+    auto n = source_.read(buffer_.data(), std::min(buffer_.size(), budget_ - consumed_));
+    if (!n) return tl::unexpected(n.error());
+    consumed_ += *n;
+    end_ = *n;
+    return *n > 0;
+  }
+
+  ByteSource& source_;
+  std::size_t budget_, consumed_ = 0;
+  std::string buffer_ = std::string(std::size_t{1} << 16, '\0');
+  std::size_t pos_ = 0, end_ = 0;
+};
+
+// The directory a chunk's encoding names (its second field).
+std::string_view chunk_dir(std::string_view data) {
+  binary::Reader in(data);
+  in.byte();
+  return in.bytes();
+}
+
+// Decodes one chunk into `out`, checking each record; `budget` is how many more records
+// the scan may hold.
+Expected<std::size_t> decode_checked(std::string_view data, std::vector<FileRecord>& out, std::size_t& budget,
+                                     const ReadLimits& limits) {
+  const std::size_t first = out.size();
+  auto count = decode_chunk(data, out);
+  if (!count) return malformed(count.error().message);
+  if (*count == 0) return malformed("an empty chunk");
+  if (*count > budget) return fail(ErrorCode::limit, "chunked scan: more than " + std::to_string(limits.max_records) + " records");
+  budget -= *count;
+  for (std::size_t i = first; i < out.size(); ++i)
+    if (auto ok = check_untrusted_record(out[i], limits); !ok) return tl::unexpected(ok.error());
+  return *count;
+}
+
+}  // namespace
+
+std::string encode_chunked_scan(std::string_view header_document, std::span<const EncodedChunk> chunks,
+                                const std::function<bool(const Sha256Digest&)>& send) {
+  std::string out(kMagic);
+  binary::put_bytes(out, header_document);
+  binary::put_varint(out, chunks.size());
+  for (const EncodedChunk& chunk : chunks) {
+    out.append(reinterpret_cast<const char*>(chunk.digest.bytes.data()), kDigestBytes);
+    if (send(chunk.digest)) {
+      out.push_back('\1');
+      binary::put_bytes(out, chunk.data);
+    } else {
+      out.push_back('\0');
+    }
+  }
+  return out;
+}
+
+Expected<void> check_untrusted_record(const FileRecord& r, const ReadLimits& limits) {
+  if (!is_canonical_path(r.path, limits.paths))
+    return fail(ErrorCode::parse, "a record path is not canonical or too long: " + excerpt(r.path));
+  if (r.has(Attr::mode) && r.mode > 07777) return fail(ErrorCode::parse, "entry " + excerpt(r.path) + ": mode beyond 7777");
+  if (r.has(Attr::sha256) && r.type != FileType::file)
+    return fail(ErrorCode::parse, "entry " + excerpt(r.path) + ": a content hash on a " + std::string(to_string(r.type)) + " entry");
+  if (r.has(Attr::link_target)) {
+    if (r.type != FileType::symlink)
+      return fail(ErrorCode::parse, "entry " + excerpt(r.path) + ": a link target on a " + std::string(to_string(r.type)) + " entry");
+    if (r.link_target.size() > limits.paths.max_path_bytes)
+      return fail(ErrorCode::limit, "entry " + excerpt(r.path) + ": link target longer than " +
+                                        std::to_string(limits.paths.max_path_bytes) + " bytes");
+    if (r.link_target.find('\0') != std::string::npos)
+      return fail(ErrorCode::parse, "entry " + excerpt(r.path) + ": link target contains a NUL byte");
+  }
+  return {};
+}
+
+Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& limits) {
+  BodyReader in(source, limits.max_document_bytes);
+  std::string bytes;
+  if (auto magic = in.exact(kMagic.size(), bytes); !magic) {
+    if (magic.error().code == ErrorCode::parse) return malformed("not a chunked scan body");
+    return tl::unexpected(magic.error());
+  }
+  if (bytes != kMagic) return malformed("not a chunked scan body (no TBCHUNKS1 at its start)");
+
+  ChunkedScan scan;
+  auto header_size = in.varint();
+  if (!header_size) return tl::unexpected(header_size.error());
+  if (auto header = in.exact(*header_size, bytes); !header) return tl::unexpected(header.error());
+  auto document = parse_scan(bytes, limits);
+  if (!document) return fail(document.error().code, "chunked scan: header document: " + document.error().message);
+  if (!document->manifest.empty()) return malformed("the header document has entries (they belong in chunks)");
+  scan.document = std::move(*document);
+
+  auto count = in.varint();
+  if (!count) return tl::unexpected(count.error());
+  if (*count > limits.max_records)
+    return fail(ErrorCode::limit, "chunked scan: more than " + std::to_string(limits.max_records) + " chunks");
+  std::size_t record_budget = limits.max_records;
+  Sha256 hasher;
+  std::string reencoded;
+  for (std::uint64_t i = 0; i < *count; ++i) {
+    const std::string where = "chunk " + std::to_string(i) + ": ";
+    Sha256Digest digest;
+    if (auto d = in.exact(kDigestBytes, bytes); !d) return tl::unexpected(d.error());
+    std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(digest.bytes.data()));
+    auto flag = in.byte();
+    if (!flag) return tl::unexpected(flag.error());
+    if (*flag == 0) {
+      scan.referenced.push_back(digest);
+      continue;
+    }
+    if (*flag != 1) return malformed(where + "unknown entry kind " + std::to_string(*flag));
+    auto size = in.varint();
+    if (!size) return tl::unexpected(size.error());
+    if (auto data = in.exact(*size, bytes); !data) return tl::unexpected(data.error());
+    hasher.update(bytes);
+    if (hasher.finish() != digest) return malformed(where + "its content does not match its digest " + digest.hex());
+    const std::size_t first = scan.records.size();
+    auto decoded = decode_checked(bytes, scan.records, record_budget, limits);
+    if (!decoded) return fail(decoded.error().code, where + decoded.error().message);
+    // Only the canonical encoding names a chunk the store can find again by digest.
+    ChunkView view{chunk_dir(bytes), {}};
+    for (std::size_t r = first; r < scan.records.size(); ++r) view.records.push_back(&scan.records[r]);
+    reencoded.clear();
+    encode_chunk(view, reencoded);
+    if (reencoded != bytes) return malformed(where + "not canonically encoded");
+  }
+  auto end = in.at_end();
+  if (!end) return tl::unexpected(end.error());
+  if (!*end) return malformed("trailing bytes after the last chunk");
+  return scan;
+}
+
+Expected<ScanDocument> assemble_chunked_scan(ChunkedScan scan, std::span<const std::string> stored,
+                                             const ReadLimits& limits) {
+  if (stored.size() != scan.referenced.size())
+    return fail(ErrorCode::internal, "chunked scan: stored chunks do not match the references");
+  std::size_t budget = limits.max_records - std::min(limits.max_records, scan.records.size());
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    auto decoded = decode_checked(stored[i], scan.records, budget, limits);
+    if (!decoded)
+      return fail(decoded.error().code, "stored chunk " + scan.referenced[i].hex() + ": " + decoded.error().message);
+  }
+  auto manifest = Manifest::from_records(std::move(scan.records));
+  if (!manifest) return fail(ErrorCode::parse, "chunked scan: " + manifest.error().message);
+  scan.document.manifest = std::move(*manifest);
+  return std::move(scan.document);
+}
+
+}  // namespace tb

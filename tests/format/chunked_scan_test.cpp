@@ -1,0 +1,249 @@
+// Chunked uploads (format/chunked_scan.h): the scanner's streaming chunk builder agrees
+// byte for byte with the store's split, bodies round-trip, and hostile bodies (truncated,
+// lying digests, non-canonical chunks, hostile paths, oversized) are refused, never crash.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/test_records.h"
+#include "format/binary_codec.h"
+#include "format/byte_source.h"
+#include "format/chunked_scan.h"
+#include "format/manifest_chunks.h"
+#include "format/scan_writer.h"
+
+namespace tb {
+namespace {
+
+using test::dir;
+using test::file;
+using test::symlink;
+
+// A manifest with the shapes that matter: "/" itself, nested directories whose records
+// interleave in path order ("/a/b" between "/a/a" and "/a/c"), a symlink, names sharing
+// prefixes.
+Manifest sample_manifest() {
+  std::vector<FileRecord> records = {
+      dir("/"),           dir("/a"),         file("/a/a", "1"),       dir("/a/b"),        file("/a/b/x", "2"),
+      file("/a/b/xy", "3"), dir("/a/b/z"),   file("/a/b/z/deep", "4"), file("/a/c", "5"),  symlink("/a/d", "c"),
+      dir("/a-b"),        file("/a-b/f", "6"), file("/top", "7"),
+  };
+  auto m = Manifest::from_records(std::move(records));
+  EXPECT_TRUE(m) << m.error().message;
+  return std::move(*m);
+}
+
+ScanDocument sample_document() {
+  ScanDocument doc;
+  doc.header.scanner = "test";
+  doc.header.host.hostname = "h1";
+  doc.header.roots = {"/"};
+  doc.header.started_ns = 1'700'000'000'000'000'000;
+  doc.manifest = sample_manifest();
+  doc.errors.push_back(ScanError{"/a/secret", ScanErrorKind::open, 13, "Permission denied"});
+  doc.summary.files = 7;
+  doc.summary.directories = 5;
+  doc.summary.errors = 1;
+  doc.summary.finished_ns = doc.header.started_ns + 1;
+  return doc;
+}
+
+std::string header_document(const ScanDocument& doc) {
+  std::string out;
+  StringSink sink(out);
+  auto writer = make_scan_writer(ScanFormat::xml, sink);
+  EXPECT_TRUE(writer->begin(doc.header));
+  EXPECT_TRUE(writer->end(doc.errors, doc.summary));
+  return out;
+}
+
+std::vector<EncodedChunk> built_chunks(const Manifest& m) {
+  ChunkBuilder builder;
+  for (const FileRecord& r : m) EXPECT_TRUE(builder.add(r));
+  return builder.finish();
+}
+
+Expected<ChunkedScan> read_body(const std::string& body, const ReadLimits& limits = {}) {
+  MemorySource source(body);
+  return read_chunked_scan(source, limits);
+}
+
+std::string body_sending(const ScanDocument& doc, bool send_all) {
+  return encode_chunked_scan(header_document(doc), built_chunks(doc.manifest),
+                             [&](const Sha256Digest&) { return send_all; });
+}
+
+TEST(ChunkBuilder, BuildsExactlyTheChunksTheStoreSplitsAManifestInto) {
+  const Manifest m = sample_manifest();
+  std::set<std::pair<std::string, std::string>> store_side, scanner_side;
+  for (const ChunkView& view : split_into_chunks(m)) {
+    std::string data;
+    encode_chunk(view, data);
+    store_side.emplace(Sha256::of(data).hex(), data);
+  }
+  for (const EncodedChunk& c : built_chunks(m)) {
+    EXPECT_EQ(c.digest, Sha256::of(c.data));
+    scanner_side.emplace(c.digest.hex(), c.data);
+  }
+  EXPECT_EQ(scanner_side, store_side);
+  EXPECT_EQ(store_side.size(), 6u);  // the directories "" (holding "/"), "/", "/a", "/a/b", "/a/b/z", "/a-b"
+}
+
+TEST(ChunkBuilder, RefusesRecordsOutOfPathOrder) {
+  ChunkBuilder builder;
+  ASSERT_TRUE(builder.add(file("/b")));
+  auto again = builder.add(file("/a"));
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::invalid_argument);
+  EXPECT_FALSE(builder.add(file("/b")));  // a duplicate is out of order too
+}
+
+TEST(ChunkedScan, AllChunksSentRoundTripsTheWholeDocument) {
+  const ScanDocument doc = sample_document();
+  auto scan = read_body(body_sending(doc, true));
+  ASSERT_TRUE(scan) << scan.error().message;
+  EXPECT_TRUE(scan->referenced.empty());
+  auto assembled = assemble_chunked_scan(std::move(*scan), {});
+  ASSERT_TRUE(assembled) << assembled.error().message;
+  EXPECT_EQ(assembled->header, doc.header);
+  EXPECT_EQ(assembled->manifest, doc.manifest);
+  EXPECT_EQ(assembled->errors, doc.errors);
+  EXPECT_EQ(assembled->summary, doc.summary);
+}
+
+TEST(ChunkedScan, ReferencedChunksAreTakenFromWhatTheStoreHolds) {
+  const ScanDocument doc = sample_document();
+  const std::vector<EncodedChunk> chunks = built_chunks(doc.manifest);
+  // The server holds all but the chunk of "/a/b": that one is sent.
+  const auto sent = std::find_if(chunks.begin(), chunks.end(), [](const EncodedChunk& c) {
+    binary::Reader in(c.data);
+    in.byte();
+    return in.bytes() == "/a/b";
+  });
+  ASSERT_NE(sent, chunks.end());
+  auto scan = read_body(encode_chunked_scan(header_document(doc), chunks,
+                                            [&](const Sha256Digest& d) { return d == sent->digest; }));
+  ASSERT_TRUE(scan) << scan.error().message;
+  ASSERT_EQ(scan->referenced.size(), chunks.size() - 1);
+  EXPECT_EQ(scan->records.size(), 3u);  // x, xy, z
+  std::vector<std::string> stored;
+  for (const Sha256Digest& d : scan->referenced) {
+    auto it = std::find_if(chunks.begin(), chunks.end(), [&](const EncodedChunk& c) { return c.digest == d; });
+    ASSERT_NE(it, chunks.end());
+    stored.push_back(it->data);
+  }
+  auto assembled = assemble_chunked_scan(std::move(*scan), stored);
+  ASSERT_TRUE(assembled) << assembled.error().message;
+  EXPECT_EQ(assembled->manifest, doc.manifest);
+}
+
+TEST(ChunkedScan, EveryTruncationIsAnErrorNeverACrash) {
+  const std::string body = body_sending(sample_document(), true);
+  for (std::size_t n = 0; n < body.size(); ++n) {
+    auto scan = read_body(body.substr(0, n));
+    EXPECT_FALSE(scan) << "a body cut at " << n << " of " << body.size() << " bytes was accepted";
+  }
+  EXPECT_FALSE(read_body(body + "x")) << "trailing bytes";
+}
+
+TEST(ChunkedScan, AChunkWhoseContentDoesNotMatchItsDigestIsRefused) {
+  const ScanDocument doc = sample_document();
+  std::vector<EncodedChunk> chunks = built_chunks(doc.manifest);
+  chunks[0].digest = Sha256::of("something else");
+  auto scan = read_body(encode_chunked_scan(header_document(doc), chunks, [](const Sha256Digest&) { return true; }));
+  ASSERT_FALSE(scan);
+  EXPECT_EQ(scan.error().code, ErrorCode::parse);
+  EXPECT_NE(scan.error().message.find("does not match its digest"), std::string::npos) << scan.error().message;
+}
+
+// A chunk built by hand: `names` under `dir`, each a file, with an honest digest.
+EncodedChunk hand_made_chunk(std::string_view chunk_dir, const std::vector<std::string>& names) {
+  EncodedChunk c;
+  c.data.push_back('\1');
+  binary::put_bytes(c.data, chunk_dir);
+  binary::put_varint(c.data, names.size());
+  for (const std::string& name : names) {
+    binary::put_varint(c.data, 0);
+    binary::put_bytes(c.data, name);
+    c.data.push_back(static_cast<char>(FileType::file));
+    binary::put_varint(c.data, (Attr::type | Attr::size).bits());
+    binary::put_varint(c.data, 1);
+  }
+  c.digest = Sha256::of(c.data);
+  return c;
+}
+
+Expected<ScanDocument> read_hand_made(const std::vector<EncodedChunk>& chunks, const ReadLimits& limits = {}) {
+  ScanDocument doc = sample_document();
+  auto scan = read_body(
+      encode_chunked_scan(header_document(doc), chunks, [](const Sha256Digest&) { return true; }), limits);
+  if (!scan) return tl::unexpected(scan.error());
+  return assemble_chunked_scan(std::move(*scan), {}, limits);
+}
+
+TEST(ChunkedScan, HostileNamesInChunksAreRefused) {
+  EXPECT_TRUE(read_hand_made({hand_made_chunk("/etc", {"a", "b"})})) << "the hand-made chunk itself is fine";
+  for (const std::string& bad : std::vector<std::string>{"..", ".", "", "x/../../../etc/shadow", std::string("nul\0byte", 8)}) {
+    auto doc = read_hand_made({hand_made_chunk("/etc", {bad})});
+    EXPECT_FALSE(doc) << "name '" << bad << "' accepted";
+  }
+  EXPECT_FALSE(read_hand_made({hand_made_chunk("relative", {"a"})}));
+  // A name with a slash makes a canonical path, but not the canonical encoding of the
+  // chunk it lands in: refused, or the store could never find the chunk by that digest.
+  auto nested = read_hand_made({hand_made_chunk("/etc", {"sub/file"})});
+  ASSERT_FALSE(nested);
+  EXPECT_NE(nested.error().message.find("canonical"), std::string::npos) << nested.error().message;
+}
+
+TEST(ChunkedScan, TheSameFileInTwoChunksIsRefused) {
+  const EncodedChunk c = hand_made_chunk("/etc", {"a"});
+  auto doc = read_hand_made({c, c});
+  ASSERT_FALSE(doc);
+  EXPECT_NE(doc.error().message.find("duplicated"), std::string::npos) << doc.error().message;
+}
+
+TEST(ChunkedScan, RecordsAndChunksAreBounded) {
+  ReadLimits limits;
+  limits.max_records = 3;
+  EXPECT_TRUE(read_hand_made({hand_made_chunk("/etc", {"a", "b", "c"})}, limits));
+  auto records = read_hand_made({hand_made_chunk("/etc", {"a", "b"}), hand_made_chunk("/usr", {"a", "b"})}, limits);
+  ASSERT_FALSE(records);
+  EXPECT_EQ(records.error().code, ErrorCode::limit);
+  limits.max_document_bytes = 200;
+  auto bytes = read_hand_made({hand_made_chunk("/etc", {std::string(300, 'n')})}, limits);
+  ASSERT_FALSE(bytes);
+  EXPECT_EQ(bytes.error().code, ErrorCode::limit);
+}
+
+TEST(ChunkedScan, AHeaderDocumentWithEntriesIsRefused) {
+  const ScanDocument doc = sample_document();
+  std::string full;
+  StringSink sink(full);
+  auto writer = make_scan_writer(ScanFormat::xml, sink);
+  ASSERT_TRUE(writer->begin(doc.header));
+  ASSERT_TRUE(writer->record(file("/x")));
+  ASSERT_TRUE(writer->end(doc.errors, doc.summary));
+  auto scan = read_body(encode_chunked_scan(full, {}, [](const Sha256Digest&) { return true; }));
+  ASSERT_FALSE(scan);
+  EXPECT_NE(scan.error().message.find("entries"), std::string::npos) << scan.error().message;
+  EXPECT_FALSE(read_body("TBCHUNKS2\n")) << "another version";
+  EXPECT_FALSE(read_body("<?xml version=\"1.0\"?>")) << "a plain document";
+}
+
+TEST(ChunkedScan, AStoredChunkIsCheckedLikeASentOne) {
+  const ScanDocument doc = sample_document();
+  auto scan = read_body(encode_chunked_scan(header_document(doc), std::vector<EncodedChunk>{hand_made_chunk("/etc", {"a"})},
+                                            [](const Sha256Digest&) { return false; }));
+  ASSERT_TRUE(scan);
+  ASSERT_EQ(scan->referenced.size(), 1u);
+  const std::vector<std::string> corrupt = {hand_made_chunk("/etc", {".."}).data};
+  EXPECT_FALSE(assemble_chunked_scan(*scan, corrupt));
+  const std::vector<std::string> wrong_count = {};
+  EXPECT_FALSE(assemble_chunked_scan(*scan, wrong_count));
+}
+
+}  // namespace
+}  // namespace tb
