@@ -54,7 +54,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/sha256.h"
+#include "client/gzip_file.h"
 #include "format/byte_sink.h"
+#include "format/chunked_scan.h"
+#include "format/manifest_chunks.h"
 #include "format/scan_writer.h"
 
 namespace fs = std::filesystem;
@@ -81,6 +84,7 @@ struct Options {
   double minutes = 10;
   double target_scans_per_s = 500, target_p99_ms = 200;
   bool keep = false;
+  bool chunked = false;  // --upload chunks: format/chunked_scan.h, as trustbase-scan sends by default
 };
 
 // ---- The fleet's documents ----------------------------------------------------------
@@ -181,6 +185,35 @@ std::string document(const tb::ScanHeader& header, const std::vector<const std::
   if (auto ok = writer->end({}, summary); !ok) die(ok.error().message);
   return text;
 }
+
+// The document without entries that heads a chunked upload: header, summary.
+std::string header_document(const tb::ScanHeader& header, const std::vector<const std::vector<tb::FileRecord>*>& parts) {
+  std::string text;
+  tb::StringSink sink(text);
+  auto writer = tb::make_scan_writer(tb::ScanFormat::xml, sink);
+  if (auto ok = writer->begin(header); !ok) die(ok.error().message);
+  tb::ScanSummary summary;
+  for (const auto* part : parts)
+    for (const tb::FileRecord& r : *part) (r.type == tb::FileType::directory ? summary.directories : summary.files) += 1;
+  summary.finished_ns = header.started_ns + 30'000'000'000;
+  if (auto ok = writer->end({}, summary); !ok) die(ok.error().message);
+  return text;
+}
+
+// The directory chunks of these records (in path order, part after part).
+std::vector<tb::EncodedChunk> chunks_of(const std::vector<const std::vector<tb::FileRecord>*>& parts) {
+  tb::ChunkBuilder builder;
+  for (const auto* part : parts)
+    for (const tb::FileRecord& r : *part)
+      if (auto ok = builder.add(r); !ok) die(ok.error().message);
+  return builder.finish();
+}
+
+struct ChunkedHost {
+  std::string header;
+  std::vector<tb::EncodedChunk> chunks;  // with the base install's when uses_base
+  bool uses_base = true;
+};
 
 tb::ScanHeader scan_header(const std::string& host, std::int64_t started_ns, std::vector<std::string> roots) {
   tb::ScanHeader header;
@@ -392,7 +425,13 @@ int main(int argc, char** argv) {
   app.add_option("--target-p99-ms", o.target_p99_ms, "target p99 latency in ms (default 200)");
   app.add_option("--dir", o.dir, "work directory (default: a new one under $TB_BENCH_DIR or /var/tmp)");
   app.add_flag("--keep", o.keep, "keep the work directory (store, server log)");
+  std::string upload = "document";
+  app.add_option("--upload", upload,
+                 "document: each scan as one gzip XML document; chunks: as trustbase-scan sends by default, the "
+                 "manifest's directory chunks by digest, then the content of those the server lacks")
+      ->check(CLI::IsMember({"document", "chunks"}));
   CLI11_PARSE(app, argc, argv);
+  o.chunked = upload == "chunks";
   if (o.url.empty() && o.trustbase.empty()) die("give --trustbase (to start a server) or --url and --token");
   if (!o.url.empty() && o.token.empty() && (o.trustbase.empty() || o.db.empty()))
     die("--url wants --token ADMIN (or --trustbase and --db to create one)");
@@ -434,7 +473,11 @@ int main(int argc, char** argv) {
   shared.raw_bytes = base_text.size();
 
   const std::int64_t spread_ns = static_cast<std::int64_t>(o.minutes * 60e9);
-  std::vector<HostBody> bodies(o.hosts);
+  std::vector<HostBody> bodies(o.chunked ? 0 : o.hosts);
+  // Chunked: the base install's chunks once; each host keeps its header document and the
+  // chunks of its own directories (a deviating host: all of its chunks).
+  const std::vector<tb::EncodedChunk> base_chunks = o.chunked ? chunks_of({&base}) : std::vector<tb::EncodedChunk>{};
+  std::vector<ChunkedHost> chunked_hosts(o.chunked ? o.hosts : 0);
   std::uint64_t raw_total = 0, gz_total = 0;
   {
     std::atomic<std::size_t> next{0};
@@ -449,6 +492,20 @@ int main(int argc, char** argv) {
           const std::int64_t started = kEpoch + spread_ns * static_cast<std::int64_t>(h) / static_cast<std::int64_t>(o.hosts);
           const tb::ScanHeader header = scan_header(host_name(run, h), started, {"/etc/app", "/opt/vendor", "/var/log/app"});
           const bool deviates = o.deviate_every != 0 && h % o.deviate_every == o.deviate_every - 1;
+          if (o.chunked) {
+            ChunkedHost& host = chunked_hosts[h];
+            host.header = header_document(header, {&b, &base, &a});
+            if (deviates) {
+              const std::vector<tb::FileRecord> own = deviated(base, h);
+              host.chunks = chunks_of({&b, &own, &a});
+              host.uses_base = false;
+            } else {
+              host.chunks = chunks_of({&b, &a});
+            }
+            for (const tb::EncodedChunk& c : host.chunks) gz += c.data.size() + 33;
+            raw += host.header.size();
+            continue;
+          }
           if (deviates) {
             const std::vector<tb::FileRecord> own = deviated(base, h);
             const std::string text = document(header, {&b, &own, &a});
@@ -471,8 +528,9 @@ int main(int argc, char** argv) {
       });
     for (auto& t : makers) t.join();
   }
-  fmt::print("data: {} hosts x {} records ({} base install in {} products, {} per host; 1 host in {} deviates); "
-             "{:.0f} KiB XML, {:.0f} KiB gzip per scan on average; prepared in {:.1f} s\n",
+  fmt::print("data ({}): {} hosts x {} records ({} base install in {} products, {} per host; 1 host in {} deviates); "
+             "{:.0f} KiB XML, {:.0f} KiB gzip (chunks: own chunk bytes) per scan on average; prepared in {:.1f} s\n",
+             o.chunked ? "chunked uploads" : "documents",
              o.hosts, o.files, base.size(), o.products, per_host, o.deviate_every,
              static_cast<double>(raw_total) / static_cast<double>(o.hosts) / 1024,
              static_cast<double>(gz_total) / static_cast<double>(o.hosts) / 1024,
@@ -531,16 +589,39 @@ int main(int argc, char** argv) {
         std::string payload;
         const httplib::Headers headers{{"Content-Encoding", "gzip"}};
         for (std::size_t h; (h = next++) < o.hosts;) {
-          const HostBody& body = bodies[h];
-          payload = body.head;
-          if (body.uses_shared) {
-            payload += shared.deflated;
-            payload += body.tail;
-          }
           const std::string path = "/api/v1/scans?host=" + host_name(run, h);
+          std::optional<httplib::Result> answer_of_last;
           const auto sent = Clock::now();
-          auto res = client.Post(path.c_str(), headers, payload, "application/xml");
+          if (o.chunked) {
+            // What trustbase-scan does (client/upload.cpp): by digest, then what is missing.
+            const ChunkedHost& host = chunked_hosts[h];
+            std::vector<tb::EncodedChunk> all = host.chunks;
+            if (host.uses_base) all.insert(all.end(), base_chunks.begin(), base_chunks.end());
+            std::set<tb::Sha256Digest> send;
+            for (int round = 0; round < 3; ++round) {
+              auto body = tb::gzip_bytes(tb::encode_chunked_scan(
+                  host.header, all, [&](const tb::Sha256Digest& d) { return send.count(d) > 0; }));
+              if (!body) die(body.error().message);
+              answer_of_last.emplace(
+                  client.Post(path.c_str(), headers, *body, std::string(tb::kChunkedScanMediaType).c_str()));
+              const httplib::Result& last = *answer_of_last;
+              if (!last || last->status != 409) break;
+              auto answer = json::parse(last->body, nullptr, false);
+              if (answer.is_discarded() || !answer.contains("missing_chunks")) break;
+              for (const auto& hex : answer["missing_chunks"])
+                if (auto d = tb::Sha256Digest::from_hex(hex.get<std::string>())) send.insert(*d);
+            }
+          } else {
+            const HostBody& body = bodies[h];
+            payload = body.head;
+            if (body.uses_shared) {
+              payload += shared.deflated;
+              payload += body.tail;
+            }
+            answer_of_last.emplace(client.Post(path.c_str(), headers, payload, "application/xml"));
+          }
           latency_ms[h] = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+          const httplib::Result res = std::move(*answer_of_last);
           std::string problem;
           if (!res) {
             problem = "no answer: " + httplib::to_string(res.error());

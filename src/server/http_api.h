@@ -3,6 +3,9 @@
 //   POST /api/v1/scans[?host=NAME]      a scan document (XML or JSON, optionally
 //                                       Content-Encoding: gzip or deflate) -> 201 {"scan_id",
 //                                       "host", "clean", "report": <trustbase report --format json>}
+//        Content-Type application/vnd.trustbase.chunked-scan: the scan as directory chunks
+//                                       (format/chunked_scan.h): 409 {"missing_chunks": [hex...]}
+//                                       while the store lacks chunks named by digest alone
 //        ?host=NAME[&cluster=C][&role=R] with an enrol token: the host's first scan; the
 //                                       201 also carries "host_token" (shown once); 409 when
 //                                       the host already has a live host token

@@ -262,6 +262,32 @@ TEST_F(ServerFlow, ANewHostEnrolsOnceAndThenUsesItsOwnToken) {
   EXPECT_NE(hosts.out.find("active"), std::string::npos) << hosts.out;
 }
 
+// The scanner uploads in chunks by default (format/chunked_scan.h); the whole document
+// with --upload document. Both must store the same scan and get the same verdict.
+TEST_F(ServerFlow, ChunkedAndDocumentUploadsStoreTheSameScan) {
+  deploy("broken");
+  const Ran chunked = scan_to_server("chunked");
+  const Ran document = run(std::string(TB_SCAN_BINARY) + " -q --upload document --server " + url_ + " --token-file " +
+                               (dir_ / "token").string() + " --host document " + app_.string(),
+                           dir_ / "scan.out");
+  EXPECT_EQ(chunked.status, 1) << chunked.out;
+  EXPECT_EQ(document.status, chunked.status) << document.out;
+  const Ran a = tb("report host chunked --format json");
+  const Ran b = tb("report host document --format json");
+  ASSERT_EQ(a.status, b.status) << a.out << b.out;
+  auto without_host = [](std::string text, const std::string& host) {
+    for (std::size_t at; (at = text.find("\"" + host + "\"")) != std::string::npos;) text.replace(at, host.size() + 2, "\"H\"");
+    const std::size_t started = text.find("\"scan_started\":");  // the two scans ran one after the other
+    if (started != std::string::npos) text.erase(started, text.find(',', started) - started);
+    return text;
+  };
+  EXPECT_EQ(without_host(a.out, "chunked"), without_host(b.out, "document"));
+  EXPECT_NE(a.out.find("notes.txt"), std::string::npos) << a.out;
+  // The server saw a chunked conversation: a 409 naming the chunks, then the 201.
+  const std::string log = slurp(dir_ / "server.log");
+  EXPECT_NE(log.find("409"), std::string::npos) << log;
+}
+
 TEST_F(ServerFlow, ABadTokenIsRefusedAndNothingIsStored) {
   deploy("patched");
   write(dir_ / "token", "not-a-token");

@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@
 #include <netinet/in.h>
 #include <nlohmann/json.hpp>
 
+#include "format/chunked_scan.h"
+#include "format/scan_reader.h"
+#include "format/scan_writer.h"
 #include "server/server_process.h"
 
 namespace {
@@ -314,6 +318,106 @@ TEST_F(ApiTest, TheReportRouteSpeaksXmlWhenAsked) {
   auto bad = client(reader_).Get("/api/v1/hosts/web1/report?format=yaml");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
+}
+
+// ---- chunked uploads (format/chunked_scan.h) --------------------------------------------
+
+struct ChunkedBody {
+  std::string header;
+  std::vector<tb::EncodedChunk> chunks;
+  std::string encode(const std::set<std::string>& send) const {
+    return tb::encode_chunked_scan(header, chunks, [&](const tb::Sha256Digest& d) { return send.count(d.hex()) > 0; });
+  }
+  std::set<std::string> digests() const {
+    std::set<std::string> out;
+    for (const auto& c : chunks) out.insert(c.digest.hex());
+    return out;
+  }
+};
+
+ChunkedBody chunked(const std::string& document) {
+  auto doc = tb::parse_scan(document);
+  EXPECT_TRUE(doc) << doc.error().message;
+  ChunkedBody body;
+  tb::StringSink sink(body.header);
+  auto writer = tb::make_scan_writer(tb::ScanFormat::xml, sink);
+  EXPECT_TRUE(writer->begin(doc->header));
+  EXPECT_TRUE(writer->end(doc->errors, doc->summary));
+  tb::ChunkBuilder builder;
+  for (const tb::FileRecord& r : doc->manifest) EXPECT_TRUE(builder.add(r));
+  body.chunks = builder.finish();
+  return body;
+}
+
+std::set<std::string> missing_of(const std::string& answer) {
+  std::set<std::string> out;
+  const json parsed = json::parse(answer);  // kept: a range-for over a temporary's member dangles
+  for (const auto& d : parsed.at("missing_chunks")) out.insert(d.get<std::string>());
+  return out;
+}
+
+TEST_F(ApiTest, AChunkedUploadSendsOnlyTheChunksTheServerLacks) {
+  start();
+  const std::string type(tb::kChunkedScanMediaType);
+  const ChunkedBody tree = chunked(scan_);
+  ASSERT_GE(tree.chunks.size(), 3u);
+  // By digest alone: the store has none of them yet, so nothing is stored and all are named.
+  auto first = post(admin_, "/api/v1/scans?host=web1", tree.encode({}), {}, type.c_str());
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 409) << first->body;
+  EXPECT_EQ(missing_of(first->body), tree.digests()) << first->body;
+  EXPECT_EQ(scan_count("web1"), 0u);
+  // With their content: stored and judged like the document itself.
+  auto second = post(admin_, "/api/v1/scans?host=web1", tree.encode(missing_of(first->body)), {}, type.c_str());
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->status, 201) << second->body;
+  EXPECT_TRUE(json::parse(second->body)["clean"].get<bool>()) << second->body;
+  auto as_document = post(admin_, "/api/v1/scans?host=web2", scan_);
+  ASSERT_EQ(as_document->status, 201);
+  json chunked_report = json::parse(second->body)["report"], document_report = json::parse(as_document->body)["report"];
+  chunked_report.erase("host");
+  document_report.erase("host");
+  EXPECT_EQ(chunked_report, document_report);
+  // Another host with the same files: every chunk is known, one request is enough.
+  auto known = post(admin_, "/api/v1/scans?host=web3", tree.encode({}), {}, type.c_str());
+  ASSERT_TRUE(known);
+  EXPECT_EQ(known->status, 201) << known->body;
+  EXPECT_EQ(scan_count("web3"), 1u);
+  // One file changed (bin/app, "v1" -> "v2"): only its directory's chunk is missing.
+  std::string changed_document = scan_;
+  const std::string v1 = tb::Sha256::of("v1").hex(), v2 = tb::Sha256::of("v2").hex();
+  ASSERT_NE(changed_document.find(v1), std::string::npos);
+  changed_document.replace(changed_document.find(v1), v1.size(), v2);
+  const ChunkedBody changed = chunked(changed_document);
+  auto partly = post(admin_, "/api/v1/scans?host=web3", changed.encode({}), {}, type.c_str());
+  ASSERT_EQ(partly->status, 409);
+  const std::set<std::string> lacking = missing_of(partly->body);
+  ASSERT_EQ(lacking.size(), 1u);
+  EXPECT_EQ(tree.digests().count(*lacking.begin()), 0u);
+  auto sent = post(admin_, "/api/v1/scans?host=web3", changed.encode(lacking), {}, type.c_str());
+  ASSERT_EQ(sent->status, 201) << sent->body;
+  EXPECT_FALSE(json::parse(sent->body)["clean"].get<bool>()) << "bin/app differs from app@1";
+  EXPECT_EQ(scan_count("web3"), 2u);
+}
+
+TEST_F(ApiTest, AChunkedUploadThatLiesIsRefusedAndStoresNothing) {
+  start();
+  const std::string type(tb::kChunkedScanMediaType);
+  ChunkedBody tree = chunked(scan_);
+  // Content that does not hash to the digest it is sent under.
+  ChunkedBody lying = tree;
+  lying.chunks[0].data.back() ^= 1;
+  auto answer = post(admin_, "/api/v1/scans?host=web1", lying.encode(lying.digests()), {}, type.c_str());
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 400) << answer->body;
+  EXPECT_NE(answer->body.find("does not match its digest"), std::string::npos) << answer->body;
+  // A document where a chunked body is announced, and garbage.
+  EXPECT_EQ(post(admin_, "/api/v1/scans?host=web1", scan_, {}, type.c_str())->status, 400);
+  EXPECT_EQ(post(admin_, "/api/v1/scans?host=web1", std::string("TBCHUNKS1\n\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), {},
+                 type.c_str())->status, 400);
+  EXPECT_EQ(scan_count("web1"), 0u);
+  // A reader token may not even ask which chunks are missing.
+  EXPECT_EQ(post(reader_, "/api/v1/scans?host=web1", tree.encode({}), {}, type.c_str())->status, 403);
 }
 
 // ---- signature import ------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/test_records.h"
+#include "format/manifest_chunks.h"
 #include "store/open_store.h"
 #include "store/pg_test_db.h"
 #include "store/postgres_store.h"
@@ -158,6 +159,35 @@ TEST_P(StoreTest, ScanRoundTripsExactly) {
   auto back = store->get_scan(*id);
   ASSERT_TRUE(back.has_value()) << back.error().message;
   expect_same(*back, doc);
+}
+
+// Chunked uploads name chunks by digest (format/chunked_scan.h): the store gives back
+// exactly the chunks a stored scan was split into, in the order asked, and nothing for
+// digests it does not hold.
+TEST_P(StoreTest, FindChunksGivesBackTheChunksOfStoredScans) {
+  auto store = open();
+  const ScanDocument doc = varied_scan();
+  ASSERT_TRUE(store->put_scan("web-01", doc));
+  ChunkBuilder builder;
+  for (const FileRecord& r : doc.manifest) ASSERT_TRUE(builder.add(r));
+  std::vector<EncodedChunk> chunks = builder.finish();
+  ASSERT_GE(chunks.size(), 2u);
+  std::vector<Sha256Digest> asked;
+  asked.push_back(Sha256::of("not a chunk"));
+  for (const EncodedChunk& c : chunks) asked.push_back(c.digest);
+  asked.push_back(chunks[0].digest);  // asked twice: given twice
+  auto found = store->find_chunks(asked);
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_EQ(found->size(), asked.size());
+  EXPECT_FALSE((*found)[0].has_value());
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    ASSERT_TRUE((*found)[i + 1].has_value()) << "chunk " << i;
+    EXPECT_EQ(*(*found)[i + 1], chunks[i].data);
+  }
+  EXPECT_EQ((*found).back(), std::optional<std::string>(chunks[0].data));
+  auto none = store->find_chunks({});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
 }
 
 TEST_P(StoreTest, MissingScanIsNotFound) {
