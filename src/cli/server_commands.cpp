@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -15,6 +16,7 @@
 #include <stop_token>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -88,9 +90,14 @@ int run_serve(const ServeArgs& a, const StoreArgs& s) {
   // (glibc's maximum threshold). Process-wide, hence here and not in the server library.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
-  auto store = open_store(s);
-  if (!store) return error("serve", store.error().message);
-  server::SharedStore shared(std::move(*store));
+  // A pool of connections: requests use the store at the same time (server/shared_store.h).
+  std::vector<std::unique_ptr<Store>> connections;
+  for (unsigned i = 0; i < std::max(1u, a.store_connections); ++i) {
+    auto store = open_store(s);
+    if (!store) return error("serve", store.error().message);
+    connections.push_back(std::move(*store));
+  }
+  server::SharedStore shared(std::move(connections));
   const auto log_format = server::log_format_from_string(a.log_format);
   const auto log_level = server::log_level_from_string(a.log_level);
   if (!log_format) return error("serve", "--log-format wants text or json");
@@ -220,6 +227,10 @@ void add_server_commands(CLI::App& app, ServerCommands& c) {
   serve->add_option("--signature-window", c.serve.signature_window_s,
                     "Seconds a signed scan's time may differ from the server's clock (default 300)")
       ->check(CLI::Range(std::int64_t{10}, std::int64_t{86400}));
+  serve->add_option("--store-connections", c.serve.store_connections,
+                    "Connections to the store that requests share (default 4): reads run side by side, writers "
+                    "queue in the store")
+      ->check(CLI::Range(1u, 64u));
   serve->add_option("--tls-cert", c.serve.tls_cert, "PEM certificate (chain): serve HTTPS only (with --tls-key)")
       ->type_name("FILE");
   serve->add_option("--tls-key", c.serve.tls_key, "PEM private key of --tls-cert")->type_name("FILE");

@@ -27,6 +27,7 @@ struct ServeArgs {
   std::string tls_cert, tls_key;            // both: HTTPS only (PEM files)
   bool require_signed_scans = false;        // refuse unsigned scans (server/scan_signing.h)
   std::int64_t signature_window_s = 300;    // accepted clock difference of signed scans
+  unsigned store_connections = 4;           // the server's pool of store connections (server/shared_store.h)
 };
 
 struct TokenArgs {

@@ -1,12 +1,19 @@
-// The store as the server's request threads share it. A Store object is not thread-safe
-// (store.h), so one mutex serialises every call; the expensive parts of a request
-// (parsing the body, analysing, writing the report) run outside it.
+// The store as the server's request threads share it: a small pool of connections to
+// one store. A Store object is not thread-safe (store.h), so each call borrows one
+// connection for its duration; calls on different connections run at the same time
+// (SQLite in WAL mode: readers beside one writer, writers queue on the database's lock;
+// PostgreSQL: only what conflicts waits). Every store operation is already safe between
+// processes (replicas, `trustbase import` beside a running server), so it is between
+// connections of one process too. The expensive parts of a request (parsing the body,
+// analysing, writing the report) run without a connection.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/signature_index.h"
@@ -16,14 +23,21 @@ namespace tb::server {
 
 class SharedStore {
  public:
-  explicit SharedStore(std::unique_ptr<Store> store) : store_(std::move(store)) {}
+  // A pool of one connection.
+  explicit SharedStore(std::unique_ptr<Store> store);
+  // A pool: every element a connection to the same store (at least one).
+  explicit SharedStore(std::vector<std::unique_ptr<Store>> connections);
 
-  // Runs `f(Store&)` under the lock and returns what it returns.
+  // Runs `f(Store&)` on a free connection (waiting for one) and returns what it returns.
+  // `f` must not call back into this object: with every connection lent out it would wait
+  // for itself.
   template <class F>
   auto with(F&& f) {
-    std::lock_guard lock(mutex_);
-    return std::forward<F>(f)(*store_);
+    Lease lease(*this);
+    return std::forward<F>(f)(*lease.store);
   }
+
+  std::size_t connections() const { return connections_.size(); }
 
   // The signature index, built once and shared by every request until an import through
   // this object invalidates it, or the number of stored signatures changes (an import by
@@ -39,14 +53,28 @@ class SharedStore {
     ImportOutcome outcome = ImportOutcome::created;
     std::int64_t id = 0;  // the stored signature's (0 for conflict)
   };
-  // Stores a signature with `trustbase import`'s rules, atomically for this server:
-  // created when new (and the index invalidated), existed when name@version is stored
-  // with the same manifest (nothing written), conflict when it is stored with another.
+  // Stores a signature with `trustbase import`'s rules: created when new (and the index
+  // invalidated), existed when name@version is stored with the same manifest (nothing
+  // written), conflict when it is stored with another. Imports through this object are
+  // serialised (the store's own rules decide between processes).
   Expected<SignatureImport> import_signature(const Signature& signature);
 
  private:
-  std::mutex mutex_;
-  std::unique_ptr<Store> store_;
+  struct Lease {
+    explicit Lease(SharedStore& owner);
+    ~Lease();
+    Lease(const Lease&) = delete;
+    Lease& operator=(const Lease&) = delete;
+    SharedStore& owner;
+    Store* store;
+  };
+
+  std::vector<std::unique_ptr<Store>> connections_;
+  std::mutex pool_mutex_;
+  std::condition_variable released_;
+  std::vector<Store*> free_;
+
+  std::mutex index_mutex_;  // index_, index_signatures_, and imports
   std::shared_ptr<const SignatureIndex> index_;
   std::uint64_t index_signatures_ = 0;
 };

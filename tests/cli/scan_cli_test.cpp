@@ -241,7 +241,12 @@ TEST_F(ScanCli, InterruptedScanLeavesNoDocument) {
   }
   const fs::path out = dir_ / "scan.xml";
   const std::string cmd = std::string(TB_SCAN_BINARY) + " -q --max-rate 5 --root " + quote(tree_) + " -o " + quote(out) +
-                          " & pid=$!; sleep 0.5; kill -TERM $pid; wait $pid";
+                          " & pid=$!; " +
+                          // Once the partial document exists the handler is in place (it is
+                          // set first): a fixed sleep lost that race on a loaded CI machine
+                          // under ASan and the default action killed the scanner (143).
+                          "for i in $(seq 600); do [ -e " + quote(out.string() + ".partial") +
+                          " ] && break; sleep 0.05; done; kill -TERM $pid; wait $pid";
   const int raw = std::system(("bash -c " + quote(cmd)).c_str());
   ASSERT_TRUE(WIFEXITED(raw));
   EXPECT_EQ(WEXITSTATUS(raw), 2);
