@@ -1,6 +1,7 @@
 #include "format/chunked_scan.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <utility>
 
 #include "core/manifest.h"
@@ -117,6 +118,47 @@ Expected<std::size_t> decode_checked(std::string_view data, std::vector<FileReco
   return *count;
 }
 
+// The records in path order without comparing them all: a chunk holds one directory's
+// entries in order, so path order is a walk that follows each directory entry with the
+// chunk of that directory, starting from the chunks no entry leads to, in directory
+// order. Every record of `records` is moved out, each once. Hostile shapes (two chunks
+// of one directory...) come out unsorted: the caller checks.
+std::vector<FileRecord> in_path_order(std::vector<FileRecord>& records, const std::vector<ChunkedScan::Run>& runs) {
+  std::unordered_map<std::string_view, std::size_t> by_dir;
+  by_dir.reserve(runs.size());
+  for (std::size_t i = 0; i < runs.size(); ++i) by_dir.emplace(runs[i].dir, i);
+  std::vector<bool> emitted(runs.size(), false);
+  std::vector<FileRecord> out;
+  out.reserve(records.size());
+  // Explicit stack of (run, next record): depth is bounded by the path length, not the stack.
+  std::vector<std::pair<std::size_t, std::size_t>> stack;
+  auto walk = [&](std::size_t start) {
+    emitted[start] = true;
+    stack.emplace_back(start, runs[start].begin);
+    while (!stack.empty()) {
+      auto& [run, next] = stack.back();
+      if (next == runs[run].end) {
+        stack.pop_back();
+        continue;
+      }
+      FileRecord& r = records[next++];
+      const bool is_dir = r.type == FileType::directory;
+      auto sub = is_dir ? by_dir.find(r.path) : by_dir.end();
+      out.push_back(std::move(r));
+      if (sub != by_dir.end() && !emitted[sub->second]) {
+        emitted[sub->second] = true;
+        stack.emplace_back(sub->second, runs[sub->second].begin);
+      }
+    }
+  };
+  std::vector<std::size_t> order(runs.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return path_less(runs[a].dir, runs[b].dir); });
+  for (std::size_t i : order)
+    if (!emitted[i]) walk(i);
+  return out;
+}
+
 }  // namespace
 
 std::string encode_chunked_scan(std::string_view header_document, std::span<const EncodedChunk> chunks,
@@ -205,6 +247,7 @@ Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& li
     reencoded.clear();
     encode_chunk(view, reencoded);
     if (reencoded != bytes) return malformed(where + "not canonically encoded");
+    scan.runs.push_back(ChunkedScan::Run{std::string(view.dir), first, scan.records.size()});
   }
   auto end = in.at_end();
   if (!end) return tl::unexpected(end.error());
@@ -218,11 +261,17 @@ Expected<ScanDocument> assemble_chunked_scan(ChunkedScan scan, std::span<const s
     return fail(ErrorCode::internal, "chunked scan: stored chunks do not match the references");
   std::size_t budget = limits.max_records - std::min(limits.max_records, scan.records.size());
   for (std::size_t i = 0; i < stored.size(); ++i) {
+    const std::size_t first = scan.records.size();
     auto decoded = decode_checked(stored[i], scan.records, budget, limits);
     if (!decoded)
       return fail(decoded.error().code, "stored chunk " + scan.referenced[i].hex() + ": " + decoded.error().message);
+    scan.runs.push_back(ChunkedScan::Run{std::string(chunk_dir(stored[i])), first, scan.records.size()});
   }
-  auto manifest = Manifest::from_records(std::move(scan.records));
+  std::vector<FileRecord> ordered = in_path_order(scan.records, scan.runs);
+  bool sorted = true;
+  for (std::size_t i = 1; i < ordered.size() && sorted; ++i) sorted = path_less(ordered[i - 1].path, ordered[i].path);
+  // Odd shapes (two chunks of one directory...): sorted the slow way, and checked.
+  auto manifest = sorted ? Manifest::from_sorted(std::move(ordered)) : Manifest::from_records(std::move(ordered));
   if (!manifest) return fail(ErrorCode::parse, "chunked scan: " + manifest.error().message);
   scan.document.manifest = std::move(*manifest);
   return std::move(scan.document);

@@ -48,6 +48,12 @@ std::string encode_chunked_scan(std::string_view header_document, std::span<cons
 struct ChunkedScan {
   ScanDocument document;               // manifest empty: the records are below
   std::vector<FileRecord> records;     // from the sent chunks, checked
+  // Where each sent chunk's records are in `records`: [begin, end), and its directory.
+  struct Run {
+    std::string dir;
+    std::size_t begin = 0, end = 0;
+  };
+  std::vector<Run> runs;
   std::vector<Sha256Digest> referenced;
 };
 
