@@ -38,37 +38,51 @@ const FileRecord* Manifest::find(std::string_view path) const {
 }
 
 namespace {
+// The bytes hashed for a record, appended to a buffer: hashing one buffer per many
+// records instead of ten EVP updates per record (the updates' overhead was most of a
+// 5,000-record manifest's digest). The byte stream, hence every digest, is unchanged.
 template <class T>
-void put(Sha256& h, T value) {
-  unsigned char buf[sizeof(T)];
-  for (std::size_t i = 0; i < sizeof(T); ++i) buf[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(value) >> (8 * i));
-  h.update(std::string_view(reinterpret_cast<const char*>(buf), sizeof(T)));
+void put(std::string& out, T value) {
+  for (std::size_t i = 0; i < sizeof(T); ++i)
+    out.push_back(static_cast<char>(static_cast<unsigned char>(static_cast<std::uint64_t>(value) >> (8 * i))));
 }
-void put_bytes(Sha256& h, std::string_view s) {
-  put<std::uint64_t>(h, s.size());
-  h.update(s);
+void put_bytes(std::string& out, std::string_view s) {
+  put<std::uint64_t>(out, s.size());
+  out.append(s);
+}
+
+void append_record(std::string& out, const FileRecord& r) {
+  put_bytes(out, r.path);
+  put<std::uint8_t>(out, static_cast<std::uint8_t>(r.type));
+  put<std::uint16_t>(out, r.present.bits());
+  if (r.has(Attr::size)) put<std::uint64_t>(out, r.size);
+  if (r.has(Attr::mode)) put<std::uint32_t>(out, r.mode);
+  if (r.has(Attr::uid)) put<std::uint32_t>(out, r.uid);
+  if (r.has(Attr::gid)) put<std::uint32_t>(out, r.gid);
+  if (r.has(Attr::mtime)) put<std::uint64_t>(out, static_cast<std::uint64_t>(r.mtime_ns));
+  if (r.has(Attr::sha256)) out.append(reinterpret_cast<const char*>(r.sha256.bytes.data()), r.sha256.bytes.size());
+  if (r.has(Attr::link_target)) put_bytes(out, r.link_target);
 }
 }  // namespace
 
 void hash_record(Sha256& h, const FileRecord& r) {
-  put_bytes(h, r.path);
-  put<std::uint8_t>(h, static_cast<std::uint8_t>(r.type));
-  put<std::uint16_t>(h, r.present.bits());
-  if (r.has(Attr::size)) put<std::uint64_t>(h, r.size);
-  if (r.has(Attr::mode)) put<std::uint32_t>(h, r.mode);
-  if (r.has(Attr::uid)) put<std::uint32_t>(h, r.uid);
-  if (r.has(Attr::gid)) put<std::uint32_t>(h, r.gid);
-  if (r.has(Attr::mtime)) put<std::uint64_t>(h, static_cast<std::uint64_t>(r.mtime_ns));
-  if (r.has(Attr::sha256))
-    h.update(std::string_view(reinterpret_cast<const char*>(r.sha256.bytes.data()), r.sha256.bytes.size()));
-  if (r.has(Attr::link_target)) put_bytes(h, r.link_target);
+  std::string buffer;
+  append_record(buffer, r);
+  h.update(buffer);
 }
 
 Sha256Digest Manifest::digest() const {
   Sha256 h;
-  h.update(std::string_view("trustbase-manifest-v1"));
-  put<std::uint64_t>(h, records_.size());
-  for (const FileRecord& r : records_) hash_record(h, r);
+  std::string buffer("trustbase-manifest-v1");
+  put<std::uint64_t>(buffer, records_.size());
+  for (const FileRecord& r : records_) {
+    append_record(buffer, r);
+    if (buffer.size() >= (std::size_t{64} << 10)) {
+      h.update(buffer);
+      buffer.clear();
+    }
+  }
+  h.update(buffer);
   return h.finish();
 }
 

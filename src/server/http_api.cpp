@@ -328,6 +328,27 @@ std::optional<ScanDocument> Api::parse_chunked_upload(const Upload& upload, http
     reply_bad_upload(res, scan.error(), "invalid chunked scan: ");
     return std::nullopt;
   }
+  const auto reply_missing = [&](json missing) {
+    reply(res, 409,
+          dump(json{{"error", std::to_string(missing.size()) + " of the chunks are not stored: send them"},
+                    {"missing_chunks", std::move(missing)}}));
+  };
+  // A body with no chunk content is usually a scanner's first round: ask the store which
+  // chunks it has (an index look-up) before reading any.
+  if (scan->records.empty() && !scan->referenced.empty()) {
+    auto held = store_.with([&](Store& s) { return s.has_chunks(scan->referenced); });
+    if (!held) {
+      reply_store_error(res, held.error());
+      return std::nullopt;
+    }
+    json missing = json::array();
+    for (std::size_t i = 0; i < held->size(); ++i)
+      if (!(*held)[i]) missing.push_back(scan->referenced[i].hex());
+    if (!missing.empty()) {
+      reply_missing(std::move(missing));
+      return std::nullopt;
+    }
+  }
   auto stored = store_.with([&](Store& s) { return s.find_chunks(scan->referenced); });
   if (!stored) {
     reply_store_error(res, stored.error());
@@ -341,9 +362,7 @@ std::optional<ScanDocument> Api::parse_chunked_upload(const Upload& upload, http
     else missing.push_back(scan->referenced[i].hex());
   }
   if (!missing.empty()) {
-    reply(res, 409,
-          dump(json{{"error", std::to_string(missing.size()) + " of the chunks are not stored: send them"},
-                    {"missing_chunks", std::move(missing)}}));
+    reply_missing(std::move(missing));
     return std::nullopt;
   }
   auto doc = assemble_chunked_scan(std::move(*scan), contents, options_.limits);

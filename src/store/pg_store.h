@@ -40,6 +40,7 @@ class PostgresStore final : public Store {
   Expected<ScanDocument> get_scan(std::int64_t id) override;
   Expected<std::optional<PackageInventory>> get_scan_inventory(std::int64_t scan_id) override;
   Expected<std::vector<std::optional<std::string>>> find_chunks(std::span<const Sha256Digest> digests) override;
+  Expected<std::vector<bool>> has_chunks(std::span<const Sha256Digest> digests) override;
   Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) override;
   Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) override;
   Expected<std::vector<HostListing>> list_hosts() override;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -307,6 +308,25 @@ std::optional<PackageInventory> PostgresStore::scan_inventory(pqxx::transaction_
     raise(ErrorCode::parse,
           "corrupt store: the package inventory of scan " + std::to_string(scan_id) + " fails its digest");
   return value(store::decode_inventory(data));
+}
+
+Expected<std::vector<bool>> PostgresStore::has_chunks(std::span<const Sha256Digest> digests) {
+  return guarded("cannot look up chunks", [&] {
+    std::string list = "{";
+    for (const Sha256Digest& d : digests) list += (list.size() > 1 ? "," : "") + d.hex();
+    list += "}";
+    ReadTx tx(conn());
+    auto rows = exec(tx,
+                     "SELECT c.digest FROM chunks c"
+                     " WHERE c.digest IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)",
+                     list);
+    std::set<Sha256Digest> stored;
+    for (const auto& row : rows) stored.insert(digest(row[0]));
+    std::vector<bool> found;
+    found.reserve(digests.size());
+    for (const Sha256Digest& d : digests) found.push_back(stored.count(d) > 0);
+    return found;
+  });
 }
 
 Expected<std::vector<std::optional<std::string>>> PostgresStore::find_chunks(std::span<const Sha256Digest> digests) {

@@ -64,6 +64,7 @@ class SqliteStore final : public Store {
   Expected<ScanDocument> get_scan(std::int64_t id) override;
   Expected<std::optional<PackageInventory>> get_scan_inventory(std::int64_t scan_id) override;
   Expected<std::vector<std::optional<std::string>>> find_chunks(std::span<const Sha256Digest> digests) override;
+  Expected<std::vector<bool>> has_chunks(std::span<const Sha256Digest> digests) override;
   Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) override;
   Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) override;
   Expected<std::vector<HostListing>> list_hosts() override;
@@ -295,6 +296,17 @@ Expected<void> SqliteStore::put_inventory(std::int64_t scan_id, const PackageInv
                     [&](Stmt& q) { q.bind(1, scan_id).bind(2, inventory_id); });
   if (!row) return tl::unexpected(row.error());
   return {};
+}
+
+Expected<std::vector<bool>> SqliteStore::has_chunks(std::span<const Sha256Digest> digests) {
+  std::vector<bool> found;
+  found.reserve(digests.size());
+  for (const Sha256Digest& digest : digests) {
+    auto id = find_id(kFindChunk, [&](Stmt& s) { s.bind_blob(1, digest_bytes(digest)); });
+    if (!id) return tl::unexpected(id.error());
+    found.push_back(id->has_value());
+  }
+  return found;
 }
 
 Expected<std::vector<std::optional<std::string>>> SqliteStore::find_chunks(std::span<const Sha256Digest> digests) {

@@ -215,6 +215,8 @@ class Store {
   // order asked, each checked against its digest; nullopt for one the store does not
   // hold. What a chunked upload (format/chunked_scan.h) refers to.
   virtual Expected<std::vector<std::optional<std::string>>> find_chunks(std::span<const Sha256Digest> digests) = 0;
+  // Which of these chunks the store holds, in the order asked (no content read).
+  virtual Expected<std::vector<bool>> has_chunks(std::span<const Sha256Digest> digests) = 0;
   // The id of the host's scan that started last (ties: the later stored); nullopt when
   // the host is unknown or has no scan.
   virtual Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) = 0;

@@ -188,6 +188,10 @@ TEST_P(StoreTest, FindChunksGivesBackTheChunksOfStoredScans) {
   auto none = store->find_chunks({});
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
+  auto held = store->has_chunks(asked);
+  ASSERT_TRUE(held) << held.error().message;
+  ASSERT_EQ(held->size(), asked.size());
+  for (std::size_t i = 0; i < asked.size(); ++i) EXPECT_EQ((*held)[i], (*found)[i].has_value()) << i;
 }
 
 TEST_P(StoreTest, MissingScanIsNotFound) {
