@@ -10,6 +10,8 @@
 #   --db DB       the server's store (default: a new SQLite file); given twice, both stores are
 #                 measured one after the other (SQLite and PostgreSQL side by side)
 #   --quick       smoke run: 500 hosts, 20 clients
+#   --upload M    document, chunks (as trustbase-scan sends by default) or both (default:
+#                 both, side by side on each store: the ratio is the chunked protocol's gain)
 #   --perf        also record the server with `perf record -g` (perf.data in the work dir, kept)
 # Exit status: 0 when every scan was acknowledged and stored (whatever the timings), 1 on
 # errors or loss, 2 on setup errors.
@@ -20,12 +22,14 @@ build="$here/build/release"
 dbs=()
 extra=()
 perf=0
+uploads=(document chunks)
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --db) dbs+=("$2"); shift 2 ;;
     --quick) extra+=(--hosts 500 --clients 20); shift ;;
     --perf) perf=1; shift ;;
+    --upload) if [ "$2" = both ]; then uploads=(document chunks); else uploads=("$2"); fi; shift 2 ;;
     --) shift; extra+=("$@"); break ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
@@ -44,11 +48,12 @@ echo "machine: $(nproc) CPUs, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 104857
 echo "build:   $build"
 status=0
 for db in "${dbs[@]}"; do
+for upload in "${uploads[@]}"; do
   work=$(mktemp -d "${TB_BENCH_DIR:-/var/tmp}/tb-load-run-XXXXXX")
-  args=(--trustbase "$build/src/trustbase" --dir "$work" "${extra[@]}")
+  args=(--trustbase "$build/src/trustbase" --dir "$work" --upload "$upload" "${extra[@]}")
   [ -n "$db" ] && args+=(--db "$db")
   echo
-  echo "== store: ${db:-new SQLite file}"
+  echo "== store: ${db:-new SQLite file}, uploads: $upload"
   if [ "$perf" = 1 ]; then
     "$build/bench/load_bench" "${args[@]}" --keep | tee "$work/out.txt" &
     bench=$!
@@ -61,5 +66,6 @@ for db in "${dbs[@]}"; do
     "$build/bench/load_bench" "${args[@]}" || status=$?
     rm -rf "$work"
   fi
+done
 done
 exit "$status"
