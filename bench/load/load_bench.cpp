@@ -169,8 +169,10 @@ std::vector<tb::FileRecord> deviated(std::vector<tb::FileRecord> base, std::size
   return base;
 }
 
-// The text of a document written with these records, uncompressed.
-std::string document(const tb::ScanHeader& header, const std::vector<const std::vector<tb::FileRecord>*>& parts) {
+// The text of a document of these records, uncompressed; without them (entries false):
+// the document that heads a chunked upload, with the same summary.
+std::string document(const tb::ScanHeader& header, const std::vector<const std::vector<tb::FileRecord>*>& parts,
+                     bool entries = true) {
   std::string text;
   tb::StringSink sink(text);
   auto writer = tb::make_scan_writer(tb::ScanFormat::xml, sink);
@@ -178,23 +180,10 @@ std::string document(const tb::ScanHeader& header, const std::vector<const std::
   tb::ScanSummary summary;
   for (const auto* part : parts)
     for (const tb::FileRecord& r : *part) {
-      if (auto ok = writer->record(r); !ok) die(ok.error().message);
+      if (entries)
+        if (auto ok = writer->record(r); !ok) die(ok.error().message);
       (r.type == tb::FileType::directory ? summary.directories : summary.files) += 1;
     }
-  summary.finished_ns = header.started_ns + 30'000'000'000;
-  if (auto ok = writer->end({}, summary); !ok) die(ok.error().message);
-  return text;
-}
-
-// The document without entries that heads a chunked upload: header, summary.
-std::string header_document(const tb::ScanHeader& header, const std::vector<const std::vector<tb::FileRecord>*>& parts) {
-  std::string text;
-  tb::StringSink sink(text);
-  auto writer = tb::make_scan_writer(tb::ScanFormat::xml, sink);
-  if (auto ok = writer->begin(header); !ok) die(ok.error().message);
-  tb::ScanSummary summary;
-  for (const auto* part : parts)
-    for (const tb::FileRecord& r : *part) (r.type == tb::FileType::directory ? summary.directories : summary.files) += 1;
   summary.finished_ns = header.started_ns + 30'000'000'000;
   if (auto ok = writer->end({}, summary); !ok) die(ok.error().message);
   return text;
@@ -494,7 +483,7 @@ int main(int argc, char** argv) {
           const bool deviates = o.deviate_every != 0 && h % o.deviate_every == o.deviate_every - 1;
           if (o.chunked) {
             ChunkedHost& host = chunked_hosts[h];
-            host.header = header_document(header, {&b, &base, &a});
+            host.header = document(header, {&b, &base, &a}, false);
             if (deviates) {
               const std::vector<tb::FileRecord> own = deviated(base, h);
               host.chunks = chunks_of({&b, &own, &a});

@@ -174,6 +174,19 @@ struct Upload {
   bool compressed = false;
 };
 
+// A spooled body as it was meant: inflated on the way when it came compressed.
+class UploadBody {
+ public:
+  explicit UploadBody(const Upload& upload) : file_(upload.file.fd(), 0, "the spooled request body") {
+    if (upload.compressed) inflated_.emplace(file_);
+  }
+  ByteSource& source() { return inflated_ ? static_cast<ByteSource&>(*inflated_) : file_; }
+
+ private:
+  FdSource file_;
+  std::optional<GunzipSource> inflated_;
+};
+
 class Api {
  public:
   Api(SharedStore& store, ApiOptions options) : store_(store), options_(std::move(options)) {
@@ -306,11 +319,8 @@ std::optional<Upload> Api::receive(const httplib::Request& req, httplib::Respons
 // text is never held whole. On failure replies (400, 413 beyond the size bound) and
 // returns nullopt.
 std::optional<ScanDocument> Api::parse_upload(const Upload& upload, httplib::Response& res) {
-  FdSource file(upload.file.fd(), 0, "the spooled request body");
-  std::optional<GunzipSource> inflated;
-  if (upload.compressed) inflated.emplace(file);
-  ByteSource& text = upload.compressed ? static_cast<ByteSource&>(*inflated) : file;
-  auto doc = parse_scan(text, options_.limits);
+  UploadBody text(upload);
+  auto doc = parse_scan(text.source(), options_.limits);
   if (doc) return std::move(*doc);
   reply_bad_upload(res, doc.error(), "invalid scan document: ");
   return std::nullopt;
@@ -319,11 +329,8 @@ std::optional<ScanDocument> Api::parse_upload(const Upload& upload, httplib::Res
 // A chunked upload (format/chunked_scan.h): the chunks it names by digest come from the
 // store; when some are not there, 409 with their digests, and nothing is stored.
 std::optional<ScanDocument> Api::parse_chunked_upload(const Upload& upload, httplib::Response& res) {
-  FdSource file(upload.file.fd(), 0, "the spooled request body");
-  std::optional<GunzipSource> inflated;
-  if (upload.compressed) inflated.emplace(file);
-  ByteSource& body = upload.compressed ? static_cast<ByteSource&>(*inflated) : file;
-  auto scan = read_chunked_scan(body, options_.limits);
+  UploadBody body(upload);
+  auto scan = read_chunked_scan(body.source(), options_.limits);
   if (!scan) {
     reply_bad_upload(res, scan.error(), "invalid chunked scan: ");
     return std::nullopt;

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <unordered_map>
@@ -98,6 +99,7 @@ class PostgresStore final : public Store {
   std::int64_t host_id(pqxx::transaction_base& tx, const std::string& name);  // creating it
   std::int64_t put_manifest(pqxx::transaction_base& tx, const Manifest& manifest);
   Manifest get_manifest(pqxx::transaction_base& tx, std::int64_t id);
+  pqxx::result chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests, const char* columns);
   std::int64_t insert_scan(pqxx::transaction_base& tx, std::int64_t host, std::int64_t manifest,
                            const ScanDocument& scan);
   std::optional<PackageInventory> scan_inventory(pqxx::transaction_base& tx, std::int64_t scan_id);

@@ -310,18 +310,24 @@ std::optional<PackageInventory> PostgresStore::scan_inventory(pqxx::transaction_
   return value(store::decode_inventory(data));
 }
 
+// The stored chunks among `digests`, in one round trip: the digests go as a text[] of hex
+// (nothing in it needs quoting). `columns` is what to select of each (c.digest first).
+pqxx::result PostgresStore::chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests,
+                                         const char* columns) {
+  std::string list = "{";
+  for (const Sha256Digest& d : digests) list += (list.size() > 1 ? "," : "") + d.hex();
+  list += "}";
+  return exec(tx,
+              std::string("SELECT ") + columns +
+                  " FROM chunks c WHERE c.digest IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)",
+              list);
+}
+
 Expected<std::vector<bool>> PostgresStore::has_chunks(std::span<const Sha256Digest> digests) {
   return guarded("cannot look up chunks", [&] {
-    std::string list = "{";
-    for (const Sha256Digest& d : digests) list += (list.size() > 1 ? "," : "") + d.hex();
-    list += "}";
     ReadTx tx(conn());
-    auto rows = exec(tx,
-                     "SELECT c.digest FROM chunks c"
-                     " WHERE c.digest IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)",
-                     list);
     std::set<Sha256Digest> stored;
-    for (const auto& row : rows) stored.insert(digest(row[0]));
+    for (const auto& row : chunks_among(tx, digests, "c.digest")) stored.insert(digest(row[0]));
     std::vector<bool> found;
     found.reserve(digests.size());
     for (const Sha256Digest& d : digests) found.push_back(stored.count(d) > 0);
@@ -331,17 +337,9 @@ Expected<std::vector<bool>> PostgresStore::has_chunks(std::span<const Sha256Dige
 
 Expected<std::vector<std::optional<std::string>>> PostgresStore::find_chunks(std::span<const Sha256Digest> digests) {
   return guarded("cannot look up chunks", [&] {
-    // One round trip: the digests as a text[] of hex (nothing in it needs quoting).
-    std::string list = "{";
-    for (const Sha256Digest& d : digests) list += (list.size() > 1 ? "," : "") + d.hex();
-    list += "}";
     ReadTx tx(conn());
-    auto rows = exec(tx,
-                     "SELECT c.digest, c.data FROM chunks c"
-                     " WHERE c.digest IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)",
-                     list);
     std::map<Sha256Digest, std::string> stored;
-    for (const auto& row : rows) {
+    for (const auto& row : chunks_among(tx, digests, "c.digest, c.data")) {
       const Sha256Digest d = digest(row[0]);
       std::string data = bytes(row[1]);
       if (Sha256::of(data) != d) raise(ErrorCode::parse, "corrupt store: chunk " + d.hex() + " fails its digest");
