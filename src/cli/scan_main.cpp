@@ -343,7 +343,7 @@ int main(int argc, char** argv) {
   if (const auto config = tb::config::choose_file(config_file, tb::config::kDefaultScanConfig)) {
     const auto keys = tb::config::scan_keys({opts, upload, verify_query, output, format_name, token_file,
                                              enrol_token_file, scan_pseudo, inventory, nice, quiet,
-                                             force_progress, verify, signing_key_file});
+                                             force_progress, verify, signing_key_file, upload_mode});
     auto applied = tb::config::apply_file(*config, keys, [&app](std::string_view flag) {
       const CLI::Option* option = app.get_option_no_throw(std::string(flag));
       return option != nullptr && option->count() > 0;

@@ -30,6 +30,7 @@ std::vector<Key> scan_keys(const ScanSettings& s) {
       text("server.cluster", s.upload.cluster, {"--cluster", "--output"}),
       text("server.role", s.upload.role, {"--role", "--output"}),
       integer("server.attempts", s.upload.attempts, 1, 100, {"--attempts"}),
+      text("server.upload", s.upload_mode, {"--upload", "--output"}, {"chunks", "document"}),
       boolean("verify.enabled", s.verify, {"--verify", "--output"}),
       texts("verify.expect_patches", s.verify_query.expect_patches, {"--expect-patch"}),
       boolean("verify.cluster_identical", s.verify_query.cluster_identical, {"--cluster-identical"}),

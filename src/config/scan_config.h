@@ -29,6 +29,7 @@ struct ScanSettings {
   bool& progress;                 // --progress
   bool& verify;                   // --verify
   std::string& signing_key;       // --signing-key
+  std::string& upload_mode;       // --upload: chunks | document
 };
 
 // The keys of scan.toml, each with the flags that override it.

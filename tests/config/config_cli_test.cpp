@@ -79,6 +79,18 @@ TEST_F(ConfigCli, ScannerRefusesABadFileWithTheLine) {
                        ":6:7: server.url: expected a string, got an integer\n");
 }
 
+TEST_F(ConfigCli, ScannerUploadModeIsAKeyWithItsTwoValues) {
+  write(dir_ / "scan.toml", "[scan]\nroots = [\"" + (dir_ / "a").string() + "\"]\n[server]\nupload = \"parcels\"\n");
+  int status = -1;
+  scan("--config " + (dir_ / "scan.toml").string(), &status);
+  EXPECT_EQ(status, 2);
+  EXPECT_NE(err().find("server.upload"), std::string::npos) << err();
+  write(dir_ / "scan.toml", "[scan]\nroots = [\"" + (dir_ / "a").string() + "\"]\n[server]\nupload = \"document\"\n");
+  const std::string out = scan("--config " + (dir_ / "scan.toml").string() + " -q", &status);
+  EXPECT_EQ(status, 0) << err();
+  EXPECT_NE(out.find("file-a"), std::string::npos);
+}
+
 TEST_F(ConfigCli, ScannerRefusesAMissingExplicitFile) {
   int status = -1;
   scan("--config " + (dir_ / "absent.toml").string() + " " + (dir_ / "a").string(), &status);
