@@ -31,6 +31,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // check stored chunks as it checks sent ones.
   std::vector<std::string> stored(scan->referenced.size(), std::string(input.substr(size / 2)));
   auto doc = tb::assemble_chunked_scan(std::move(*scan), stored, limits);
-  if (doc) (void)doc->manifest.size();
+  if (doc) (void)doc->document.manifest.size();
   return 0;
 }

@@ -59,7 +59,7 @@ for upload in "${uploads[@]}"; do
     bench=$!
     for _ in $(seq 120); do grep -q '^server: pid' "$work/out.txt" 2>/dev/null && break; sleep 1; done
     pid=$(sed -n 's/^server: pid \([0-9]*\).*/\1/p' "$work/out.txt")
-    [ -n "$pid" ] && perf record -g -o "$work/perf.data" -p "$pid" >/dev/null 2>&1 &
+    [ -n "$pid" ] && perf record ${TB_PERF_CALLGRAPH:---call-graph dwarf,16384} -F 499 -o "$work/perf.data" -p "$pid" >/dev/null 2>&1 &
     wait "$bench" || status=$?
     echo "perf data: $work/perf.data (perf report -i $work/perf.data)"
   else

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -24,6 +25,16 @@ struct Sha256Digest {
   std::string hex() const;
   // Accepts exactly 64 hex digits (either case); nullopt otherwise.
   static std::optional<Sha256Digest> from_hex(std::string_view hex);
+};
+
+// For unordered containers keyed by digest.
+struct Sha256DigestHash {
+  std::size_t operator()(const Sha256Digest& d) const noexcept {
+    // A SHA-256 is already uniformly distributed: its first bytes are a perfect hash.
+    std::size_t h;
+    std::memcpy(&h, d.bytes.data(), sizeof h);
+    return h;
+  }
 };
 
 // Streaming hasher: update() any number of times, then finish() once.

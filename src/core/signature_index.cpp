@@ -5,13 +5,6 @@
 
 namespace tb {
 
-std::size_t SignatureIndex::DigestHash::operator()(const Sha256Digest& d) const noexcept {
-  // A SHA-256 is already uniformly distributed: its first 8 bytes are a perfect hash.
-  std::size_t h;
-  std::memcpy(&h, d.bytes.data(), sizeof h);
-  return h;
-}
-
 Expected<SignatureIndex> SignatureIndex::build(std::vector<Signature> signatures) {
   // Ids and PathIds are 32-bit, which halves the index next to size_t and is far beyond
   // any real set (500 signatures x 2,000 files is 1M records).

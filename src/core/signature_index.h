@@ -80,9 +80,6 @@ class SignatureIndex {
   bool is_other_version(Id id, Id other) const;
 
  private:
-  struct DigestHash {
-    std::size_t operator()(const Sha256Digest& d) const noexcept;
-  };
   // CSR layout: the entries of path p are path_entries_[path_offsets_[p] .. path_offsets_[p+1]).
   // One flat array instead of a vector per path keeps a 1M-path build to a few allocations.
   void index_paths();
@@ -103,7 +100,7 @@ class SignatureIndex {
   std::vector<std::size_t> record_offsets_;          // per signature, into record_paths_
   std::vector<PathId> record_paths_;                 // PathId of every record, signature by signature
 
-  std::unordered_map<Sha256Digest, std::pair<std::uint32_t, std::uint32_t>, DigestHash> content_;  // offset, count
+  std::unordered_map<Sha256Digest, std::pair<std::uint32_t, std::uint32_t>, Sha256DigestHash> content_;  // offset, count
   std::vector<Entry> content_entries_;
 
   std::vector<std::vector<Id>> later_;

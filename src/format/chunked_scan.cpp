@@ -121,39 +121,41 @@ Expected<std::size_t> decode_checked(std::string_view data, std::vector<FileReco
 // The records in path order without comparing them all: a chunk holds one directory's
 // entries in order, so path order is a walk that follows each directory entry with the
 // chunk of that directory, starting from the chunks no entry leads to, in directory
-// order. Every record of `records` is moved out, each once. Hostile shapes (two chunks
-// of one directory...) come out unsorted: the caller checks.
-std::vector<FileRecord> in_path_order(std::vector<FileRecord>& records, const std::vector<ChunkedScan::Run>& runs) {
+// order. Every record of every chunk is copied out once. Hostile shapes (two chunks of
+// one directory...) come out unsorted: the caller checks.
+std::vector<FileRecord> in_path_order(std::span<const DecodedChunk* const> chunks, std::size_t total) {
   std::unordered_map<std::string_view, std::size_t> by_dir;
-  by_dir.reserve(runs.size());
-  for (std::size_t i = 0; i < runs.size(); ++i) by_dir.emplace(runs[i].dir, i);
-  std::vector<bool> emitted(runs.size(), false);
+  by_dir.reserve(chunks.size());
+  for (std::size_t i = 0; i < chunks.size(); ++i) by_dir.emplace(chunks[i]->dir, i);
+  std::vector<bool> emitted(chunks.size(), false);
   std::vector<FileRecord> out;
-  out.reserve(records.size());
-  // Explicit stack of (run, next record): depth is bounded by the path length, not the stack.
+  out.reserve(total);
+  // Explicit stack of (chunk, next record): depth is bounded by the path length, not the stack.
   std::vector<std::pair<std::size_t, std::size_t>> stack;
   auto walk = [&](std::size_t start) {
     emitted[start] = true;
-    stack.emplace_back(start, runs[start].begin);
+    stack.emplace_back(start, 0);
     while (!stack.empty()) {
-      auto& [run, next] = stack.back();
-      if (next == runs[run].end) {
+      auto& [chunk, next] = stack.back();
+      const std::vector<FileRecord>& records = chunks[chunk]->records;
+      if (next == records.size()) {
         stack.pop_back();
         continue;
       }
-      FileRecord& r = records[next++];
+      const FileRecord& r = records[next++];
       const bool is_dir = r.type == FileType::directory;
       auto sub = is_dir ? by_dir.find(r.path) : by_dir.end();
-      out.push_back(std::move(r));
+      out.push_back(r);
       if (sub != by_dir.end() && !emitted[sub->second]) {
         emitted[sub->second] = true;
-        stack.emplace_back(sub->second, runs[sub->second].begin);
+        stack.emplace_back(sub->second, 0);
       }
     }
   };
-  std::vector<std::size_t> order(runs.size());
+  std::vector<std::size_t> order(chunks.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return path_less(runs[a].dir, runs[b].dir); });
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return path_less(chunks[a]->dir, chunks[b]->dir); });
   for (std::size_t i : order)
     if (!emitted[i]) walk(i);
   return out;
@@ -235,19 +237,24 @@ Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& li
     if (*flag != 1) return malformed(where + "unknown entry kind " + std::to_string(*flag));
     auto size = in.varint();
     if (!size) return tl::unexpected(size.error());
-    if (auto data = in.exact(*size, bytes); !data) return tl::unexpected(data.error());
-    hasher.update(bytes);
+    ChunkedScan::Sent sent;
+    if (auto data = in.exact(*size, sent.data); !data) return tl::unexpected(data.error());
+    hasher.update(sent.data);
     if (hasher.finish() != digest) return malformed(where + "its content does not match its digest " + digest.hex());
-    const std::size_t first = scan.records.size();
-    auto decoded = decode_checked(bytes, scan.records, record_budget, limits);
+    auto chunk = std::make_shared<DecodedChunk>();
+    chunk->digest = digest;
+    auto decoded = decode_checked(sent.data, chunk->records, record_budget, limits);
     if (!decoded) return fail(decoded.error().code, where + decoded.error().message);
     // Only the canonical encoding names a chunk the store can find again by digest.
-    ChunkView view{chunk_dir(bytes), {}};
-    for (std::size_t r = first; r < scan.records.size(); ++r) view.records.push_back(&scan.records[r]);
+    ChunkView view{chunk_dir(sent.data), {}};
+    view.records.reserve(chunk->records.size());
+    for (const FileRecord& r : chunk->records) view.records.push_back(&r);
     reencoded.clear();
     encode_chunk(view, reencoded);
-    if (reencoded != bytes) return malformed(where + "not canonically encoded");
-    scan.runs.push_back(ChunkedScan::Run{std::string(view.dir), first, scan.records.size()});
+    if (reencoded != sent.data) return malformed(where + "not canonically encoded");
+    chunk->dir = std::string(view.dir);
+    sent.chunk = std::move(chunk);
+    scan.sent.push_back(std::move(sent));
   }
   auto end = in.at_end();
   if (!end) return tl::unexpected(end.error());
@@ -255,26 +262,82 @@ Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& li
   return scan;
 }
 
-Expected<ScanDocument> assemble_chunked_scan(ChunkedScan scan, std::span<const std::string> stored,
-                                             const ReadLimits& limits) {
+Expected<SharedChunk> decode_stored_chunk(const Sha256Digest& digest, std::string_view data, const ReadLimits& limits) {
+  auto chunk = std::make_shared<DecodedChunk>();
+  chunk->digest = digest;
+  std::size_t budget = limits.max_records;
+  auto decoded = decode_checked(data, chunk->records, budget, limits);
+  if (!decoded) return fail(decoded.error().code, "stored chunk " + digest.hex() + ": " + decoded.error().message);
+  chunk->dir = std::string(chunk_dir(data));
+  return chunk;
+}
+
+std::size_t DecodedChunk::memory_bytes() const {
+  // Strings longer than the small-string buffer own a heap block of about their capacity.
+  const auto heap = [](const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; };
+  std::size_t bytes = sizeof(DecodedChunk) + heap(dir) + records.capacity() * sizeof(FileRecord);
+  for (const FileRecord& r : records) bytes += heap(r.path) + heap(r.link_target);
+  return bytes;
+}
+
+Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const SharedChunk> stored,
+                                              const ReadLimits& limits) {
   if (stored.size() != scan.referenced.size())
     return fail(ErrorCode::internal, "chunked scan: stored chunks do not match the references");
-  std::size_t budget = limits.max_records - std::min(limits.max_records, scan.records.size());
-  for (std::size_t i = 0; i < stored.size(); ++i) {
-    const std::size_t first = scan.records.size();
-    auto decoded = decode_checked(stored[i], scan.records, budget, limits);
-    if (!decoded)
-      return fail(decoded.error().code, "stored chunk " + scan.referenced[i].hex() + ": " + decoded.error().message);
-    scan.runs.push_back(ChunkedScan::Run{std::string(chunk_dir(stored[i])), first, scan.records.size()});
+  std::vector<const DecodedChunk*> chunks;
+  chunks.reserve(scan.sent.size() + stored.size());
+  std::size_t total = 0;
+  for (const ChunkedScan::Sent& s : scan.sent) {
+    chunks.push_back(s.chunk.get());
+    total += s.chunk->records.size();
   }
-  std::vector<FileRecord> ordered = in_path_order(scan.records, scan.runs);
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    if (!stored[i] || stored[i]->digest != scan.referenced[i])
+      return fail(ErrorCode::internal, "chunked scan: stored chunk " + scan.referenced[i].hex() + " not given");
+    chunks.push_back(stored[i].get());
+    total += stored[i]->records.size();
+  }
+  if (total > limits.max_records)
+    return fail(ErrorCode::limit, "chunked scan: more than " + std::to_string(limits.max_records) + " records");
+  std::vector<FileRecord> ordered = in_path_order(chunks, total);
   bool sorted = true;
   for (std::size_t i = 1; i < ordered.size() && sorted; ++i) sorted = path_less(ordered[i - 1].path, ordered[i].path);
   // Odd shapes (two chunks of one directory...): sorted the slow way, and checked.
   auto manifest = sorted ? Manifest::from_sorted(std::move(ordered)) : Manifest::from_records(std::move(ordered));
   if (!manifest) return fail(ErrorCode::parse, "chunked scan: " + manifest.error().message);
-  scan.document.manifest = std::move(*manifest);
-  return std::move(scan.document);
+
+  AssembledScan out;
+  out.document.header = scan.document.header;
+  out.document.errors = scan.document.errors;
+  out.document.summary = scan.document.summary;
+  out.document.manifest = std::move(*manifest);
+  // The upload's chunks are the manifest's split when no two name one directory: each
+  // chunk is canonical and non-empty, and its records' parent is its directory.
+  std::vector<std::size_t> order(chunks.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return path_less(chunks[a]->dir, chunks[b]->dir); });
+  for (std::size_t i = 1; i < order.size(); ++i)
+    if (chunks[order[i - 1]]->dir == chunks[order[i]]->dir) return out;
+  out.chunks.reserve(order.size());
+  for (std::size_t i : order)
+    out.chunks.push_back(ManifestChunkRef{chunks[i]->digest, chunks[i]->records.size(),
+                                          i < scan.sent.size() ? std::string_view(scan.sent[i].data) : std::string_view()});
+  return out;
+}
+
+Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const std::string> stored,
+                                              const ReadLimits& limits) {
+  if (stored.size() != scan.referenced.size())
+    return fail(ErrorCode::internal, "chunked scan: stored chunks do not match the references");
+  std::vector<SharedChunk> decoded;
+  decoded.reserve(stored.size());
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    auto chunk = decode_stored_chunk(scan.referenced[i], stored[i], limits);
+    if (!chunk) return tl::unexpected(chunk.error());
+    decoded.push_back(std::move(*chunk));
+  }
+  return assemble_chunked_scan(scan, decoded, limits);
 }
 
 }  // namespace tb

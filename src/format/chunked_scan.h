@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -43,17 +44,33 @@ inline constexpr std::string_view kChunkedScanMediaType = "application/vnd.trust
 std::string encode_chunked_scan(std::string_view header_document, std::span<const EncodedChunk> chunks,
                                 const std::function<bool(const Sha256Digest&)>& send);
 
-// A chunked upload as read: the document's header, errors and summary, the records of
-// the chunks sent, and the digests of the chunks referenced.
+// One directory chunk, decoded: its records, each checked like a document's. Immutable
+// once built, so a server can share it between requests (content addressing: the digest
+// says what it holds, forever).
+struct DecodedChunk {
+  Sha256Digest digest;
+  std::string dir;                  // the directory whose entries it lists ("" for "/")
+  std::vector<FileRecord> records;  // in path order, at least one
+  // Roughly the heap this takes, for a cache's bound.
+  std::size_t memory_bytes() const;
+};
+using SharedChunk = std::shared_ptr<const DecodedChunk>;
+
+// Decodes a chunk the store holds (stored chunks are checked like sent ones: the store
+// is a disk, not an authority). ErrorCode::parse for a malformed or empty chunk or a
+// record that fails the readers' checks; ErrorCode::limit beyond limits.max_records.
+Expected<SharedChunk> decode_stored_chunk(const Sha256Digest& digest, std::string_view data,
+                                          const ReadLimits& limits = {});
+
+// A chunked upload as read: the document's header, errors and summary, the chunks sent
+// (decoded, checked, with their encoding) and the digests of the chunks referenced.
 struct ChunkedScan {
-  ScanDocument document;               // manifest empty: the records are below
-  std::vector<FileRecord> records;     // from the sent chunks, checked
-  // Where each sent chunk's records are in `records`: [begin, end), and its directory.
-  struct Run {
-    std::string dir;
-    std::size_t begin = 0, end = 0;
+  ScanDocument document;  // manifest empty: the records are in the chunks
+  struct Sent {
+    SharedChunk chunk;
+    std::string data;  // its canonical encoding
   };
-  std::vector<Run> runs;
+  std::vector<Sent> sent;
   std::vector<Sha256Digest> referenced;
 };
 
@@ -64,12 +81,25 @@ struct ChunkedScan {
 // ErrorCode::limit beyond a bound; the source's own errors unchanged.
 Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& limits = {});
 
+// A whole scan put together from its chunks.
+struct AssembledScan {
+  ScanDocument document;
+  // The manifest's chunks in split_into_chunks order when the upload's chunks are exactly
+  // its split (one per directory, as scanners send them), for the store to keep as they
+  // are; empty otherwise (the store then splits the manifest itself). Sent chunks' data
+  // points into the ChunkedScan, which must outlive this.
+  std::vector<ManifestChunkRef> chunks;
+};
+
 // The whole scan: the records sent plus those of the referenced chunks, `stored[i]` being
-// the content of `scan.referenced[i]` as the store holds it. Each stored record is checked
-// like a sent one. ErrorCode::parse / invalid_argument (duplicated paths across chunks)
-// / limit.
-Expected<ScanDocument> assemble_chunked_scan(ChunkedScan scan, std::span<const std::string> stored,
-                                             const ReadLimits& limits = {});
+// scan.referenced[i] decoded (decode_stored_chunk, or a cache of its results).
+// ErrorCode::parse / invalid_argument (duplicated paths across chunks) / limit (more than
+// limits.max_records records in all).
+Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const SharedChunk> stored,
+                                              const ReadLimits& limits = {});
+// The same with the stored chunks' content as the store holds it.
+Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const std::string> stored,
+                                              const ReadLimits& limits = {});
 
 // The checks a document reader makes on one record, for records that arrive in binary
 // form: canonical path within limits.paths, mode within 07777, a hash only on a regular

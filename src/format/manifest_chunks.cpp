@@ -147,6 +147,13 @@ Expected<std::size_t> decode_chunk(std::string_view data, std::vector<FileRecord
   return static_cast<std::size_t>(count);
 }
 
+Sha256Digest chunk_list_digest(std::span<const Sha256Digest> digests) {
+  Sha256 hasher;
+  for (const Sha256Digest& d : digests)
+    hasher.update(std::string_view(reinterpret_cast<const char*>(d.bytes.data()), d.bytes.size()));
+  return hasher.finish();
+}
+
 namespace {
 
 // True when directory `dir` is `inner` or one of its ancestors ("" is above everything).

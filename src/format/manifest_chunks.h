@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -59,6 +60,21 @@ struct EncodedChunk {
   Sha256Digest digest;
   std::string data;
 };
+
+// A manifest's chunk as an upload delivered it, for a store to keep without encoding and
+// hashing it again: its digest, its record count and, when the upload sent it rather than
+// named a stored one, its encoding (pointing into the upload, which must outlive it).
+struct ManifestChunkRef {
+  Sha256Digest digest;
+  std::size_t records = 0;
+  std::string_view data;  // empty: a chunk the store holds already
+};
+
+// The identity of a manifest's chunk list, given in split_into_chunks order: SHA-256 over
+// the chunks' digests. Two manifests have the same one exactly when they hold equal
+// records (the encoding is canonical), like Manifest::digest(), but it costs a hash of 32
+// bytes per directory instead of a pass over every record.
+Sha256Digest chunk_list_digest(std::span<const Sha256Digest> digests);
 
 // The chunks of a manifest built from its records as they come, in path order (a scan's
 // order), holding only the directories still open on the way down: the same chunks, byte

@@ -207,7 +207,13 @@ class Api {
   std::optional<Upload> receive(const httplib::Request& req, httplib::Response& res,
                                 const httplib::ContentReader& reader);
   std::optional<ScanDocument> parse_upload(const Upload& upload, httplib::Response& res);
-  std::optional<ScanDocument> parse_chunked_upload(const Upload& upload, httplib::Response& res);
+  // A chunked upload read and put together; `scan` holds what `assembled.chunks` points
+  // into (behind a pointer: it must not move) and the chunks sent, for the cache once stored.
+  struct ChunkedUpload {
+    std::unique_ptr<ChunkedScan> scan;
+    AssembledScan assembled;
+  };
+  std::optional<ChunkedUpload> parse_chunked_upload(const Upload& upload, httplib::Response& res);
 
   SharedStore& store_;
   ApiOptions options_;
@@ -327,8 +333,9 @@ std::optional<ScanDocument> Api::parse_upload(const Upload& upload, httplib::Res
 }
 
 // A chunked upload (format/chunked_scan.h): the chunks it names by digest come from the
-// store; when some are not there, 409 with their digests, and nothing is stored.
-std::optional<ScanDocument> Api::parse_chunked_upload(const Upload& upload, httplib::Response& res) {
+// chunk cache or else the store; when some are in neither, 409 with their digests, and
+// nothing is stored.
+std::optional<Api::ChunkedUpload> Api::parse_chunked_upload(const Upload& upload, httplib::Response& res) {
   UploadBody body(upload);
   auto scan = read_chunked_scan(body.source(), options_.limits);
   if (!scan) {
@@ -340,42 +347,64 @@ std::optional<ScanDocument> Api::parse_chunked_upload(const Upload& upload, http
           dump(json{{"error", std::to_string(missing.size()) + " of the chunks are not stored: send them"},
                     {"missing_chunks", std::move(missing)}}));
   };
+  std::vector<SharedChunk> chunks = store_.chunk_cache().find(scan->referenced);
+  std::vector<Sha256Digest> uncached;
+  std::vector<std::size_t> where;  // uncached[k] is scan->referenced[where[k]]
+  for (std::size_t i = 0; i < chunks.size(); ++i)
+    if (!chunks[i]) {
+      uncached.push_back(scan->referenced[i]);
+      where.push_back(i);
+    }
   // A body with no chunk content is usually a scanner's first round: ask the store which
   // chunks it has (an index look-up) before reading any.
-  if (scan->records.empty() && !scan->referenced.empty()) {
-    auto held = store_.with([&](Store& s) { return s.has_chunks(scan->referenced); });
+  if (scan->sent.empty() && !uncached.empty()) {
+    auto held = store_.with([&](Store& s) { return s.has_chunks(uncached); });
     if (!held) {
       reply_store_error(res, held.error());
       return std::nullopt;
     }
     json missing = json::array();
-    for (std::size_t i = 0; i < held->size(); ++i)
-      if (!(*held)[i]) missing.push_back(scan->referenced[i].hex());
+    for (std::size_t k = 0; k < held->size(); ++k)
+      if (!(*held)[k]) missing.push_back(uncached[k].hex());
     if (!missing.empty()) {
       reply_missing(std::move(missing));
       return std::nullopt;
     }
   }
-  auto stored = store_.with([&](Store& s) { return s.find_chunks(scan->referenced); });
-  if (!stored) {
-    reply_store_error(res, stored.error());
+  if (!uncached.empty()) {
+    auto stored = store_.with([&](Store& s) { return s.find_chunks(uncached); });
+    if (!stored) {
+      reply_store_error(res, stored.error());
+      return std::nullopt;
+    }
+    json missing = json::array();
+    std::vector<SharedChunk> read;
+    for (std::size_t k = 0; k < stored->size(); ++k) {
+      if (!(*stored)[k]) {
+        missing.push_back(uncached[k].hex());
+        continue;
+      }
+      auto chunk = decode_stored_chunk(uncached[k], *(*stored)[k], options_.limits);
+      if (!chunk) {
+        reply_bad_upload(res, chunk.error(), "invalid chunked scan: ");
+        return std::nullopt;
+      }
+      chunks[where[k]] = *chunk;
+      read.push_back(std::move(*chunk));
+    }
+    if (!missing.empty()) {
+      reply_missing(std::move(missing));
+      return std::nullopt;
+    }
+    store_.chunk_cache().add(read);
+  }
+  auto owned = std::make_unique<ChunkedScan>(std::move(*scan));
+  auto assembled = assemble_chunked_scan(*owned, chunks, options_.limits);
+  if (!assembled) {
+    reply_bad_upload(res, assembled.error(), "invalid chunked scan: ");
     return std::nullopt;
   }
-  std::vector<std::string> contents;
-  contents.reserve(stored->size());
-  json missing = json::array();
-  for (std::size_t i = 0; i < stored->size(); ++i) {
-    if ((*stored)[i]) contents.push_back(std::move(*(*stored)[i]));
-    else missing.push_back(scan->referenced[i].hex());
-  }
-  if (!missing.empty()) {
-    reply_missing(std::move(missing));
-    return std::nullopt;
-  }
-  auto doc = assemble_chunked_scan(std::move(*scan), contents, options_.limits);
-  if (doc) return std::move(*doc);
-  reply_bad_upload(res, doc.error(), "invalid chunked scan: ");
-  return std::nullopt;
+  return ChunkedUpload{std::move(owned), std::move(*assembled)};
 }
 
 void Api::post_scan(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
@@ -425,7 +454,14 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     if (!digest) return reply_store_error(res, digest.error());
     body_sha256 = *digest;
   }
-  auto doc = chunked ? parse_chunked_upload(*upload, res) : parse_upload(*upload, res);
+  std::optional<ScanDocument> doc;
+  std::optional<ChunkedUpload> chunked_upload;
+  if (chunked) {
+    chunked_upload = parse_chunked_upload(*upload, res);
+    if (chunked_upload) doc = std::move(chunked_upload->assembled.document);
+  } else {
+    doc = parse_upload(*upload, res);
+  }
   upload.reset();  // the spool's disk space is not needed any more
   if (!doc) return;
   auto host = scan_host_for(token, requested, doc->header.host.hostname);
@@ -492,9 +528,17 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
       if (!keyed) placement_problem += (placement_problem.empty() ? "" : "; ") + keyed.error().message;
     }
   } else {
-    auto id = store_.with([&](Store& s) { return s.put_scan(*host, *doc); });
+    const std::span<const ManifestChunkRef> chunks =
+        chunked_upload ? std::span<const ManifestChunkRef>(chunked_upload->assembled.chunks)
+                       : std::span<const ManifestChunkRef>();
+    auto id = store_.with([&](Store& s) { return s.put_scan(*host, *doc, chunks); });
     if (!id) return reply_store_error(res, id.error());
     scan_id = *id;
+    if (chunked_upload) {  // stored now: the next uploads may name them
+      std::vector<SharedChunk> sent;
+      for (const ChunkedScan::Sent& c : chunked_upload->scan->sent) sent.push_back(c.chunk);
+      store_.chunk_cache().add(sent);
+    }
   }
   if (options_.metrics != nullptr) options_.metrics->scan_ingested(doc->manifest.size());
   auto judged = timed_judge(*doc, *host, **index, flag(req, "all"));

@@ -17,16 +17,20 @@
 
 #include "core/error.h"
 #include "core/signature_index.h"
+#include "server/chunk_cache.h"
 #include "store/store.h"
 
 namespace tb::server {
 
 class SharedStore {
  public:
+  static constexpr std::size_t kDefaultChunkCacheBytes = std::size_t{64} << 20;
+
   // A pool of one connection.
-  explicit SharedStore(std::unique_ptr<Store> store);
+  explicit SharedStore(std::unique_ptr<Store> store, std::size_t chunk_cache_bytes = kDefaultChunkCacheBytes);
   // A pool: every element a connection to the same store (at least one).
-  explicit SharedStore(std::vector<std::unique_ptr<Store>> connections);
+  explicit SharedStore(std::vector<std::unique_ptr<Store>> connections,
+                       std::size_t chunk_cache_bytes = kDefaultChunkCacheBytes);
 
   // Runs `f(Store&)` on a free connection (waiting for one) and returns what it returns.
   // `f` must not call back into this object: with every connection lent out it would wait
@@ -38,6 +42,9 @@ class SharedStore {
   }
 
   std::size_t connections() const { return connections_.size(); }
+
+  // Decoded chunks the store holds, shared by every request (server/chunk_cache.h).
+  ChunkCache& chunk_cache() { return chunk_cache_; }
 
   // The signature index, built once and shared by every request until an import through
   // this object invalidates it, or the number of stored signatures changes (an import by
@@ -73,6 +80,8 @@ class SharedStore {
   std::mutex pool_mutex_;
   std::condition_variable released_;
   std::vector<Store*> free_;
+
+  ChunkCache chunk_cache_;
 
   std::mutex index_mutex_;  // index_, index_signatures_, and imports
   std::shared_ptr<const SignatureIndex> index_;

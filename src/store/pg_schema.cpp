@@ -208,6 +208,10 @@ CREATE TABLE signature_provenance (
   release_sha256     bytea CHECK (release_sha256 IS NULL OR length(release_sha256) = 32)
 );
 )sql"},
+    {9, "manifests named by their chunk list too", R"sql(
+ALTER TABLE manifests ADD COLUMN chunks_digest bytea CHECK (chunks_digest IS NULL OR length(chunks_digest) = 32);
+CREATE UNIQUE INDEX manifests_chunks_digest ON manifests(chunks_digest);
+)sql"},
 };
 
 constexpr int kLatest = kMigrations[std::size(kMigrations) - 1].version;

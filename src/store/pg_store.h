@@ -37,7 +37,9 @@ class PostgresStore final : public Store {
   // Connects and migrates; throws like a method body.
   void connect();
 
-  Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) override;
+  using Store::put_scan;
+  Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan,
+                                  std::span<const ManifestChunkRef> chunks) override;
   Expected<ScanDocument> get_scan(std::int64_t id) override;
   Expected<std::optional<PackageInventory>> get_scan_inventory(std::int64_t scan_id) override;
   Expected<std::vector<std::optional<std::string>>> find_chunks(std::span<const Sha256Digest> digests) override;
@@ -97,7 +99,9 @@ class PostgresStore final : public Store {
 
   // Core tables (postgres_store.cpp), inside the caller's transaction.
   std::int64_t host_id(pqxx::transaction_base& tx, const std::string& name);  // creating it
-  std::int64_t put_manifest(pqxx::transaction_base& tx, const Manifest& manifest);
+  std::int64_t put_manifest(pqxx::transaction_base& tx, const Manifest& manifest,
+                            std::span<const ManifestChunkRef> known = {});
+  void name_by_chunks(pqxx::transaction_base& tx, std::int64_t manifest_id, const Sha256Digest& list);
   Manifest get_manifest(pqxx::transaction_base& tx, std::int64_t id);
   pqxx::result chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests, const char* columns);
   std::int64_t insert_scan(pqxx::transaction_base& tx, std::int64_t host, std::int64_t manifest,

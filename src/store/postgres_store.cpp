@@ -179,46 +179,101 @@ std::int64_t PostgresStore::host_id(pqxx::transaction_base& tx, const std::strin
 // written). The chunks go in with one COPY into a temporary table and one INSERT ...
 // SELECT, in digest order so that two replicas storing overlapping chunks lock them in
 // the same order (no deadlock), ON CONFLICT DO NOTHING for chunks another one stores.
-std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manifest& manifest) {
-  const Sha256Digest digest = manifest.digest();
-  auto found = exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(digest));
-  if (!found.empty()) return found[0][0].as<std::int64_t>();
-  auto inserted = exec(tx,
-                       "INSERT INTO manifests(digest, records) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING"
-                       " RETURNING id",
-                       bin(digest), static_cast<std::int64_t>(manifest.size()));
+// With the chunks an upload delivered (`known`, in split order): found by its chunk list
+// without a pass over its records, else stored without encoding a chunk again (one named
+// but not stored is encoded from the manifest after all).
+std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manifest& manifest,
+                                         std::span<const ManifestChunkRef> known) {
+  std::vector<Sha256Digest> digests;
+  digests.reserve(known.size());
+  for (const ManifestChunkRef& c : known) digests.push_back(c.digest);
+  if (!known.empty()) {
+    auto by_chunks = exec(tx, "SELECT id FROM manifests WHERE chunks_digest = $1", bin(chunk_list_digest(digests)));
+    if (!by_chunks.empty()) return by_chunks[0][0].as<std::int64_t>();
+  }
+  const Sha256Digest whole = manifest.digest();
+  auto found = exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(whole));
+  if (!found.empty()) {
+    const std::int64_t id = found[0][0].as<std::int64_t>();
+    if (!known.empty()) {  // stored before lists were named: named from the chunks it links
+      std::vector<Sha256Digest> linked;
+      for (const auto& row : exec(tx,
+                                  "SELECT c.digest FROM manifest_chunks mc JOIN chunks c ON c.id = mc.chunk_id"
+                                  " WHERE mc.manifest_id = $1 ORDER BY mc.seq",
+                                  id))
+        linked.push_back(digest(row[0]));
+      name_by_chunks(tx, id, chunk_list_digest(linked));
+    }
+    return id;
+  }
+  auto inserted = exec(tx, "INSERT INTO manifests(digest, records) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id",
+                       bin(whole), static_cast<std::int64_t>(manifest.size()));
   if (inserted.empty())  // stored by another connection that committed meanwhile, with its chunks
-    return exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(digest))[0][0].as<std::int64_t>();
+    return exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(whole))[0][0].as<std::int64_t>();
   const std::int64_t id = inserted[0][0].as<std::int64_t>();
-  const auto chunks = store::split_into_chunks(manifest);
-  if (chunks.empty()) return id;
+  std::vector<store::ChunkView> split;
+  if (known.empty()) split = store::split_into_chunks(manifest);
+  const std::size_t count = known.empty() ? split.size() : known.size();
+  if (count == 0) {
+    name_by_chunks(tx, id, chunk_list_digest({}));
+    return id;
+  }
 
   {
     pqxx::stream_to copy(tx, "chunk_staging", std::vector<std::string>{"seq", "digest", "records", "bytes", "data"});
     std::string buffer;
-    std::int64_t seq = 0;
-    for (const store::ChunkView& chunk : chunks) {
-      buffer.clear();
-      store::encode_chunk(chunk, buffer);
-      copy << std::make_tuple(seq++, hex_bytea(digest_bytes(Sha256::of(buffer))),
-                              static_cast<std::int64_t>(chunk.records.size()), static_cast<std::int64_t>(buffer.size()),
-                              hex_bytea(buffer));
+    for (std::size_t seq = 0; seq < count; ++seq) {
+      std::size_t records = 0;
+      std::string_view data;
+      if (known.empty()) {
+        buffer.clear();
+        store::encode_chunk(split[seq], buffer);
+        digests.push_back(Sha256::of(buffer));
+        records = split[seq].records.size();
+        data = buffer;
+      } else {
+        records = known[seq].records;
+        data = known[seq].data;  // empty: stored already (staged to be linked only)
+      }
+      copy << std::make_tuple(static_cast<std::int64_t>(seq), hex_bytea(digest_bytes(digests[seq])),
+                              static_cast<std::int64_t>(records), static_cast<std::int64_t>(data.size()),
+                              hex_bytea(data));
     }
     copy.complete();
   }
   exec(tx,
        "INSERT INTO chunks(digest, records, bytes, data) SELECT s.digest, s.records, s.bytes, s.data"
-       " FROM chunk_staging s WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.digest = s.digest)"
+       " FROM chunk_staging s WHERE s.bytes > 0 AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.digest = s.digest)"
        " ORDER BY s.digest ON CONFLICT (digest) DO NOTHING");
+  if (!known.empty()) {
+    const auto absent =
+        exec(tx, "SELECT s.seq FROM chunk_staging s WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.digest = s.digest)");
+    if (!absent.empty()) split = store::split_into_chunks(manifest);
+    for (const auto& row : absent) {
+      const auto seq = static_cast<std::size_t>(row[0].as<std::int64_t>());
+      std::string encoded;
+      if (split.size() == known.size()) store::encode_chunk(split[seq], encoded);
+      if (encoded.empty() || Sha256::of(encoded) != known[seq].digest)
+        raise(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
+      exec(tx, "INSERT INTO chunks(digest, records, bytes, data) VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO NOTHING",
+           bin(known[seq].digest), static_cast<std::int64_t>(split[seq].records.size()),
+           static_cast<std::int64_t>(encoded.size()), bin(encoded));
+    }
+  }
   const auto linked = exec(tx,
                            "INSERT INTO manifest_chunks(manifest_id, seq, chunk_id) SELECT $1, s.seq, c.id"
                            " FROM chunk_staging s JOIN chunks c ON c.digest = s.digest",
                            id);
   exec(tx, "DELETE FROM chunk_staging");
-  if (linked.affected_rows() != chunks.size())
+  if (linked.affected_rows() != count)
     raise(ErrorCode::internal, "manifest " + std::to_string(id) + ": " + std::to_string(linked.affected_rows()) +
-                                   " of " + std::to_string(chunks.size()) + " chunks linked");
+                                   " of " + std::to_string(count) + " chunks linked");
+  name_by_chunks(tx, id, chunk_list_digest(digests));
   return id;
+}
+
+void PostgresStore::name_by_chunks(pqxx::transaction_base& tx, std::int64_t manifest_id, const Sha256Digest& list) {
+  exec(tx, "UPDATE manifests SET chunks_digest = $1 WHERE id = $2 AND chunks_digest IS NULL", bin(list), manifest_id);
 }
 
 // Reads a manifest back, checking every chunk and the whole against their digests.
@@ -281,12 +336,13 @@ std::int64_t PostgresStore::insert_scan(pqxx::transaction_base& tx, std::int64_t
   return id;
 }
 
-Expected<std::int64_t> PostgresStore::put_scan(std::string_view host_name, const ScanDocument& scan) {
+Expected<std::int64_t> PostgresStore::put_scan(std::string_view host_name, const ScanDocument& scan,
+                                               std::span<const ManifestChunkRef> chunks) {
   if (host_name.empty()) return fail(ErrorCode::invalid_argument, "put_scan: empty host name");
   return guarded("cannot store the scan of " + str(host_name), [&] {
     pqxx::work tx(conn());
     const std::int64_t host = host_id(tx, str(host_name));
-    const std::int64_t manifest = put_manifest(tx, scan.manifest);
+    const std::int64_t manifest = put_manifest(tx, scan.manifest, chunks);
     const std::int64_t id = insert_scan(tx, host, manifest, scan);
     tx.commit();
     return id;

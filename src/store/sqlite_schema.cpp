@@ -244,6 +244,13 @@ CREATE TABLE signature_provenance (
   release_sha256     BLOB CHECK (release_sha256 IS NULL OR length(release_sha256) = 32)
 );
 )sql"},
+    {9, "manifests named by their chunk list too", R"sql(
+-- chunk_list_digest() of the manifest's chunks (format/manifest_chunks.h): a chunked
+-- upload finds a stored manifest by it without a pass over its records. NULL for
+-- manifests stored before; named when next met.
+ALTER TABLE manifests ADD COLUMN chunks_digest BLOB CHECK (chunks_digest IS NULL OR length(chunks_digest) = 32);
+CREATE UNIQUE INDEX manifests_chunks_digest ON manifests(chunks_digest);
+)sql"},
 };
 
 constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;

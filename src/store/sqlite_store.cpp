@@ -35,7 +35,8 @@ constexpr const char* kFindChunk = "SELECT id FROM chunks WHERE digest = ?";
 constexpr const char* kInsertChunk = "INSERT INTO chunks(digest, records, bytes, data) VALUES (?, ?, ?, ?)";
 constexpr const char* kInsertManifestChunk = "INSERT INTO manifest_chunks(manifest_id, seq, chunk_id) VALUES (?, ?, ?)";
 constexpr const char* kFindManifest = "SELECT id FROM manifests WHERE digest = ?";
-constexpr const char* kInsertManifest = "INSERT INTO manifests(digest, records) VALUES (?, ?)";
+constexpr const char* kFindManifestByChunks = "SELECT id FROM manifests WHERE chunks_digest = ?";
+constexpr const char* kInsertManifest = "INSERT INTO manifests(digest, records, chunks_digest) VALUES (?, ?, ?)";
 
 // A new API token: 32 random bytes as "tb_" + 64 hex digits.
 Expected<std::string> new_token_secret() {
@@ -60,7 +61,9 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;  // fleet_ points at db_ and this
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) override;
+  using Store::put_scan;
+  Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan,
+                                  std::span<const ManifestChunkRef> chunks) override;
   Expected<ScanDocument> get_scan(std::int64_t id) override;
   Expected<std::optional<PackageInventory>> get_scan_inventory(std::int64_t scan_id) override;
   Expected<std::vector<std::optional<std::string>>> find_chunks(std::span<const Sha256Digest> digests) override;
@@ -136,8 +139,13 @@ class SqliteStore final : public Store {
   Expected<std::optional<std::int64_t>> find_id(const char* sql, Bind bind);
   Expected<std::int64_t> insert(const char* sql, auto bind);
   Expected<std::int64_t> host_id(std::string_view name);
-  Expected<std::int64_t> put_manifest(const Manifest& manifest);
-  Expected<std::int64_t> put_chunk(const store::ChunkView& chunk);
+  Expected<std::int64_t> put_manifest(const Manifest& manifest, std::span<const ManifestChunkRef> known = {});
+  Expected<std::int64_t> put_known_manifest(const Manifest& manifest, std::span<const ManifestChunkRef> known);
+  Expected<std::int64_t> put_chunk(const Sha256Digest& digest, std::size_t records, std::string_view data);
+  // Records the digest of a stored manifest's chunk list (chunk_list_digest) unless it has one.
+  Expected<void> name_by_chunks(std::int64_t manifest_id, const Sha256Digest& list);
+  // The same from the chunks the store links to it (a manifest stored before lists were named).
+  Expected<void> name_by_stored_chunks(std::int64_t manifest_id);
   Expected<Manifest> get_manifest(std::int64_t id);
   Expected<std::int64_t> insert_scan(std::int64_t host, std::int64_t manifest, const ScanDocument& scan);
   Expected<void> put_inventory(std::int64_t scan_id, const PackageInventory& inventory);
@@ -176,39 +184,127 @@ Expected<std::int64_t> SqliteStore::host_id(std::string_view name) {
   return insert("INSERT INTO hosts(name) VALUES (?)", [&](Stmt& s) { s.bind_text(1, name); });
 }
 
-Expected<std::int64_t> SqliteStore::put_chunk(const store::ChunkView& chunk) {
-  buffer_.clear();
-  store::encode_chunk(chunk, buffer_);
-  const Sha256Digest digest = Sha256::of(buffer_);
+Expected<std::int64_t> SqliteStore::put_chunk(const Sha256Digest& digest, std::size_t records, std::string_view data) {
   auto found = find_id(kFindChunk, [&](Stmt& s) { s.bind_blob(1, digest_bytes(digest)); });
   if (!found) return tl::unexpected(found.error());
   if (*found) return **found;
   return insert(kInsertChunk, [&](Stmt& s) {
     s.bind_blob(1, digest_bytes(digest))
-        .bind(2, static_cast<std::uint64_t>(chunk.records.size()))
-        .bind(3, static_cast<std::uint64_t>(buffer_.size()))
-        .bind_blob_static(4, buffer_);  // buffer_ outlives the step inside insert()
+        .bind(2, static_cast<std::uint64_t>(records))
+        .bind(3, static_cast<std::uint64_t>(data.size()))
+        .bind_blob_static(4, data);  // data outlives the step inside insert()
   });
 }
 
 // Stores a manifest unless one with the same digest is there already: then nothing at
-// all is written, which is what makes an identical host cost one scans row.
-Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest) {
+// all is written, which is what makes an identical host cost one scans row. With the
+// chunks an upload delivered (`known`, in split order), see put_known_manifest().
+Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest, std::span<const ManifestChunkRef> known) {
+  if (!known.empty()) return put_known_manifest(manifest, known);
   const Sha256Digest digest = manifest.digest();
   auto found = find_id(kFindManifest, [&](Stmt& s) { s.bind_blob(1, digest_bytes(digest)); });
   if (!found) return tl::unexpected(found.error());
   if (*found) return **found;
   auto id = insert(kInsertManifest, [&](Stmt& s) {
-    s.bind_blob(1, digest_bytes(digest)).bind(2, static_cast<std::uint64_t>(manifest.size()));
+    s.bind_blob(1, digest_bytes(digest)).bind(2, static_cast<std::uint64_t>(manifest.size())).bind_null(3);
   });
   if (!id) return id;
+  // One chunk encoded at a time (a million-file manifest has ~40 MB of them); the list's
+  // digest is known at the end.
+  std::vector<Sha256Digest> digests;
   std::int64_t seq = 0;
   for (const store::ChunkView& chunk : store::split_into_chunks(manifest)) {
-    auto chunk_id = put_chunk(chunk);
+    buffer_.clear();
+    store::encode_chunk(chunk, buffer_);
+    digests.push_back(Sha256::of(buffer_));
+    auto chunk_id = put_chunk(digests.back(), chunk.records.size(), buffer_);
     if (!chunk_id) return chunk_id;
     auto link = insert(kInsertManifestChunk, [&](Stmt& s) { s.bind(1, *id).bind(2, seq).bind(3, *chunk_id); });
     if (!link) return link;
     ++seq;
+  }
+  if (auto r = name_by_chunks(*id, chunk_list_digest(digests)); !r) return tl::unexpected(r.error());
+  return id;
+}
+
+Expected<void> SqliteStore::name_by_chunks(std::int64_t manifest_id, const Sha256Digest& list) {
+  auto named = db_.cached("UPDATE manifests SET chunks_digest = ? WHERE id = ? AND chunks_digest IS NULL");
+  if (!named) return tl::unexpected(named.error());
+  Use u(**named);
+  u->bind_blob(1, digest_bytes(list)).bind(2, manifest_id);
+  return u->run();
+}
+
+Expected<void> SqliteStore::name_by_stored_chunks(std::int64_t manifest_id) {
+  auto q = db_.cached(
+      "SELECT c.digest FROM manifest_chunks mc JOIN chunks c ON c.id = mc.chunk_id WHERE mc.manifest_id = ?"
+      " ORDER BY mc.seq");
+  if (!q) return tl::unexpected(q.error());
+  std::vector<Sha256Digest> digests;
+  {
+    Use rows(**q);
+    rows->bind(1, manifest_id);
+    for (;;) {
+      auto more = rows->step();
+      if (!more) return tl::unexpected(more.error());
+      if (!*more) break;
+      auto d = digest_from(rows->column_blob(0));
+      if (!d) return tl::unexpected(d.error());
+      digests.push_back(*d);
+    }
+  }
+  return name_by_chunks(manifest_id, chunk_list_digest(digests));
+}
+
+// A manifest whose chunks an upload delivered, by digest (stored already) or with their
+// encoding: found by its chunk list without a pass over its records; else stored without
+// encoding or hashing a chunk again. A chunk named but not in the store (it never
+// deletes one, but a store is a disk) is encoded from the manifest after all.
+Expected<std::int64_t> SqliteStore::put_known_manifest(const Manifest& manifest, std::span<const ManifestChunkRef> known) {
+  std::vector<Sha256Digest> digests;
+  digests.reserve(known.size());
+  for (const ManifestChunkRef& c : known) digests.push_back(c.digest);
+  const Sha256Digest list = chunk_list_digest(digests);
+  auto by_chunks = find_id(kFindManifestByChunks, [&](Stmt& s) { s.bind_blob(1, digest_bytes(list)); });
+  if (!by_chunks) return tl::unexpected(by_chunks.error());
+  if (*by_chunks) return **by_chunks;
+  // Stored before manifests were named by their chunks too: named now.
+  const Sha256Digest digest = manifest.digest();
+  auto found = find_id(kFindManifest, [&](Stmt& s) { s.bind_blob(1, digest_bytes(digest)); });
+  if (!found) return tl::unexpected(found.error());
+  if (*found) {
+    if (auto r = name_by_stored_chunks(**found); !r) return tl::unexpected(r.error());
+    return **found;
+  }
+  auto id = insert(kInsertManifest, [&](Stmt& s) {
+    s.bind_blob(1, digest_bytes(digest)).bind(2, static_cast<std::uint64_t>(manifest.size())).bind_blob(3, digest_bytes(list));
+  });
+  if (!id) return id;
+  std::vector<store::ChunkView> split;  // only when a named chunk is not stored
+  for (std::size_t i = 0; i < known.size(); ++i) {
+    const ManifestChunkRef& c = known[i];
+    Expected<std::int64_t> chunk_id = std::int64_t{0};
+    if (!c.data.empty()) {
+      chunk_id = put_chunk(c.digest, c.records, c.data);
+    } else {
+      auto held = find_id(kFindChunk, [&](Stmt& s) { s.bind_blob(1, digest_bytes(c.digest)); });
+      if (!held) return tl::unexpected(held.error());
+      if (*held) {
+        chunk_id = **held;
+      } else {
+        if (split.empty()) split = store::split_into_chunks(manifest);
+        if (split.size() != known.size())
+          return fail(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
+        std::string encoded;
+        store::encode_chunk(split[i], encoded);
+        if (Sha256::of(encoded) != c.digest)
+          return fail(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
+        chunk_id = put_chunk(c.digest, split[i].records.size(), encoded);
+      }
+    }
+    if (!chunk_id) return chunk_id;
+    auto link = insert(kInsertManifestChunk, [&](Stmt& s) { s.bind(1, *id).bind(2, static_cast<std::int64_t>(i)).bind(3, *chunk_id); });
+    if (!link) return link;
   }
   return id;
 }
@@ -354,13 +450,14 @@ Expected<std::optional<PackageInventory>> SqliteStore::get_scan_inventory(std::i
   return std::optional<PackageInventory>(std::move(*inv));
 }
 
-Expected<std::int64_t> SqliteStore::put_scan(std::string_view host_name, const ScanDocument& scan) {
+Expected<std::int64_t> SqliteStore::put_scan(std::string_view host_name, const ScanDocument& scan,
+                                             std::span<const ManifestChunkRef> chunks) {
   if (host_name.empty()) return fail(ErrorCode::invalid_argument, "put_scan: empty host name");
   auto tx = Transaction::begin(db_);
   if (!tx) return tl::unexpected(tx.error());
   auto host = host_id(host_name);
   if (!host) return host;
-  auto manifest = put_manifest(scan.manifest);
+  auto manifest = put_manifest(scan.manifest, chunks);
   if (!manifest) return manifest;
   auto id = insert_scan(*host, *manifest, scan);
   if (!id) return fail(id.error().code, "cannot store the scan of " + std::string(host_name) + ": " + id.error().message);

@@ -26,6 +26,7 @@
 #include "core/sha256.h"
 #include "core/signature.h"
 #include "core/stage.h"
+#include "format/manifest_chunks.h"
 
 namespace tb {
 
@@ -205,7 +206,16 @@ class Store {
 
   // Stores one scan of `host_name` (creating the host when new), all or nothing, and
   // returns the scan's id. Manifest and chunks already stored are shared, not copied.
-  virtual Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) = 0;
+  Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) {
+    return put_scan(host_name, scan, {});
+  }
+  // The same with the manifest's chunks as a chunked upload delivered them
+  // (AssembledScan::chunks: the manifest's split, in its order, sent ones checked against
+  // their digest): a manifest stored before is found by its chunk list, a new one is
+  // stored without encoding or hashing its chunks again. Empty: the store splits the
+  // manifest itself.
+  virtual Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan,
+                                          std::span<const ManifestChunkRef> chunks) = 0;
   // The scan as stored: equal header, manifest, errors and summary. not_found when absent.
   virtual Expected<ScanDocument> get_scan(std::int64_t id) = 0;
   // The installed packages the scan listed (ScanHeader::inventory) without loading its

@@ -107,12 +107,12 @@ TEST(ChunkedScan, AllChunksSentRoundTripsTheWholeDocument) {
   auto scan = read_body(body_sending(doc, true));
   ASSERT_TRUE(scan) << scan.error().message;
   EXPECT_TRUE(scan->referenced.empty());
-  auto assembled = assemble_chunked_scan(std::move(*scan), {});
+  auto assembled = assemble_chunked_scan(*scan, std::vector<std::string>{});
   ASSERT_TRUE(assembled) << assembled.error().message;
-  EXPECT_EQ(assembled->header, doc.header);
-  EXPECT_EQ(assembled->manifest, doc.manifest);
-  EXPECT_EQ(assembled->errors, doc.errors);
-  EXPECT_EQ(assembled->summary, doc.summary);
+  EXPECT_EQ(assembled->document.header, doc.header);
+  EXPECT_EQ(assembled->document.manifest, doc.manifest);
+  EXPECT_EQ(assembled->document.errors, doc.errors);
+  EXPECT_EQ(assembled->document.summary, doc.summary);
 }
 
 TEST(ChunkedScan, ReferencedChunksAreTakenFromWhatTheStoreHolds) {
@@ -129,7 +129,9 @@ TEST(ChunkedScan, ReferencedChunksAreTakenFromWhatTheStoreHolds) {
                                             [&](const Sha256Digest& d) { return d == sent->digest; }));
   ASSERT_TRUE(scan) << scan.error().message;
   ASSERT_EQ(scan->referenced.size(), chunks.size() - 1);
-  EXPECT_EQ(scan->records.size(), 3u);  // x, xy, z
+  ASSERT_EQ(scan->sent.size(), 1u);
+  EXPECT_EQ(scan->sent[0].chunk->records.size(), 3u);  // x, xy, z
+  EXPECT_EQ(scan->sent[0].chunk->dir, "/a/b");
   std::vector<std::string> stored;
   for (const Sha256Digest& d : scan->referenced) {
     auto it = std::find_if(chunks.begin(), chunks.end(), [&](const EncodedChunk& c) { return c.digest == d; });
@@ -138,7 +140,18 @@ TEST(ChunkedScan, ReferencedChunksAreTakenFromWhatTheStoreHolds) {
   }
   auto assembled = assemble_chunked_scan(std::move(*scan), stored);
   ASSERT_TRUE(assembled) << assembled.error().message;
-  EXPECT_EQ(assembled->manifest, doc.manifest);
+  EXPECT_EQ(assembled->document.manifest, doc.manifest);
+  // The chunks as the store splits the manifest, in its order; only the sent one carries
+  // its encoding.
+  const auto split = split_into_chunks(doc.manifest);
+  ASSERT_EQ(assembled->chunks.size(), split.size());
+  for (std::size_t i = 0; i < split.size(); ++i) {
+    std::string encoded;
+    encode_chunk(split[i], encoded);
+    EXPECT_EQ(assembled->chunks[i].digest, Sha256::of(encoded)) << i;
+    EXPECT_EQ(assembled->chunks[i].records, split[i].records.size()) << i;
+    EXPECT_EQ(assembled->chunks[i].data, assembled->chunks[i].digest == sent->digest ? encoded : "") << i;
+  }
 }
 
 // The assembly walks chunks into path order instead of sorting every record: random
@@ -174,7 +187,14 @@ TEST(ChunkedScan, RandomTreesInAnyChunkOrderAssembleToTheSameManifest) {
         }
     auto assembled = assemble_chunked_scan(std::move(*scan), stored);
     ASSERT_TRUE(assembled) << "round " << round << ": " << assembled.error().message;
-    ASSERT_EQ(assembled->manifest, doc.manifest) << "round " << round;
+    ASSERT_EQ(assembled->document.manifest, doc.manifest) << "round " << round;
+    const auto split = split_into_chunks(doc.manifest);
+    ASSERT_EQ(assembled->chunks.size(), split.size()) << "round " << round;
+    for (std::size_t i = 0; i < split.size(); ++i) {
+      std::string encoded;
+      encode_chunk(split[i], encoded);
+      ASSERT_EQ(assembled->chunks[i].digest, Sha256::of(encoded)) << "round " << round << ", chunk " << i;
+    }
   }
 }
 
@@ -214,12 +234,12 @@ EncodedChunk hand_made_chunk(std::string_view chunk_dir, const std::vector<std::
   return c;
 }
 
-Expected<ScanDocument> read_hand_made(const std::vector<EncodedChunk>& chunks, const ReadLimits& limits = {}) {
+Expected<AssembledScan> read_hand_made(const std::vector<EncodedChunk>& chunks, const ReadLimits& limits = {}) {
   ScanDocument doc = sample_document();
   auto scan = read_body(
       encode_chunked_scan(header_document(doc), chunks, [](const Sha256Digest&) { return true; }), limits);
   if (!scan) return tl::unexpected(scan.error());
-  return assemble_chunked_scan(std::move(*scan), {}, limits);
+  return assemble_chunked_scan(*scan, std::vector<std::string>{}, limits);
 }
 
 TEST(ChunkedScan, HostileNamesInChunksAreRefused) {
@@ -281,6 +301,19 @@ TEST(ChunkedScan, AStoredChunkIsCheckedLikeASentOne) {
   EXPECT_FALSE(assemble_chunked_scan(*scan, corrupt));
   const std::vector<std::string> wrong_count = {};
   EXPECT_FALSE(assemble_chunked_scan(*scan, wrong_count));
+}
+
+// Two chunks of one directory make a valid manifest but not its split: the store must
+// not keep them as the manifest's chunks (their list would not name it).
+TEST(ChunkedScan, TwoChunksOfOneDirectoryAreNotTakenAsTheSplit) {
+  auto split = read_hand_made({hand_made_chunk("/etc", {"a"}), hand_made_chunk("/etc", {"b"})});
+  ASSERT_TRUE(split) << split.error().message;
+  EXPECT_EQ(split->document.manifest.size(), 2u);
+  EXPECT_TRUE(split->chunks.empty());
+  auto whole = read_hand_made({hand_made_chunk("/etc", {"a", "b"})});
+  ASSERT_TRUE(whole) << whole.error().message;
+  ASSERT_EQ(whole->chunks.size(), 1u);
+  EXPECT_EQ(whole->chunks[0].digest, hand_made_chunk("/etc", {"a", "b"}).digest);
 }
 
 }  // namespace

@@ -194,6 +194,131 @@ TEST_P(StoreTest, FindChunksGivesBackTheChunksOfStoredScans) {
   for (std::size_t i = 0; i < asked.size(); ++i) EXPECT_EQ((*held)[i], (*found)[i].has_value()) << i;
 }
 
+// A manifest's chunks as a chunked upload delivers them (format/chunked_scan.h
+// AssembledScan::chunks): its split, in order, with the encoding of those in `send`
+// (`encoded` keeps the bytes the refs point at).
+std::vector<ManifestChunkRef> upload_chunks(const Manifest& manifest, std::vector<std::string>& encoded,
+                                            const std::function<bool(std::size_t)>& send) {
+  const auto split = split_into_chunks(manifest);
+  encoded.assign(split.size(), {});
+  std::vector<ManifestChunkRef> refs;
+  for (std::size_t i = 0; i < split.size(); ++i) {
+    encode_chunk(split[i], encoded[i]);
+    refs.push_back(ManifestChunkRef{Sha256::of(encoded[i]), split[i].records.size(),
+                                    send(i) ? std::string_view(encoded[i]) : std::string_view()});
+  }
+  return refs;
+}
+
+// Chunked uploads hand the store the manifest's chunks with their digests: the manifest
+// is found by its chunk list or stored from those chunks, and is the same manifest a
+// document upload of the same files stores (found both ways, whichever came first).
+TEST_P(StoreTest, ChunkedUploadsStoreTheSameManifestsAsDocuments) {
+  auto store = open();
+  const ScanDocument doc = varied_scan();
+  std::vector<std::string> encoded;
+  const auto all_sent = upload_chunks(doc.manifest, encoded, [](std::size_t) { return true; });
+  auto first = store->put_scan("h1", doc, all_sent);
+  ASSERT_TRUE(first) << first.error().message;
+  expect_same(*store->get_scan(*first), doc);
+  EXPECT_EQ(stats(*store).chunks, all_sent.size());
+  ASSERT_TRUE(store->put_scan("h2", doc));  // as a document: the same manifest
+  const auto named = upload_chunks(doc.manifest, encoded, [](std::size_t) { return false; });
+  ASSERT_TRUE(store->put_scan("h3", doc, named));  // by digests alone: found by its chunk list
+  EXPECT_EQ(stats(*store).manifests, 1u);
+  EXPECT_EQ(stats(*store).chunks, all_sent.size());
+
+  // The other way round: a document first, then its chunks by digest.
+  const ScanDocument generated = generated_scan(300);
+  ASSERT_TRUE(store->put_scan("h4", generated));
+  const StoreStats before = stats(*store);
+  auto by_digest = store->put_scan("h5", generated, upload_chunks(generated.manifest, encoded, [](std::size_t) { return false; }));
+  ASSERT_TRUE(by_digest) << by_digest.error().message;
+  EXPECT_EQ(stats(*store).manifests, before.manifests);
+  EXPECT_EQ(stats(*store).chunks, before.chunks);
+
+  // One directory changed: its chunk is sent, the others named.
+  std::vector<FileRecord> records(generated.manifest.begin(), generated.manifest.end());
+  for (FileRecord& r : records)
+    if (r.path == "/usr/lib/pkg7/lib141.so.1") r.sha256 = Sha256::of("patched");
+  ScanDocument changed = generated;
+  changed.manifest = test::manifest(std::move(records));
+  const auto split = split_into_chunks(changed.manifest);
+  const auto refs = upload_chunks(changed.manifest, encoded, [&](std::size_t i) { return split[i].dir == "/usr/lib/pkg7"; });
+  auto id = store->put_scan("h6", changed, refs);
+  ASSERT_TRUE(id) << id.error().message;
+  EXPECT_EQ(stats(*store).manifests, before.manifests + 1);
+  EXPECT_EQ(stats(*store).chunks, before.chunks + 1);
+  expect_same(*store->get_scan(*id), changed);
+}
+
+// A chunk named by digest that the store does not hold (it never deletes one, but a
+// store is a disk) is encoded from the manifest; a list that is not the manifest's split
+// is refused and stores nothing.
+TEST_P(StoreTest, ChunkedPutScanCopesWithAChunkTheStoreLacks) {
+  auto store = open();
+  const ScanDocument doc = generated_scan(100);
+  std::vector<std::string> encoded;
+  const auto named = upload_chunks(doc.manifest, encoded, [](std::size_t) { return false; });
+  auto id = store->put_scan("h1", doc, named);
+  ASSERT_TRUE(id) << id.error().message;
+  expect_same(*store->get_scan(*id), doc);
+  std::vector<Sha256Digest> digests;
+  for (const ManifestChunkRef& r : named) digests.push_back(r.digest);
+  auto held = store->has_chunks(digests);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(std::count(held->begin(), held->end(), true), static_cast<std::ptrdiff_t>(digests.size()));
+
+  const ScanDocument unstored = generated_scan(120), other = generated_scan(140);
+  std::vector<std::string> other_encoded;
+  const auto wrong = upload_chunks(other.manifest, other_encoded, [](std::size_t) { return false; });
+  const StoreStats before = stats(*store);
+  auto refused = store->put_scan("h2", unstored, wrong);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::internal) << refused.error().message;
+  const StoreStats after = stats(*store);
+  EXPECT_EQ(after.scans, before.scans);
+  EXPECT_EQ(after.manifests, before.manifests);
+  EXPECT_EQ(after.chunks, before.chunks);
+}
+
+// Manifests stored before migration 9 have no chunk list digest: a chunked upload finds
+// them by their digest and names them from the chunks the store links (not from what the
+// upload says), so the next upload finds them by chunk list.
+TEST_F(SqliteStoreTest, AManifestStoredBeforeChunkListsIsNamedWhenNextMet) {
+  const ScanDocument doc = generated_scan(200);
+  std::vector<std::string> encoded;
+  const auto named = upload_chunks(doc.manifest, encoded, [](std::size_t) { return false; });
+  {
+    auto store = open();
+    ASSERT_TRUE(store->put_scan("h1", doc));
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const auto digest_column = [&] {
+    sqlite3_stmt* q = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT chunks_digest FROM manifests", -1, &q, nullptr), SQLITE_OK);
+    EXPECT_EQ(sqlite3_step(q), SQLITE_ROW);
+    std::string value(static_cast<const char*>(sqlite3_column_blob(q, 0)) ? static_cast<const char*>(sqlite3_column_blob(q, 0)) : "",
+                      static_cast<std::size_t>(sqlite3_column_bytes(q, 0)));
+    sqlite3_finalize(q);
+    return value;
+  };
+  std::vector<Sha256Digest> digests;
+  for (const ManifestChunkRef& r : named) digests.push_back(r.digest);
+  const Sha256Digest list = chunk_list_digest(digests);
+  const std::string list_bytes(reinterpret_cast<const char*>(list.bytes.data()), list.bytes.size());
+  EXPECT_EQ(digest_column(), list_bytes) << "a document's manifest is named by its chunk list when stored";
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE manifests SET chunks_digest = NULL", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_EQ(digest_column(), "");
+
+  auto store = open();
+  ASSERT_TRUE(store->put_scan("h2", doc, named));
+  EXPECT_EQ(digest_column(), list_bytes);
+  EXPECT_EQ(stats(*store).manifests, 1u);
+  sqlite3_close(db);
+}
+
 TEST_P(StoreTest, MissingScanIsNotFound) {
   auto store = open();
   auto back = store->get_scan(42);
