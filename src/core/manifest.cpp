@@ -17,6 +17,10 @@ Expected<Manifest> Manifest::from_sorted(std::vector<FileRecord> records) {
   return checked(std::move(records));
 }
 
+Manifest Manifest::from_verified(std::vector<FileRecord> records) {
+  return Manifest(std::move(records));
+}
+
 Expected<Manifest> Manifest::checked(std::vector<FileRecord> records) {
   for (std::size_t i = 0; i < records.size(); ++i) {
     const std::string& p = records[i].path;
@@ -43,8 +47,10 @@ namespace {
 // 5,000-record manifest's digest). The byte stream, hence every digest, is unchanged.
 template <class T>
 void put(std::string& out, T value) {
+  char bytes[sizeof(T)];  // little-endian, whatever the machine's order; one append
   for (std::size_t i = 0; i < sizeof(T); ++i)
-    out.push_back(static_cast<char>(static_cast<unsigned char>(static_cast<std::uint64_t>(value) >> (8 * i))));
+    bytes[i] = static_cast<char>(static_cast<unsigned char>(static_cast<std::uint64_t>(value) >> (8 * i)));
+  out.append(bytes, sizeof(T));
 }
 void put_bytes(std::string& out, std::string_view s) {
   put<std::uint64_t>(out, s.size());

@@ -21,6 +21,11 @@ class Manifest {
   // For producers that already emit path order (the scanner, a parsed document):
   // checks the order in one pass instead of sorting.
   static Expected<Manifest> from_sorted(std::vector<FileRecord> records);
+  // For a producer that has checked both itself, in the same pass that made the records:
+  // every path canonical, each strictly after the one before (path_less). The chunked
+  // upload assembly checks every path as it decodes a chunk, and the order as it walks
+  // them: checking again here was a tenth of a chunked scan's cost on the server.
+  static Manifest from_verified(std::vector<FileRecord> records);
 
   std::span<const FileRecord> records() const { return records_; }
   std::size_t size() const { return records_.size(); }

@@ -165,18 +165,28 @@ std::vector<FileRecord> in_path_order(std::span<const DecodedChunk* const> chunk
 
 std::string encode_chunked_scan(std::string_view header_document, std::span<const EncodedChunk> chunks,
                                 const std::function<bool(const Sha256Digest&)>& send) {
+  const std::span<const EncodedChunk> one[] = {chunks};
+  return encode_chunked_scan(header_document, one, send);
+}
+
+std::string encode_chunked_scan(std::string_view header_document,
+                                std::span<const std::span<const EncodedChunk>> parts,
+                                const std::function<bool(const Sha256Digest&)>& send) {
   std::string out(kMagic);
   binary::put_bytes(out, header_document);
-  binary::put_varint(out, chunks.size());
-  for (const EncodedChunk& chunk : chunks) {
-    out.append(reinterpret_cast<const char*>(chunk.digest.bytes.data()), kDigestBytes);
-    if (send(chunk.digest)) {
-      out.push_back('\1');
-      binary::put_bytes(out, chunk.data);
-    } else {
-      out.push_back('\0');
+  std::size_t count = 0;
+  for (const auto& part : parts) count += part.size();
+  binary::put_varint(out, count);
+  for (const auto& part : parts)
+    for (const EncodedChunk& chunk : part) {
+      out.append(reinterpret_cast<const char*>(chunk.digest.bytes.data()), kDigestBytes);
+      if (send(chunk.digest)) {
+        out.push_back('\1');
+        binary::put_bytes(out, chunk.data);
+      } else {
+        out.push_back('\0');
+      }
     }
-  }
   return out;
 }
 
@@ -302,8 +312,10 @@ Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span
   std::vector<FileRecord> ordered = in_path_order(chunks, total);
   bool sorted = true;
   for (std::size_t i = 1; i < ordered.size() && sorted; ++i) sorted = path_less(ordered[i - 1].path, ordered[i].path);
-  // Odd shapes (two chunks of one directory...): sorted the slow way, and checked.
-  auto manifest = sorted ? Manifest::from_sorted(std::move(ordered)) : Manifest::from_records(std::move(ordered));
+  // Every path was checked as its chunk was decoded (decode_checked), and the order just
+  // now. Odd shapes (two chunks of one directory...): sorted the slow way, and checked.
+  auto manifest = sorted ? Expected<Manifest>(Manifest::from_verified(std::move(ordered)))
+                         : Manifest::from_records(std::move(ordered));
   if (!manifest) return fail(ErrorCode::parse, "chunked scan: " + manifest.error().message);
 
   AssembledScan out;

@@ -43,6 +43,10 @@ inline constexpr std::string_view kChunkedScanMediaType = "application/vnd.trust
 // `send(digest)` says so, its digest alone otherwise.
 std::string encode_chunked_scan(std::string_view header_document, std::span<const EncodedChunk> chunks,
                                 const std::function<bool(const Sha256Digest&)>& send);
+// The same for chunks kept in several lists, taken one list after the other, uncopied.
+std::string encode_chunked_scan(std::string_view header_document,
+                                std::span<const std::span<const EncodedChunk>> parts,
+                                const std::function<bool(const Sha256Digest&)>& send);
 
 // One directory chunk, decoded: its records, each checked like a document's. Immutable
 // once built, so a server can share it between requests (content addressing: the digest

@@ -284,7 +284,7 @@ TEST(ChunkedScan, AHeaderDocumentWithEntriesIsRefused) {
   ASSERT_TRUE(writer->begin(doc.header));
   ASSERT_TRUE(writer->record(file("/x")));
   ASSERT_TRUE(writer->end(doc.errors, doc.summary));
-  auto scan = read_body(encode_chunked_scan(full, {}, [](const Sha256Digest&) { return true; }));
+  auto scan = read_body(encode_chunked_scan(full, std::vector<EncodedChunk>{}, [](const Sha256Digest&) { return true; }));
   ASSERT_FALSE(scan);
   EXPECT_NE(scan.error().message.find("entries"), std::string::npos) << scan.error().message;
   EXPECT_FALSE(read_body("TBCHUNKS2\n")) << "another version";
