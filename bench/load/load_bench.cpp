@@ -7,6 +7,11 @@
 //   load_bench --trustbase build/srv-rel/src/trustbase [--db PATH|postgresql://...]
 //              [--hosts 10000] [--files 5000] [--clients 100]
 //   load_bench --url http://HOST:PORT --token ADMIN_TOKEN ...     (a server already running)
+//   [--rescans K]  K more passes over every host, each posting its scan again (a fleet's
+//                  steady state: unchanged hosts rescanning)
+//   [--rate R]     open loop: post j is due at start + j / R and its latency counts from
+//                  then (no coordinated omission); default: closed loop, as fast as the
+//                  clients go (the throughput is the server's capacity)
 //
 // Without --url the bench starts `trustbase --db DB serve` itself (DB: --db, default a new
 // SQLite file in the work directory) and creates an admin and a host token with
@@ -82,6 +87,8 @@ struct Options {
   std::vector<std::string> server_args;
   std::size_t hosts = 10'000, files = 5'000, clients = 100, products = 5, deviate_every = 97;
   double minutes = 10;
+  double rate = 0;          // > 0: scans offered at this rate (open loop), latency from when each was due
+  std::size_t rescans = 0;  // passes over every host after the first, each posting the host's scan again
   double target_scans_per_s = 500, target_p99_ms = 200;
   bool keep = false;
   bool chunked = false;  // --upload chunks: format/chunked_scan.h, as trustbase-scan sends by default
@@ -411,6 +418,12 @@ int main(int argc, char** argv) {
   app.add_option("--products", o.products, "product signatures the base install is split into (default 5)");
   app.add_option("--deviate-every", o.deviate_every, "every Nth host deviates from the base install (default 97; 0: none)");
   app.add_option("--minutes", o.minutes, "simulated minutes the scans' start times spread over (default 10)");
+  app.add_option("--rate", o.rate,
+                 "offer scans at this rate (scans/s, open loop) instead of as fast as the clients go; latency "
+                 "counts from when each scan was due, so a server falling behind shows in it");
+  app.add_option("--rescans", o.rescans,
+                 "passes over every host after the first, each host posting its scan again (unchanged hosts "
+                 "rescanning: chunked uploads then name every chunk by digest, one request)");
   app.add_option("--target-scans", o.target_scans_per_s, "target scans/s (default 500)");
   app.add_option("--target-p99-ms", o.target_p99_ms, "target p99 latency in ms (default 200)");
   app.add_option("--dir", o.dir, "work directory (default: a new one under $TB_BENCH_DIR or /var/tmp)");
@@ -567,9 +580,10 @@ int main(int argc, char** argv) {
     die("GET /api/v1/signatures failed");
 
   // ---- The load.
-  std::vector<double> latency_ms(o.hosts, -1);
-  std::vector<std::int64_t> scan_ids(o.hosts, 0);
-  std::atomic<std::size_t> next{0}, errors{0};
+  const std::size_t posts = o.hosts * (1 + o.rescans);  // post j is host j % hosts's pass j / hosts
+  std::vector<double> latency_ms(posts, -1);
+  std::vector<std::int64_t> scan_ids(posts, 0);
+  std::atomic<std::size_t> next{0}, errors{0}, retried{0};
   std::mutex problems_mutex;
   std::vector<std::string> problems;
   const std::string load_before = loadavg();
@@ -587,10 +601,28 @@ int main(int argc, char** argv) {
         client.set_write_timeout(600, 0);
         std::string payload;
         const httplib::Headers headers{{"Content-Encoding", "gzip"}};
-        for (std::size_t h; (h = next++) < o.hosts;) {
+        // A request that got no HTTP answer at all (a kept-alive connection the server
+        // closed as it was reused) is sent again on a new connection, at most twice, as
+        // trustbase-scan does (client/upload.cpp); counted apart from errors.
+        const auto post = [&](const std::string& path, const std::string& body, const char* type) {
+          httplib::Result res = client.Post(path.c_str(), headers, body, type);
+          for (int again = 0; again < 2 && !res; ++again) {
+            ++retried;
+            client.stop();
+            res = client.Post(path.c_str(), headers, body, type);
+          }
+          return res;
+        };
+        for (std::size_t j; (j = next++) < posts;) {
+          const std::size_t h = j % o.hosts;
           const std::string path = "/api/v1/scans?host=" + host_name(run, h);
           std::optional<httplib::Result> answer_of_last;
-          const auto sent = Clock::now();
+          auto sent = Clock::now();
+          if (o.rate > 0) {  // open loop: post j is due at start + j / rate, sent or not
+            sent = start + std::chrono::duration_cast<Clock::duration>(
+                               std::chrono::duration<double>(static_cast<double>(j) / o.rate));
+            std::this_thread::sleep_until(sent);
+          }
           if (o.chunked) {
             // What trustbase-scan does (client/upload.cpp): by digest, then what is missing.
             const ChunkedHost& host = chunked_hosts[h];
@@ -605,8 +637,7 @@ int main(int argc, char** argv) {
                                          return send.count(d) > 0;
                                        }));
               if (!body) die(body.error().message);
-              answer_of_last.emplace(
-                  client.Post(path.c_str(), headers, *body, std::string(tb::kChunkedScanMediaType).c_str()));
+              answer_of_last.emplace(post(path, *body, std::string(tb::kChunkedScanMediaType).c_str()));
               const httplib::Result& last = *answer_of_last;
               if (!last || last->status != 409) break;
               auto answer = json::parse(last->body, nullptr, false);
@@ -621,9 +652,9 @@ int main(int argc, char** argv) {
               payload += shared.deflated;
               payload += body.tail;
             }
-            answer_of_last.emplace(client.Post(path.c_str(), headers, payload, "application/xml"));
+            answer_of_last.emplace(post(path, payload, "application/xml"));
           }
-          latency_ms[h] = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+          latency_ms[j] = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
           const httplib::Result res = std::move(*answer_of_last);
           std::string problem;
           if (!res) {
@@ -635,7 +666,7 @@ int main(int argc, char** argv) {
             if (answer.is_discarded() || !answer.contains("scan_id") || !answer["scan_id"].is_number_integer())
               problem = "201 without a scan_id";
             else
-              scan_ids[h] = answer["scan_id"].get<std::int64_t>();
+              scan_ids[j] = answer["scan_id"].get<std::int64_t>();
           }
           if (!problem.empty()) {
             ++errors;
@@ -656,14 +687,20 @@ int main(int argc, char** argv) {
   const auto pct = [&](double q) {
     return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * static_cast<double>(sorted.size())))];
   };
-  const double scans_per_s = static_cast<double>(o.hosts) / seconds;
-  fmt::print("load: {} scans from {} clients in {:.1f} s = {:.1f} scans/s, {:.0f} records/s; errors {}\n", o.hosts,
-             o.clients, seconds, scans_per_s, scans_per_s * static_cast<double>(o.files), errors.load());
+  const double scans_per_s = static_cast<double>(posts) / seconds;
+  fmt::print("load: {} scans ({} hosts x {} passes) from {} clients, {}, in {:.1f} s = {:.1f} scans/s, {:.0f} records/s; "
+             "errors {}\n",
+             posts, o.hosts, 1 + o.rescans, o.clients,
+             o.rate > 0 ? fmt::format("offered at {:.0f} scans/s", o.rate) : std::string("as fast as they go"), seconds,
+             scans_per_s, scans_per_s * static_cast<double>(o.files), errors.load());
+  if (retried.load() > 0)
+    fmt::print("retried: {} requests that got no answer (connection closed), each sent again on a new connection\n",
+               retried.load());
   fmt::print("latency: p50 {:.0f} ms, p95 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms\n", pct(0.50), pct(0.95), pct(0.99),
              sorted.back());
   if (server)
     fmt::print("cpu: server {:.1f} s ({:.1f} ms per scan), bench {:.1f} s; load average {} before, {} after ({} CPUs)\n",
-               server_cpu, 1000 * server_cpu / static_cast<double>(o.hosts), self_cpu, load_before, load_after,
+               server_cpu, 1000 * server_cpu / static_cast<double>(posts), self_cpu, load_before, load_after,
                std::thread::hardware_concurrency());
   for (const std::string& p : problems) fmt::print("error: {}\n", p);
 
@@ -684,10 +721,10 @@ int main(int argc, char** argv) {
     std::set<std::int64_t> ids;
     for (std::int64_t id : scan_ids)
       if (id != 0) ids.insert(id);
-    const std::size_t acknowledged = o.hosts - errors.load();
-    lost = (found == o.hosts && scans == o.hosts && ids.size() == acknowledged) ? 0 : 1;
+    const std::size_t acknowledged = posts - errors.load();
+    lost = (found == o.hosts && scans == posts && ids.size() == acknowledged) ? 0 : 1;
     fmt::print("store: {} hosts of this run with {} scans (expected {} and {}); {} distinct scan ids acknowledged\n",
-               found, scans, o.hosts, o.hosts, ids.size());
+               found, scans, o.hosts, posts, ids.size());
   }
 
   if (server) {

@@ -12,7 +12,10 @@
 #   --quick       smoke run: 500 hosts, 20 clients
 #   --upload M    document, chunks (as trustbase-scan sends by default) or both (default:
 #                 both, side by side on each store: the ratio is the chunked protocol's gain)
-#   --perf        also record the server with `perf record -g` (perf.data in the work dir, kept)
+#   --perf        also record the server with `perf record` (perf.data in the work dir, kept;
+#                 call graphs by DWARF unwinding, TB_PERF_CALLGRAPH to change)
+#   -- --rescans K  every host posts K more times (unchanged hosts rescanning)
+#   -- --rate R     open loop at R scans/s: latency from when each scan was due
 # Exit status: 0 when every scan was acknowledged and stored (whatever the timings), 1 on
 # errors or loss, 2 on setup errors.
 set -euo pipefail
@@ -31,7 +34,7 @@ while [ $# -gt 0 ]; do
     --perf) perf=1; shift ;;
     --upload) if [ "$2" = both ]; then uploads=(document chunks); else uploads=("$2"); fi; shift 2 ;;
     --) shift; extra+=("$@"); break ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
