@@ -581,7 +581,7 @@ int main(int argc, char** argv) {
 
   // ---- The load.
   const std::size_t posts = o.hosts * (1 + o.rescans);  // post j is host j % hosts's pass j / hosts
-  std::vector<double> latency_ms(posts, -1);
+  std::vector<double> latency_ms(posts, -1), done_s(posts, 0);
   std::vector<std::int64_t> scan_ids(posts, 0);
   std::atomic<std::size_t> next{0}, errors{0}, retried{0};
   std::mutex problems_mutex;
@@ -654,7 +654,9 @@ int main(int argc, char** argv) {
             }
             answer_of_last.emplace(post(path, payload, "application/xml"));
           }
-          latency_ms[j] = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
+          const auto done = Clock::now();
+          latency_ms[j] = std::chrono::duration<double, std::milli>(done - sent).count();
+          done_s[j] = std::chrono::duration<double>(done - start).count();
           const httplib::Result res = std::move(*answer_of_last);
           std::string problem;
           if (!res) {
@@ -698,6 +700,17 @@ int main(int argc, char** argv) {
                retried.load());
   fmt::print("latency: p50 {:.0f} ms, p95 {:.0f} ms, p99 {:.0f} ms, max {:.0f} ms\n", pct(0.50), pct(0.95), pct(0.99),
              sorted.back());
+  if (o.rescans > 0)  // each pass on its own: from the previous pass's last answer to its own last
+    for (std::size_t p = 0; p <= o.rescans; ++p) {
+      const auto first = static_cast<std::ptrdiff_t>(p * o.hosts), last = first + static_cast<std::ptrdiff_t>(o.hosts);
+      std::vector<double> pass(latency_ms.begin() + first, latency_ms.begin() + last);
+      std::sort(pass.begin(), pass.end());
+      const double end = *std::max_element(done_s.begin() + first, done_s.begin() + last);
+      const double begin = p == 0 ? 0.0 : *std::max_element(done_s.begin() + first - static_cast<std::ptrdiff_t>(o.hosts), done_s.begin() + first);
+      fmt::print("pass {}{}: {:.1f} scans/s, latency p50 {:.0f} ms, p99 {:.0f} ms\n", p + 1, p == 0 ? " (new hosts)" : " (rescans)",
+                 static_cast<double>(o.hosts) / std::max(1e-9, end - begin), pass[pass.size() / 2],
+                 pass[std::min(pass.size() - 1, pass.size() * 99 / 100)]);
+    }
   if (server)
     fmt::print("cpu: server {:.1f} s ({:.1f} ms per scan), bench {:.1f} s; load average {} before, {} after ({} CPUs)\n",
                server_cpu, 1000 * server_cpu / static_cast<double>(posts), self_cpu, load_before, load_after,
