@@ -161,7 +161,44 @@ std::vector<FileRecord> in_path_order(std::span<const DecodedChunk* const> chunk
   return out;
 }
 
+// The sent chunks, then the stored ones (null when `stored` does not match the references).
+std::optional<std::vector<const DecodedChunk*>> all_chunks(const ChunkedScan& scan, std::span<const SharedChunk> stored) {
+  if (stored.size() != scan.referenced.size()) return std::nullopt;
+  std::vector<const DecodedChunk*> chunks;
+  chunks.reserve(scan.sent.size() + stored.size());
+  for (const ChunkedScan::Sent& s : scan.sent) chunks.push_back(s.chunk.get());
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    if (!stored[i] || stored[i]->digest != scan.referenced[i]) return std::nullopt;
+    chunks.push_back(stored[i].get());
+  }
+  return chunks;
+}
+
+// The chunks' positions in split_into_chunks order (by directory), when they are a
+// manifest's split: no two name one directory (each is canonical and non-empty, and its
+// records' parent is its directory). nullopt otherwise.
+std::optional<std::vector<std::size_t>> split_order(std::span<const DecodedChunk* const> chunks) {
+  std::vector<std::size_t> order(chunks.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return path_less(chunks[a]->dir, chunks[b]->dir); });
+  for (std::size_t i = 1; i < order.size(); ++i)
+    if (chunks[order[i - 1]]->dir == chunks[order[i]]->dir) return std::nullopt;
+  return order;
+}
+
 }  // namespace
+
+std::optional<Sha256Digest> chunk_list_of(const ChunkedScan& scan, std::span<const SharedChunk> stored) {
+  const auto chunks = all_chunks(scan, stored);
+  if (!chunks) return std::nullopt;
+  const auto order = split_order(*chunks);
+  if (!order) return std::nullopt;
+  std::vector<Sha256Digest> digests;
+  digests.reserve(order->size());
+  for (std::size_t i : *order) digests.push_back((*chunks)[i]->digest);
+  return chunk_list_digest(digests);
+}
 
 std::string encode_chunked_scan(std::string_view header_document, std::span<const EncodedChunk> chunks,
                                 const std::function<bool(const Sha256Digest&)>& send) {
@@ -292,21 +329,11 @@ std::size_t DecodedChunk::memory_bytes() const {
 
 Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const SharedChunk> stored,
                                               const ReadLimits& limits) {
-  if (stored.size() != scan.referenced.size())
-    return fail(ErrorCode::internal, "chunked scan: stored chunks do not match the references");
-  std::vector<const DecodedChunk*> chunks;
-  chunks.reserve(scan.sent.size() + stored.size());
+  const auto all = all_chunks(scan, stored);
+  if (!all) return fail(ErrorCode::internal, "chunked scan: stored chunks do not match the references");
+  const std::vector<const DecodedChunk*>& chunks = *all;
   std::size_t total = 0;
-  for (const ChunkedScan::Sent& s : scan.sent) {
-    chunks.push_back(s.chunk.get());
-    total += s.chunk->records.size();
-  }
-  for (std::size_t i = 0; i < stored.size(); ++i) {
-    if (!stored[i] || stored[i]->digest != scan.referenced[i])
-      return fail(ErrorCode::internal, "chunked scan: stored chunk " + scan.referenced[i].hex() + " not given");
-    chunks.push_back(stored[i].get());
-    total += stored[i]->records.size();
-  }
+  for (const DecodedChunk* c : chunks) total += c->records.size();
   if (total > limits.max_records)
     return fail(ErrorCode::limit, "chunked scan: more than " + std::to_string(limits.max_records) + " records");
   std::vector<FileRecord> ordered = in_path_order(chunks, total);
@@ -323,16 +350,10 @@ Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span
   out.document.errors = scan.document.errors;
   out.document.summary = scan.document.summary;
   out.document.manifest = std::move(*manifest);
-  // The upload's chunks are the manifest's split when no two name one directory: each
-  // chunk is canonical and non-empty, and its records' parent is its directory.
-  std::vector<std::size_t> order(chunks.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t a, std::size_t b) { return path_less(chunks[a]->dir, chunks[b]->dir); });
-  for (std::size_t i = 1; i < order.size(); ++i)
-    if (chunks[order[i - 1]]->dir == chunks[order[i]]->dir) return out;
-  out.chunks.reserve(order.size());
-  for (std::size_t i : order)
+  const auto order = split_order(chunks);
+  if (!order) return out;
+  out.chunks.reserve(order->size());
+  for (std::size_t i : *order)
     out.chunks.push_back(ManifestChunkRef{chunks[i]->digest, chunks[i]->records.size(),
                                           i < scan.sent.size() ? std::string_view(scan.sent[i].data) : std::string_view()});
   return out;

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -101,6 +102,11 @@ struct AssembledScan {
 // limits.max_records records in all).
 Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const SharedChunk> stored,
                                               const ReadLimits& limits = {});
+// The chunk list digest (chunk_list_digest) of the manifest the chunks make, when they
+// are its split (AssembledScan::chunks would not be empty), without assembling it: what
+// names a stored manifest for a scan that repeats one. nullopt otherwise. Says nothing
+// of whether the chunks make a valid manifest: only assemble_chunked_scan does.
+std::optional<Sha256Digest> chunk_list_of(const ChunkedScan& scan, std::span<const SharedChunk> stored);
 // The same with the stored chunks' content as the store holds it.
 Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const std::string> stored,
                                               const ReadLimits& limits = {});

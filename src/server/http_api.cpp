@@ -87,14 +87,27 @@ struct Judged {
   bool clean = false;
 };
 
-Expected<Judged> judge(const ScanDocument& scan, const std::string& host, const SignatureIndex& index,
-                       bool include_absent, ReportFormat format = ReportFormat::json) {
-  const Analysis analysis = analyze(scan, index);
+// An analysis of a scan with this header, as a report.
+Expected<Judged> render_judgement(const Analysis& analysis, const ScanHeader& header, const std::string& host,
+                                  bool include_absent, ReportFormat format = ReportFormat::json) {
   Judged out;
   StringSink sink(out.report);
-  const AnalysisContext context{&scan.header, host, include_absent};
+  const AnalysisContext context{&header, host, include_absent};
   if (auto r = write_analysis_report(format, context, analysis, sink); !r) return tl::unexpected(r.error());
   out.clean = analysis_is_clean(analysis);
+  return out;
+}
+
+Expected<Judged> judge(const ScanDocument& scan, const std::string& host, const SignatureIndex& index,
+                       bool include_absent, ReportFormat format = ReportFormat::json) {
+  return render_judgement(analyze(scan, index), scan.header, host, include_absent, format);
+}
+
+// The analysis of a scan from the analysis of its manifest (which the cache keeps): the
+// inventory check depends on the scan alone.
+Analysis with_inventory(const Analysis& of_manifest, const ScanHeader& header) {
+  Analysis out = of_manifest;
+  if (header.inventory) out.inventory = check_inventory(*header.inventory, out.verdicts);
   return out;
 }
 
@@ -207,13 +220,18 @@ class Api {
   std::optional<Upload> receive(const httplib::Request& req, httplib::Response& res,
                                 const httplib::ContentReader& reader);
   std::optional<ScanDocument> parse_upload(const Upload& upload, httplib::Response& res);
-  // A chunked upload read and put together; `scan` holds what `assembled.chunks` points
-  // into (behind a pointer: it must not move) and the chunks sent, for the cache once stored.
+  // A chunked upload read, every chunk at hand. `scan` holds what `assembled.chunks`
+  // points into (behind a pointer: it must not move) and the chunks sent, for the cache
+  // once stored. Assembled only when needed: a manifest the analysis cache knows is not.
   struct ChunkedUpload {
     std::unique_ptr<ChunkedScan> scan;
-    AssembledScan assembled;
+    std::vector<SharedChunk> stored;        // scan->referenced, decoded
+    std::optional<Sha256Digest> chunk_list;  // chunk_list_of(): names the manifest
+    std::optional<AssembledScan> assembled;
   };
   std::optional<ChunkedUpload> parse_chunked_upload(const Upload& upload, httplib::Response& res);
+  // Puts the manifest together into upload.assembled; on failure replies (400) and returns false.
+  bool assemble(ChunkedUpload& upload, httplib::Response& res);
 
   SharedStore& store_;
   ApiOptions options_;
@@ -398,13 +416,21 @@ std::optional<Api::ChunkedUpload> Api::parse_chunked_upload(const Upload& upload
     }
     store_.chunk_cache().add(read);
   }
-  auto owned = std::make_unique<ChunkedScan>(std::move(*scan));
-  auto assembled = assemble_chunked_scan(*owned, chunks, options_.limits);
+  ChunkedUpload out;
+  out.scan = std::make_unique<ChunkedScan>(std::move(*scan));
+  out.chunk_list = chunk_list_of(*out.scan, chunks);
+  out.stored = std::move(chunks);
+  return out;
+}
+
+bool Api::assemble(ChunkedUpload& upload, httplib::Response& res) {
+  auto assembled = assemble_chunked_scan(*upload.scan, upload.stored, options_.limits);
   if (!assembled) {
     reply_bad_upload(res, assembled.error(), "invalid chunked scan: ");
-    return std::nullopt;
+    return false;
   }
-  return ChunkedUpload{std::move(owned), std::move(*assembled)};
+  upload.assembled = std::move(*assembled);
+  return true;
 }
 
 void Api::post_scan(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
@@ -458,7 +484,8 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   std::optional<ChunkedUpload> chunked_upload;
   if (chunked) {
     chunked_upload = parse_chunked_upload(*upload, res);
-    if (chunked_upload) doc = std::move(chunked_upload->assembled.document);
+    // The header for now; the manifest once assembled (below), unless it is known.
+    if (chunked_upload) doc = chunked_upload->scan->document;
   } else {
     doc = parse_upload(*upload, res);
   }
@@ -500,7 +527,32 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   std::int64_t scan_id = 0;
   std::optional<Enrolment> enrolment;
   std::string placement_problem;
-  if (enrolling) {
+  // A chunked scan of a manifest already stored and analysed with this index (a cluster
+  // member like another, a host rescanning unchanged files): its row alone is written
+  // and the analysis is reused, with nothing put together or judged again.
+  std::shared_ptr<const Analysis> known;
+  std::size_t records = 0;
+  if (chunked_upload && chunked_upload->chunk_list && !enrolling) {
+    known = store_.analysis_cache().find(*chunked_upload->chunk_list, doc->header.roots, *index);
+    if (known) {
+      auto id = store_.with([&](Store& s) { return s.put_scan_of_manifest(*host, *doc, *chunked_upload->chunk_list); });
+      if (!id) return reply_store_error(res, id.error());
+      if (*id) {
+        scan_id = **id;
+        for (const ChunkedScan::Sent& c : chunked_upload->scan->sent) records += c.chunk->records.size();
+        for (const SharedChunk& c : chunked_upload->stored) records += c->records.size();
+      } else {
+        known.reset();  // not in this store after all: stored whole below
+      }
+    }
+  }
+  if (!known && chunked_upload) {
+    if (!assemble(*chunked_upload, res)) return;
+    doc->manifest = std::move(chunked_upload->assembled->document.manifest);
+  }
+  if (known) {
+    // stored above
+  } else if (enrolling) {
     // Placed only once enrolled: a refused claim must not move an enrolled host. The
     // shared store's lock keeps the two steps together within this server.
     auto enrolled = store_.with([&](Store& s) -> Expected<std::optional<Enrolment>> {
@@ -529,7 +581,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     }
   } else {
     const std::span<const ManifestChunkRef> chunks =
-        chunked_upload ? std::span<const ManifestChunkRef>(chunked_upload->assembled.chunks)
+        chunked_upload ? std::span<const ManifestChunkRef>(chunked_upload->assembled->chunks)
                        : std::span<const ManifestChunkRef>();
     auto id = store_.with([&](Store& s) { return s.put_scan(*host, *doc, chunks); });
     if (!id) return reply_store_error(res, id.error());
@@ -540,8 +592,20 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
       store_.chunk_cache().add(sent);
     }
   }
-  if (options_.metrics != nullptr) options_.metrics->scan_ingested(doc->manifest.size());
-  auto judged = timed_judge(*doc, *host, **index, flag(req, "all"));
+  if (!known) records = doc->manifest.size();
+  if (options_.metrics != nullptr) options_.metrics->scan_ingested(records);
+  const auto analysis_start = Clock::now();
+  if (!known) {
+    AnalysisOptions analysis_options;
+    analysis_options.roots = doc->header.roots;
+    auto of_manifest = std::make_shared<const Analysis>(analyze(doc->manifest, **index, analysis_options));
+    // Stored under that chunk list (put_scan named it so): the next scan of it may reuse this.
+    if (chunked_upload && !chunked_upload->assembled->chunks.empty() && chunked_upload->chunk_list)
+      store_.analysis_cache().add(*chunked_upload->chunk_list, doc->header.roots, *index, of_manifest);
+    known = std::move(of_manifest);
+  }
+  auto judged = render_judgement(with_inventory(*known, doc->header), doc->header, *host, flag(req, "all"));
+  if (options_.metrics != nullptr) options_.metrics->observe_analysis(Clock::now() - analysis_start);
   if (!judged) return reply_store_error(res, judged.error());
   std::string out = "{\"scan_id\":" + std::to_string(scan_id) + ",\"host\":" + dump(json(*host)) +
                     ",\"clean\":" + (judged->clean ? "true" : "false");

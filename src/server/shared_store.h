@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/signature_index.h"
+#include "server/analysis_cache.h"
 #include "server/chunk_cache.h"
 #include "store/store.h"
 
@@ -45,6 +46,8 @@ class SharedStore {
 
   // Decoded chunks the store holds, shared by every request (server/chunk_cache.h).
   ChunkCache& chunk_cache() { return chunk_cache_; }
+  // Analyses of stored manifests, shared likewise (server/analysis_cache.h).
+  AnalysisCache& analysis_cache() { return analysis_cache_; }
 
   // The signature index, built once and shared by every request until an import through
   // this object invalidates it, or the number of stored signatures changes (an import by
@@ -82,6 +85,7 @@ class SharedStore {
   std::vector<Store*> free_;
 
   ChunkCache chunk_cache_;
+  AnalysisCache analysis_cache_{1024};
 
   std::mutex index_mutex_;  // index_, index_signatures_, and imports
   std::shared_ptr<const SignatureIndex> index_;

@@ -38,6 +38,8 @@ class PostgresStore final : public Store {
   void connect();
 
   using Store::put_scan;
+  Expected<std::optional<std::int64_t>> put_scan_of_manifest(std::string_view host_name, const ScanDocument& scan,
+                                                             const Sha256Digest& chunk_list) override;
   Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan,
                                   std::span<const ManifestChunkRef> chunks) override;
   Expected<ScanDocument> get_scan(std::int64_t id) override;

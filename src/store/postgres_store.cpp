@@ -349,6 +349,21 @@ Expected<std::int64_t> PostgresStore::put_scan(std::string_view host_name, const
   });
 }
 
+Expected<std::optional<std::int64_t>> PostgresStore::put_scan_of_manifest(std::string_view host_name,
+                                                                        const ScanDocument& scan,
+                                                                        const Sha256Digest& chunk_list) {
+  if (host_name.empty()) return fail(ErrorCode::invalid_argument, "put_scan: empty host name");
+  return guarded("cannot store the scan of " + str(host_name), [&]() -> std::optional<std::int64_t> {
+    pqxx::work tx(conn());
+    auto manifest = exec(tx, "SELECT id FROM manifests WHERE chunks_digest = $1", bin(chunk_list));
+    if (manifest.empty()) return std::nullopt;  // not committed: nothing written
+    const std::int64_t host = host_id(tx, str(host_name));
+    const std::int64_t id = insert_scan(tx, host, manifest[0][0].as<std::int64_t>(), scan);
+    tx.commit();
+    return id;
+  });
+}
+
 std::optional<PackageInventory> PostgresStore::scan_inventory(pqxx::transaction_base& tx, std::int64_t scan_id) {
   auto row = exec(tx,
                   "SELECT i.digest, i.data FROM scan_inventories s JOIN package_inventories i ON i.id = s.inventory_id"

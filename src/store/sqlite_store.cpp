@@ -62,6 +62,8 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   using Store::put_scan;
+  Expected<std::optional<std::int64_t>> put_scan_of_manifest(std::string_view host_name, const ScanDocument& scan,
+                                                             const Sha256Digest& chunk_list) override;
   Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan,
                                   std::span<const ManifestChunkRef> chunks) override;
   Expected<ScanDocument> get_scan(std::int64_t id) override;
@@ -463,6 +465,23 @@ Expected<std::int64_t> SqliteStore::put_scan(std::string_view host_name, const S
   if (!id) return fail(id.error().code, "cannot store the scan of " + std::string(host_name) + ": " + id.error().message);
   if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
   return id;
+}
+
+Expected<std::optional<std::int64_t>> SqliteStore::put_scan_of_manifest(std::string_view host_name,
+                                                                      const ScanDocument& scan,
+                                                                      const Sha256Digest& chunk_list) {
+  if (host_name.empty()) return fail(ErrorCode::invalid_argument, "put_scan: empty host name");
+  auto tx = Transaction::begin(db_);
+  if (!tx) return tl::unexpected(tx.error());
+  auto manifest = find_id(kFindManifestByChunks, [&](Stmt& s) { s.bind_blob(1, digest_bytes(chunk_list)); });
+  if (!manifest) return tl::unexpected(manifest.error());
+  if (!*manifest) return std::optional<std::int64_t>();  // the transaction rolls back: nothing written
+  auto host = host_id(host_name);
+  if (!host) return tl::unexpected(host.error());
+  auto id = insert_scan(*host, **manifest, scan);
+  if (!id) return fail(id.error().code, "cannot store the scan of " + std::string(host_name) + ": " + id.error().message);
+  if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
+  return std::optional<std::int64_t>(*id);
 }
 
 Expected<ScanDocument> SqliteStore::get_scan(std::int64_t id) {

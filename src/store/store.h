@@ -216,6 +216,13 @@ class Store {
   // manifest itself.
   virtual Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan,
                                           std::span<const ManifestChunkRef> chunks) = 0;
+  // Stores a scan whose manifest the store holds already, named by the digest of its
+  // chunk list (chunk_list_digest): the scan's row alone is written and scan.manifest is
+  // not read. nullopt, with nothing written, when no stored manifest has that chunk list
+  // (the caller then stores the whole scan).
+  virtual Expected<std::optional<std::int64_t>> put_scan_of_manifest(std::string_view host_name,
+                                                                     const ScanDocument& scan,
+                                                                     const Sha256Digest& chunk_list) = 0;
   // The scan as stored: equal header, manifest, errors and summary. not_found when absent.
   virtual Expected<ScanDocument> get_scan(std::int64_t id) = 0;
   // The installed packages the scan listed (ScanHeader::inventory) without loading its

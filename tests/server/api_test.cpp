@@ -383,6 +383,11 @@ TEST_F(ApiTest, AChunkedUploadSendsOnlyTheChunksTheServerLacks) {
   ASSERT_TRUE(known);
   EXPECT_EQ(known->status, 201) << known->body;
   EXPECT_EQ(scan_count("web3"), 1u);
+  // ...and judged as web1 was (its manifest's analysis is reused, its own header reported).
+  json known_report = json::parse(known->body)["report"];
+  EXPECT_EQ(known_report["host"], "web3");
+  known_report.erase("host");
+  EXPECT_EQ(known_report, chunked_report);
   // One file changed (bin/app, "v1" -> "v2"): only its directory's chunk is missing.
   std::string changed_document = scan_;
   const std::string v1 = tb::Sha256::of("v1").hex(), v2 = tb::Sha256::of("v2").hex();
@@ -421,6 +426,42 @@ TEST_F(ApiTest, AChunkedUploadThatLiesIsRefusedAndStoresNothing) {
 }
 
 // ---- signature import ------------------------------------------------------------------
+
+// A scan of files another host sent reuses that host's analysis, but only while the
+// signatures are the same: an import in between judges it anew.
+TEST_F(ApiTest, AReusedAnalysisFollowsNewSignatures) {
+  start();
+  const std::string type(tb::kChunkedScanMediaType);
+  const ChunkedBody tree = chunked(extra_);
+  auto first = post(admin_, "/api/v1/scans?host=h1", tree.encode(tree.digests()), {}, type.c_str());
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 201) << first->body;
+  const json before = json::parse(first->body)["report"]["deviations"];
+  EXPECT_FALSE(before.empty()) << "no signature knows the extra tree yet";
+  auto same = post(admin_, "/api/v1/scans?host=h2", tree.encode({}), {}, type.c_str());
+  ASSERT_TRUE(same);
+  ASSERT_EQ(same->status, 201) << same->body;
+  EXPECT_EQ(json::parse(same->body)["report"]["deviations"], before);
+
+  const std::string extra_root = (suite_ / "extra").string();
+  auto created = post(admin_,
+                      "/api/v1/signatures?name=extra&version=1&vendor=ACME&install_root=" +
+                          httplib::detail::encode_query_param(extra_root),
+                      deflate_to(extra_, 15 + 16), {{"Content-Encoding", "gzip"}});
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->status, 201) << created->body;
+  auto after = post(admin_, "/api/v1/scans?host=h3", tree.encode({}), {}, type.c_str());
+  ASSERT_TRUE(after);
+  ASSERT_EQ(after->status, 201) << after->body;
+  const json report = json::parse(after->body)["report"];
+  ASSERT_EQ(report["signatures"].size(), 1u) << report.dump();
+  EXPECT_EQ(report["signatures"][0]["signature"], "extra@1");
+  EXPECT_EQ(report["signatures"][0]["state"], "complete");
+  // Left: the install root's own directory, which the signature does not list.
+  ASSERT_EQ(report["deviations"].size(), 1u) << report.dump();
+  EXPECT_EQ(report["deviations"][0]["path"], extra_root);
+  EXPECT_EQ(scan_count("h3"), 1u);
+}
 
 TEST_F(ApiTest, SignaturesImportOverHttpLikeTheCli) {
   start();

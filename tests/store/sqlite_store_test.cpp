@@ -252,6 +252,43 @@ TEST_P(StoreTest, ChunkedUploadsStoreTheSameManifestsAsDocuments) {
   expect_same(*store->get_scan(*id), changed);
 }
 
+// A scan of a manifest the store holds, named by its chunk list: the scan's row alone,
+// with that manifest; an unknown list writes nothing.
+TEST_P(StoreTest, AScanOfAStoredManifestIsStoredByItsChunkList) {
+  auto store = open();
+  const ScanDocument doc = generated_scan(120);
+  std::vector<std::string> encoded;
+  const auto refs = upload_chunks(doc.manifest, encoded, [](std::size_t) { return true; });
+  std::vector<Sha256Digest> digests;
+  for (const ManifestChunkRef& r : refs) digests.push_back(r.digest);
+  ScanDocument header_only = doc;
+  header_only.manifest = Manifest();
+  header_only.header.started_ns += 1000;
+
+  auto unknown = store->put_scan_of_manifest("h1", header_only, chunk_list_digest(digests));
+  ASSERT_TRUE(unknown) << unknown.error().message;
+  EXPECT_FALSE(*unknown);
+  EXPECT_EQ(stats(*store).scans, 0u);
+  EXPECT_EQ(stats(*store).hosts, 0u) << "nothing written, not even the host";
+
+  ASSERT_TRUE(store->put_scan("h1", doc, refs));
+  const StoreStats before = stats(*store);
+  auto id = store->put_scan_of_manifest("h2", header_only, chunk_list_digest(digests));
+  ASSERT_TRUE(id) << id.error().message;
+  ASSERT_TRUE(*id);
+  const StoreStats after = stats(*store);
+  EXPECT_EQ(after.scans, before.scans + 1);
+  EXPECT_EQ(after.manifests, before.manifests);
+  EXPECT_EQ(after.chunks, before.chunks);
+  auto back = store->get_scan(**id);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->manifest, doc.manifest);
+  EXPECT_EQ(back->header, header_only.header);
+  auto latest = store->latest_scan("h2");
+  ASSERT_TRUE(latest && *latest);
+  EXPECT_EQ(**latest, **id);
+}
+
 // A chunk named by digest that the store does not hold (it never deletes one, but a
 // store is a disk) is encoded from the manifest; a list that is not the manifest's split
 // is refused and stores nothing.

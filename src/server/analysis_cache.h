@@ -1,0 +1,54 @@
+// Analyses of stored manifests, kept between requests: the members of a cluster run
+// identical software and an unchanged host rescans the manifest it sent last time, so
+// one analysis serves many scans. An entry is keyed by the manifest's chunk list digest
+// (chunk_list_digest: equal exactly when the manifests are), the scan's roots (they
+// decide which signature files are expected) and the signature index it was made with:
+// an import builds a new index, and entries made with another one miss (and age out).
+// What depends on the scan alone (its package inventory, cross-checked with the
+// verdicts) is not part of an entry. Least recently used entries go beyond max_entries.
+// Thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/analysis.h"
+#include "core/sha256.h"
+#include "core/signature_index.h"
+
+namespace tb::server {
+
+class AnalysisCache {
+ public:
+  explicit AnalysisCache(std::size_t max_entries) : max_entries_(max_entries) {}
+
+  // The analysis of the manifest with this chunk list under these roots, made with
+  // `index`; null when there is none.
+  std::shared_ptr<const Analysis> find(const Sha256Digest& chunk_list, const std::vector<std::string>& roots,
+                                       const std::shared_ptr<const SignatureIndex>& index);
+  // `analysis` must be analyze(manifest, *index, {roots}) without an inventory check.
+  void add(const Sha256Digest& chunk_list, const std::vector<std::string>& roots,
+           const std::shared_ptr<const SignatureIndex>& index, std::shared_ptr<const Analysis> analysis);
+
+  std::size_t size() const;
+
+ private:
+  struct Entry {
+    std::weak_ptr<const SignatureIndex> index;  // expired, or another index: a miss
+    std::shared_ptr<const Analysis> analysis;
+    std::list<std::string>::iterator age;
+  };
+  static std::string key(const Sha256Digest& chunk_list, const std::vector<std::string>& roots);
+
+  const std::size_t max_entries_;
+  mutable std::mutex mutex_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::list<std::string> lru_;  // keys, most recently used first
+};
+
+}  // namespace tb::server
