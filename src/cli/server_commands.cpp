@@ -97,7 +97,7 @@ int run_serve(const ServeArgs& a, const StoreArgs& s) {
     if (!store) return error("serve", store.error().message);
     connections.push_back(std::move(*store));
   }
-  server::SharedStore shared(std::move(connections), a.chunk_cache_mb << 20);
+  server::SharedStore shared(std::move(connections), {a.chunk_cache_mb << 20, a.analysis_cache_mb << 20});
   const auto log_format = server::log_format_from_string(a.log_format);
   const auto log_level = server::log_level_from_string(a.log_level);
   if (!log_format) return error("serve", "--log-format wants text or json");
@@ -233,6 +233,9 @@ void add_server_commands(CLI::App& app, ServerCommands& c) {
       ->check(CLI::Range(1u, 64u));
   serve->add_option("--chunk-cache-mb", c.serve.chunk_cache_mb,
                     "Memory for decoded directory chunks kept between chunked uploads (default 256; 0: none)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
+  serve->add_option("--analysis-cache-mb", c.serve.analysis_cache_mb,
+                    "Memory for analyses of stored manifests, reused for scans that repeat one (default 256; 0: none)")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
   serve->add_option("--tls-cert", c.serve.tls_cert, "PEM certificate (chain): serve HTTPS only (with --tls-key)")
       ->type_name("FILE");

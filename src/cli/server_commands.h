@@ -29,6 +29,7 @@ struct ServeArgs {
   std::int64_t signature_window_s = 300;    // accepted clock difference of signed scans
   unsigned store_connections = 4;           // the server's pool of store connections (server/shared_store.h)
   std::size_t chunk_cache_mb = 256;         // decoded chunks kept between uploads (server/chunk_cache.h)
+  std::size_t analysis_cache_mb = 256;      // analyses of stored manifests (server/analysis_cache.h)
 };
 
 struct TokenArgs {

@@ -38,6 +38,7 @@ std::vector<Key> server_keys(ServeArgs& serve, StoreArgs& store) {
       text("store", store.db, {"--db"}),
       integer("store_connections", serve.store_connections, 1, 64, {"--store-connections"}),
       integer("chunk_cache_mb", serve.chunk_cache_mb, 0, std::int64_t{1} << 20, {"--chunk-cache-mb"}),
+      integer("analysis_cache_mb", serve.analysis_cache_mb, 0, std::int64_t{1} << 20, {"--analysis-cache-mb"}),
       listen_part("listen.address", Kind::string, serve.listen),
       listen_part("listen.port", Kind::integer, serve.listen),
       integer("upload.max_body_mb", serve.max_body_mb, 1, std::int64_t{1} << 20, {"--max-body-mb"}),

@@ -5,7 +5,9 @@
 // decide which signature files are expected) and the signature index it was made with:
 // an import builds a new index, and entries made with another one miss (and age out).
 // What depends on the scan alone (its package inventory, cross-checked with the
-// verdicts) is not part of an entry. Least recently used entries go beyond max_entries.
+// verdicts) is not part of an entry. Least recently used entries go beyond max_bytes (a
+// clean host's analysis is a few hundred bytes per signature; 10,000 hosts that each
+// have files of their own need 10,000 entries for their rescans to hit).
 // Thread-safe.
 #pragma once
 
@@ -25,7 +27,7 @@ namespace tb::server {
 
 class AnalysisCache {
  public:
-  explicit AnalysisCache(std::size_t max_entries) : max_entries_(max_entries) {}
+  explicit AnalysisCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
   // The analysis of the manifest with this chunk list under these roots, made with
   // `index`; null when there is none.
@@ -35,20 +37,26 @@ class AnalysisCache {
   void add(const Sha256Digest& chunk_list, const std::vector<std::string>& roots,
            const std::shared_ptr<const SignatureIndex>& index, std::shared_ptr<const Analysis> analysis);
 
-  std::size_t size() const;
+  std::size_t size() const;   // entries
+  std::size_t bytes() const;  // their approximate memory
+
+  // Roughly the heap an analysis takes, for the bound.
+  static std::size_t memory_bytes(const Analysis& analysis);
 
  private:
   struct Entry {
     std::weak_ptr<const SignatureIndex> index;  // expired, or another index: a miss
     std::shared_ptr<const Analysis> analysis;
+    std::size_t bytes = 0;
     std::list<std::string>::iterator age;
   };
   static std::string key(const Sha256Digest& chunk_list, const std::vector<std::string>& roots);
 
-  const std::size_t max_entries_;
+  const std::size_t max_bytes_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
   std::list<std::string> lru_;  // keys, most recently used first
+  std::size_t bytes_ = 0;
 };
 
 }  // namespace tb::server

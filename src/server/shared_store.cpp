@@ -12,11 +12,11 @@ std::vector<std::unique_ptr<Store>> one(std::unique_ptr<Store> store) {
 
 }  // namespace
 
-SharedStore::SharedStore(std::unique_ptr<Store> store, std::size_t chunk_cache_bytes)
-    : SharedStore(one(std::move(store)), chunk_cache_bytes) {}
+SharedStore::SharedStore(std::unique_ptr<Store> store, CacheSizes caches)
+    : SharedStore(one(std::move(store)), caches) {}
 
-SharedStore::SharedStore(std::vector<std::unique_ptr<Store>> connections, std::size_t chunk_cache_bytes)
-    : connections_(std::move(connections)), chunk_cache_(chunk_cache_bytes) {
+SharedStore::SharedStore(std::vector<std::unique_ptr<Store>> connections, CacheSizes caches)
+    : connections_(std::move(connections)), chunk_cache_(caches.chunk_bytes), analysis_cache_(caches.analysis_bytes) {
   for (const auto& c : connections_) free_.push_back(c.get());
 }
 

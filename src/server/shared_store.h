@@ -23,15 +23,18 @@
 
 namespace tb::server {
 
+// Bounds of the memory a SharedStore keeps between requests.
+struct CacheSizes {
+  std::size_t chunk_bytes = std::size_t{64} << 20;     // server/chunk_cache.h
+  std::size_t analysis_bytes = std::size_t{64} << 20;  // server/analysis_cache.h
+};
+
 class SharedStore {
  public:
-  static constexpr std::size_t kDefaultChunkCacheBytes = std::size_t{64} << 20;
-
   // A pool of one connection.
-  explicit SharedStore(std::unique_ptr<Store> store, std::size_t chunk_cache_bytes = kDefaultChunkCacheBytes);
+  explicit SharedStore(std::unique_ptr<Store> store, CacheSizes caches = CacheSizes());
   // A pool: every element a connection to the same store (at least one).
-  explicit SharedStore(std::vector<std::unique_ptr<Store>> connections,
-                       std::size_t chunk_cache_bytes = kDefaultChunkCacheBytes);
+  explicit SharedStore(std::vector<std::unique_ptr<Store>> connections, CacheSizes caches = CacheSizes());
 
   // Runs `f(Store&)` on a free connection (waiting for one) and returns what it returns.
   // `f` must not call back into this object: with every connection lent out it would wait
@@ -85,7 +88,7 @@ class SharedStore {
   std::vector<Store*> free_;
 
   ChunkCache chunk_cache_;
-  AnalysisCache analysis_cache_{1024};
+  AnalysisCache analysis_cache_;
 
   std::mutex index_mutex_;  // index_, index_signatures_, and imports
   std::shared_ptr<const SignatureIndex> index_;

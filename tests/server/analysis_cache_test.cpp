@@ -28,7 +28,7 @@ std::shared_ptr<const Analysis> analysis_with(std::size_t deviations) {
 }
 
 TEST(AnalysisCache, HitsOnlyForTheSameChunkListRootsAndIndex) {
-  AnalysisCache cache(16);
+  AnalysisCache cache(1 << 20);
   const auto index = empty_index(), other_index = empty_index();
   const Sha256Digest list = Sha256::of("list"), other_list = Sha256::of("other");
   const std::vector<std::string> roots = {"/opt", "/etc"};
@@ -48,7 +48,7 @@ TEST(AnalysisCache, HitsOnlyForTheSameChunkListRootsAndIndex) {
 }
 
 TEST(AnalysisCache, AnEntryOfAnIndexThatIsGoneMisses) {
-  AnalysisCache cache(16);
+  AnalysisCache cache(1 << 20);
   const Sha256Digest list = Sha256::of("list");
   auto index = empty_index();
   cache.add(list, {}, index, analysis_with(1));
@@ -58,14 +58,21 @@ TEST(AnalysisCache, AnEntryOfAnIndexThatIsGoneMisses) {
 }
 
 TEST(AnalysisCache, KeepsTheMostRecentlyUsedWithinItsBound) {
-  AnalysisCache cache(2);
   const auto index = empty_index();
   const Sha256Digest a = Sha256::of("a"), b = Sha256::of("b"), c = Sha256::of("c");
-  cache.add(a, {}, index, analysis_with(1));
-  cache.add(b, {}, index, analysis_with(1));
+  AnalysisCache probe(1 << 20);
+  probe.add(a, {}, index, analysis_with(40));
+  const std::size_t each = probe.bytes();
+  ASSERT_GT(each, AnalysisCache::memory_bytes(*analysis_with(40)));
+  EXPECT_GT(AnalysisCache::memory_bytes(*analysis_with(40)), AnalysisCache::memory_bytes(*analysis_with(4)));
+
+  AnalysisCache cache(2 * each + each / 2);  // room for two
+  cache.add(a, {}, index, analysis_with(40));
+  cache.add(b, {}, index, analysis_with(40));
   EXPECT_NE(cache.find(a, {}, index), nullptr);  // a is now the most recent: b goes first
-  cache.add(c, {}, index, analysis_with(1));
+  cache.add(c, {}, index, analysis_with(40));
   EXPECT_EQ(cache.size(), 2u);
+  EXPECT_LE(cache.bytes(), 2 * each + each / 2);
   EXPECT_NE(cache.find(a, {}, index), nullptr);
   EXPECT_EQ(cache.find(b, {}, index), nullptr);
   EXPECT_NE(cache.find(c, {}, index), nullptr);
