@@ -37,9 +37,8 @@ class Manifest {
   // Binary search by path; nullptr when absent.
   const FileRecord* find(std::string_view path) const;
 
-  // SHA-256 over a canonical, length-prefixed encoding of every record: two manifests
-  // have the same digest exactly when they hold equal records.
-  Sha256Digest digest() const;
+  // A manifest's digest (its identity in the store and in reports) is
+  // manifest_digest() in format/manifest_chunks.h: the digest of its directory chunks.
 
   friend bool operator==(const Manifest& a, const Manifest& b) { return a.records_ == b.records_; }
 
@@ -49,8 +48,5 @@ class Manifest {
 
   std::vector<FileRecord> records_;
 };
-
-// Feeds the canonical encoding of one record into a hasher (shared by digest()).
-void hash_record(Sha256& hasher, const FileRecord& record);
 
 }  // namespace tb

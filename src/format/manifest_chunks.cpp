@@ -154,6 +154,22 @@ Sha256Digest chunk_list_digest(std::span<const Sha256Digest> digests) {
   return hasher.finish();
 }
 
+std::vector<Sha256Digest> chunk_digests(std::span<const ChunkView> chunks) {
+  std::vector<Sha256Digest> digests;
+  digests.reserve(chunks.size());
+  std::string buffer;
+  for (const ChunkView& chunk : chunks) {
+    buffer.clear();
+    encode_chunk(chunk, buffer);
+    digests.push_back(Sha256::of(buffer));
+  }
+  return digests;
+}
+
+Sha256Digest manifest_digest(const Manifest& manifest) {
+  return chunk_list_digest(chunk_digests(split_into_chunks(manifest)));
+}
+
 namespace {
 
 // True when directory `dir` is `inner` or one of its ancestors ("" is above everything).

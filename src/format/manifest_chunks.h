@@ -72,9 +72,17 @@ struct ManifestChunkRef {
 
 // The identity of a manifest's chunk list, given in split_into_chunks order: SHA-256 over
 // the chunks' digests. Two manifests have the same one exactly when they hold equal
-// records (the encoding is canonical), like Manifest::digest(), but it costs a hash of 32
-// bytes per directory instead of a pass over every record.
+// records (the encoding is canonical). It is the manifest's digest (manifest_digest()):
+// a chunked upload names its manifest with a hash of 32 bytes per directory, without a
+// pass over the records.
 Sha256Digest chunk_list_digest(std::span<const Sha256Digest> digests);
+
+// The digests of chunks (their encodings' SHA-256), each encoded in turn into one buffer.
+std::vector<Sha256Digest> chunk_digests(std::span<const ChunkView> chunks);
+
+// A manifest's identity, the `manifest_sha256` users see: chunk_list_digest() of its
+// split. Two manifests have the same digest exactly when they hold equal records.
+Sha256Digest manifest_digest(const Manifest& manifest);
 
 // The chunks of a manifest built from its records as they come, in path order (a scan's
 // order), holding only the directories still open on the way down: the same chunks, byte

@@ -1,5 +1,7 @@
 #include "server/shared_store.h"
 
+#include "format/manifest_chunks.h"
+
 namespace tb::server {
 
 namespace {
@@ -62,7 +64,7 @@ Expected<SharedStore::SignatureImport> SharedStore::import_signature(const Signa
     auto existing = store.find_signature(signature.info.ref);
     if (!existing) return tl::unexpected(existing.error());
     if (*existing) {
-      if ((*existing)->manifest_digest == signature.manifest.digest())
+      if ((*existing)->manifest_digest == manifest_digest(signature.manifest))
         return SignatureImport{ImportOutcome::existed, (*existing)->id};
       return SignatureImport{ImportOutcome::conflict, 0};
     }

@@ -212,6 +212,16 @@ CREATE TABLE signature_provenance (
 ALTER TABLE manifests ADD COLUMN chunks_digest bytea CHECK (chunks_digest IS NULL OR length(chunks_digest) = 32);
 CREATE UNIQUE INDEX manifests_chunks_digest ON manifests(chunks_digest);
 )sql"},
+    {10, "a manifest's digest is its chunk list's", R"sql(
+-- manifests.digest was a SHA-256 over every record; it is the chunk list's digest now
+-- (format/manifest_chunks.h chunk_list_digest: SHA-256 over the chunks' digests in order;
+-- '' for a manifest without chunks), so chunks_digest says nothing more.
+UPDATE manifests m SET digest = sha256(coalesce(
+  (SELECT string_agg(c.digest, ''::bytea ORDER BY mc.seq) FROM manifest_chunks mc JOIN chunks c ON c.id = mc.chunk_id
+   WHERE mc.manifest_id = m.id), ''::bytea));
+DROP INDEX manifests_chunks_digest;
+ALTER TABLE manifests DROP COLUMN chunks_digest;
+)sql"},
 };
 
 constexpr int kLatest = kMigrations[std::size(kMigrations) - 1].version;

@@ -103,7 +103,6 @@ class PostgresStore final : public Store {
   std::int64_t host_id(pqxx::transaction_base& tx, const std::string& name);  // creating it
   std::int64_t put_manifest(pqxx::transaction_base& tx, const Manifest& manifest,
                             std::span<const ManifestChunkRef> known = {});
-  void name_by_chunks(pqxx::transaction_base& tx, std::int64_t manifest_id, const Sha256Digest& list);
   Manifest get_manifest(pqxx::transaction_base& tx, std::int64_t id);
   pqxx::result chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests, const char* columns);
   std::int64_t insert_scan(pqxx::transaction_base& tx, std::int64_t host, std::int64_t manifest,

@@ -181,43 +181,30 @@ std::int64_t PostgresStore::host_id(pqxx::transaction_base& tx, const std::strin
 // the same order (no deadlock), ON CONFLICT DO NOTHING for chunks another one stores.
 // With the chunks an upload delivered (`known`, in split order): found by its chunk list
 // without a pass over its records, else stored without encoding a chunk again (one named
-// but not stored is encoded from the manifest after all).
+// but not stored is encoded from the manifest after all). Without them, each chunk is
+// encoded and hashed for the manifest's digest, and encoded again only when it is new.
 std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manifest& manifest,
                                          std::span<const ManifestChunkRef> known) {
+  std::vector<store::ChunkView> split;
+  const bool from_records = known.empty();
   std::vector<Sha256Digest> digests;
-  digests.reserve(known.size());
-  for (const ManifestChunkRef& c : known) digests.push_back(c.digest);
-  if (!known.empty()) {
-    auto by_chunks = exec(tx, "SELECT id FROM manifests WHERE chunks_digest = $1", bin(chunk_list_digest(digests)));
-    if (!by_chunks.empty()) return by_chunks[0][0].as<std::int64_t>();
+  if (from_records) {
+    split = store::split_into_chunks(manifest);
+    digests = chunk_digests(split);
+  } else {
+    digests.reserve(known.size());
+    for (const ManifestChunkRef& c : known) digests.push_back(c.digest);
   }
-  const Sha256Digest whole = manifest.digest();
+  const Sha256Digest whole = chunk_list_digest(digests);
   auto found = exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(whole));
-  if (!found.empty()) {
-    const std::int64_t id = found[0][0].as<std::int64_t>();
-    if (!known.empty()) {  // stored before lists were named: named from the chunks it links
-      std::vector<Sha256Digest> linked;
-      for (const auto& row : exec(tx,
-                                  "SELECT c.digest FROM manifest_chunks mc JOIN chunks c ON c.id = mc.chunk_id"
-                                  " WHERE mc.manifest_id = $1 ORDER BY mc.seq",
-                                  id))
-        linked.push_back(digest(row[0]));
-      name_by_chunks(tx, id, chunk_list_digest(linked));
-    }
-    return id;
-  }
+  if (!found.empty()) return found[0][0].as<std::int64_t>();
   auto inserted = exec(tx, "INSERT INTO manifests(digest, records) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id",
                        bin(whole), static_cast<std::int64_t>(manifest.size()));
   if (inserted.empty())  // stored by another connection that committed meanwhile, with its chunks
     return exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(whole))[0][0].as<std::int64_t>();
   const std::int64_t id = inserted[0][0].as<std::int64_t>();
-  std::vector<store::ChunkView> split;
-  if (known.empty()) split = store::split_into_chunks(manifest);
-  const std::size_t count = known.empty() ? split.size() : known.size();
-  if (count == 0) {
-    name_by_chunks(tx, id, chunk_list_digest({}));
-    return id;
-  }
+  const std::size_t count = digests.size();
+  if (count == 0) return id;
 
   {
     pqxx::stream_to copy(tx, "chunk_staging", std::vector<std::string>{"seq", "digest", "records", "bytes", "data"});
@@ -225,10 +212,9 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
     for (std::size_t seq = 0; seq < count; ++seq) {
       std::size_t records = 0;
       std::string_view data;
-      if (known.empty()) {
+      if (from_records) {
         buffer.clear();
         store::encode_chunk(split[seq], buffer);
-        digests.push_back(Sha256::of(buffer));
         records = split[seq].records.size();
         data = buffer;
       } else {
@@ -245,7 +231,7 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
        "INSERT INTO chunks(digest, records, bytes, data) SELECT s.digest, s.records, s.bytes, s.data"
        " FROM chunk_staging s WHERE s.bytes > 0 AND NOT EXISTS (SELECT 1 FROM chunks c WHERE c.digest = s.digest)"
        " ORDER BY s.digest ON CONFLICT (digest) DO NOTHING");
-  if (!known.empty()) {
+  if (!from_records) {
     const auto absent =
         exec(tx, "SELECT s.seq FROM chunk_staging s WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.digest = s.digest)");
     if (!absent.empty()) split = store::split_into_chunks(manifest);
@@ -268,12 +254,7 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
   if (linked.affected_rows() != count)
     raise(ErrorCode::internal, "manifest " + std::to_string(id) + ": " + std::to_string(linked.affected_rows()) +
                                    " of " + std::to_string(count) + " chunks linked");
-  name_by_chunks(tx, id, chunk_list_digest(digests));
   return id;
-}
-
-void PostgresStore::name_by_chunks(pqxx::transaction_base& tx, std::int64_t manifest_id, const Sha256Digest& list) {
-  exec(tx, "UPDATE manifests SET chunks_digest = $1 WHERE id = $2 AND chunks_digest IS NULL", bin(list), manifest_id);
 }
 
 // Reads a manifest back, checking every chunk and the whole against their digests.
@@ -287,17 +268,20 @@ Manifest PostgresStore::get_manifest(pqxx::transaction_base& tx, std::int64_t id
                      "SELECT c.digest, c.data FROM manifest_chunks mc JOIN chunks c ON c.id = mc.chunk_id"
                      " WHERE mc.manifest_id = $1 ORDER BY mc.seq",
                      id);
+  std::vector<Sha256Digest> read_digests;
   for (const auto& row : chunks) {
     const pqxx::binarystring data(row[1]);
     const std::string_view view(data.get(), data.size());
-    if (digest_bytes(Sha256::of(view)) != bytes(row[0]))
+    read_digests.push_back(Sha256::of(view));
+    if (digest_bytes(read_digests.back()) != bytes(row[0]))
       raise(ErrorCode::parse, "corrupt store: a chunk of manifest " + std::to_string(id) + " fails its digest");
     value(store::decode_chunk(view, records));
   }
+  // The manifest's digest is that of its chunk list: checked without a pass over the records.
+  if (chunk_list_digest(read_digests) != expected)
+    raise(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + " fails its digest");
   auto manifest = Manifest::from_records(std::move(records));
   if (!manifest) raise(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + ": " + manifest.error().message);
-  if (manifest->digest() != expected)
-    raise(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + " fails its digest");
   return std::move(*manifest);
 }
 
@@ -355,7 +339,7 @@ Expected<std::optional<std::int64_t>> PostgresStore::put_scan_of_manifest(std::s
   if (host_name.empty()) return fail(ErrorCode::invalid_argument, "put_scan: empty host name");
   return guarded("cannot store the scan of " + str(host_name), [&]() -> std::optional<std::int64_t> {
     pqxx::work tx(conn());
-    auto manifest = exec(tx, "SELECT id FROM manifests WHERE chunks_digest = $1", bin(chunk_list));
+    auto manifest = exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(chunk_list));
     if (manifest.empty()) return std::nullopt;  // not committed: nothing written
     const std::int64_t host = host_id(tx, str(host_name));
     const std::int64_t id = insert_scan(tx, host, manifest[0][0].as<std::int64_t>(), scan);
@@ -524,7 +508,7 @@ Expected<std::int64_t> PostgresStore::put_signature(const Signature& sig) {
                          " WHERE s.name = $1 AND s.version = $2",
                          info.ref.name, info.ref.version);
     if (!existing.empty()) {
-      if (digest(existing[0][1]) == sig.manifest.digest()) return integer(existing[0][0]);  // same: idempotent
+      if (digest(existing[0][1]) == manifest_digest(sig.manifest)) return integer(existing[0][0]);  // same: idempotent
       raise(ErrorCode::invalid_argument,
             "signature " + info.ref.id() +
                 " is already stored with different files; signatures are immutable, store it under a new version");

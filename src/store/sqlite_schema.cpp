@@ -1,7 +1,12 @@
 #include "store/sqlite_schema.h"
 
 #include <chrono>
+#include <cstring>
 #include <iterator>
+#include <utility>
+#include <vector>
+
+#include "format/manifest_chunks.h"
 
 namespace tb::sqlite {
 namespace {
@@ -10,13 +15,62 @@ struct Migration {
   int version;
   const char* description;
   const char* sql;
+  // A step SQL cannot express, run in the same transaction before `sql`.
+  Expected<void> (*code)(Db&) = nullptr;
 };
+
+// Migration 10: a manifest's digest becomes its chunk list's (chunk_list_digest, the chunks
+// linked in order), as format/manifest_chunks.h defines manifest_digest() now. Every stored
+// manifest is the canonical split of its records, so its list names it.
+Expected<void> digest_manifests_by_chunks(Db& db) {
+  std::vector<std::pair<std::int64_t, Sha256Digest>> renamed;
+  {
+    auto rows = db.prepare(
+        "SELECT m.id, c.digest FROM manifests m LEFT JOIN manifest_chunks mc ON mc.manifest_id = m.id"
+        " LEFT JOIN chunks c ON c.id = mc.chunk_id ORDER BY m.id, mc.seq");
+    if (!rows) return tl::unexpected(rows.error());
+    std::int64_t current = 0;
+    bool any = false;
+    std::vector<Sha256Digest> list;
+    const auto flush = [&] {
+      if (any) renamed.emplace_back(current, chunk_list_digest(list));
+      list.clear();
+    };
+    for (;;) {
+      auto more = rows->step();
+      if (!more) return tl::unexpected(more.error());
+      if (!*more) break;
+      const std::int64_t id = rows->column_int(0);
+      if (!any || id != current) {
+        flush();
+        current = id;
+        any = true;
+      }
+      const std::string_view d = rows->column_blob(1);
+      if (d.empty()) continue;  // a manifest without chunks (no records)
+      Sha256Digest digest;
+      if (d.size() != digest.bytes.size()) return fail(ErrorCode::parse, "corrupt store: a chunk digest is not 32 bytes");
+      std::memcpy(digest.bytes.data(), d.data(), d.size());
+      list.push_back(digest);
+    }
+    flush();
+  }
+  auto update = db.prepare("UPDATE manifests SET digest = ? WHERE id = ?");
+  if (!update) return tl::unexpected(update.error());
+  for (const auto& [id, digest] : renamed) {
+    update->reset();
+    update->bind_blob(1, std::string_view(reinterpret_cast<const char*>(digest.bytes.data()), digest.bytes.size()))
+        .bind(2, id);
+    if (auto r = update->run(); !r) return r;
+  }
+  return {};
+}
 
 // Never edit a migration that has shipped: add a new one. Each runs in one transaction.
 //
 // Content addressing: `chunks` holds each distinct directory listing once (keyed by the
 // SHA-256 of its encoding, see store/chunk_codec.h); `manifests` each distinct manifest
-// once (keyed by Manifest::digest()) as an ordered list of chunks; scans and signatures
+// once (keyed by manifest_digest(), format/manifest_chunks.h) as an ordered list of chunks; scans and signatures
 // point at a manifest. Counts are 64-bit unsigned in the model and stored as their int64
 // bit pattern. Names are TEXT holding the raw bytes (SQLite does not validate UTF-8).
 constexpr Migration kMigrations[] = {
@@ -251,6 +305,12 @@ CREATE TABLE signature_provenance (
 ALTER TABLE manifests ADD COLUMN chunks_digest BLOB CHECK (chunks_digest IS NULL OR length(chunks_digest) = 32);
 CREATE UNIQUE INDEX manifests_chunks_digest ON manifests(chunks_digest);
 )sql"},
+    {10, "a manifest's digest is its chunk list's", R"sql(
+-- manifests.digest was a SHA-256 over every record; it is the chunk list's digest now
+-- (set by digest_manifests_by_chunks above), so chunks_digest says nothing more.
+DROP INDEX manifests_chunks_digest;
+ALTER TABLE manifests DROP COLUMN chunks_digest;
+)sql", digest_manifests_by_chunks},
 };
 
 constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;
@@ -300,6 +360,9 @@ Expected<void> apply(Db& db, const Migration& m, const std::string& path) {
   auto done = recorded(db, m.version);
   if (!done) return tl::unexpected(done.error());
   if (*done) return {};
+  if (m.code != nullptr)
+    if (auto r = m.code(db); !r)
+      return fail(r.error().code, path + ": schema migration " + std::to_string(m.version) + " failed: " + r.error().message);
   if (auto r = db.exec(m.sql); !r)
     return fail(r.error().code, path + ": schema migration " + std::to_string(m.version) + " failed: " + r.error().message);
   if (auto r = record(db, m); !r) return r;

@@ -35,8 +35,7 @@ constexpr const char* kFindChunk = "SELECT id FROM chunks WHERE digest = ?";
 constexpr const char* kInsertChunk = "INSERT INTO chunks(digest, records, bytes, data) VALUES (?, ?, ?, ?)";
 constexpr const char* kInsertManifestChunk = "INSERT INTO manifest_chunks(manifest_id, seq, chunk_id) VALUES (?, ?, ?)";
 constexpr const char* kFindManifest = "SELECT id FROM manifests WHERE digest = ?";
-constexpr const char* kFindManifestByChunks = "SELECT id FROM manifests WHERE chunks_digest = ?";
-constexpr const char* kInsertManifest = "INSERT INTO manifests(digest, records, chunks_digest) VALUES (?, ?, ?)";
+constexpr const char* kInsertManifest = "INSERT INTO manifests(digest, records) VALUES (?, ?)";
 
 // A new API token: 32 random bytes as "tb_" + 64 hex digits.
 Expected<std::string> new_token_secret() {
@@ -142,12 +141,7 @@ class SqliteStore final : public Store {
   Expected<std::int64_t> insert(const char* sql, auto bind);
   Expected<std::int64_t> host_id(std::string_view name);
   Expected<std::int64_t> put_manifest(const Manifest& manifest, std::span<const ManifestChunkRef> known = {});
-  Expected<std::int64_t> put_known_manifest(const Manifest& manifest, std::span<const ManifestChunkRef> known);
   Expected<std::int64_t> put_chunk(const Sha256Digest& digest, std::size_t records, std::string_view data);
-  // Records the digest of a stored manifest's chunk list (chunk_list_digest) unless it has one.
-  Expected<void> name_by_chunks(std::int64_t manifest_id, const Sha256Digest& list);
-  // The same from the chunks the store links to it (a manifest stored before lists were named).
-  Expected<void> name_by_stored_chunks(std::int64_t manifest_id);
   Expected<Manifest> get_manifest(std::int64_t id);
   Expected<std::int64_t> insert_scan(std::int64_t host, std::int64_t manifest, const ScanDocument& scan);
   Expected<void> put_inventory(std::int64_t scan_id, const PackageInventory& inventory);
@@ -199,90 +193,35 @@ Expected<std::int64_t> SqliteStore::put_chunk(const Sha256Digest& digest, std::s
 }
 
 // Stores a manifest unless one with the same digest is there already: then nothing at
-// all is written, which is what makes an identical host cost one scans row. With the
-// chunks an upload delivered (`known`, in split order), see put_known_manifest().
+// all is written, which is what makes an identical host cost one scans row. `known` are
+// the chunks an upload delivered, in split order, by digest (stored already) or with their
+// encoding: the manifest is then found by its chunk list without a pass over its records,
+// and stored without encoding or hashing a chunk again. Without them, the manifest is split
+// and each chunk encoded and hashed once for its digest, and again only when new. A chunk
+// named but not in the store (it never deletes one, but a store is a disk) is encoded from
+// the manifest after all.
 Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest, std::span<const ManifestChunkRef> known) {
-  if (!known.empty()) return put_known_manifest(manifest, known);
-  const Sha256Digest digest = manifest.digest();
+  std::vector<store::ChunkView> split;
+  std::vector<ManifestChunkRef> computed;
+  const bool from_records = known.empty();
+  if (from_records) {
+    split = store::split_into_chunks(manifest);
+    const std::vector<Sha256Digest> digests = chunk_digests(split);
+    computed.reserve(split.size());
+    for (std::size_t i = 0; i < split.size(); ++i) computed.push_back(ManifestChunkRef{digests[i], split[i].records.size(), {}});
+    known = computed;
+  }
+  std::vector<Sha256Digest> digests;
+  digests.reserve(known.size());
+  for (const ManifestChunkRef& c : known) digests.push_back(c.digest);
+  const Sha256Digest digest = chunk_list_digest(digests);
   auto found = find_id(kFindManifest, [&](Stmt& s) { s.bind_blob(1, digest_bytes(digest)); });
   if (!found) return tl::unexpected(found.error());
   if (*found) return **found;
   auto id = insert(kInsertManifest, [&](Stmt& s) {
-    s.bind_blob(1, digest_bytes(digest)).bind(2, static_cast<std::uint64_t>(manifest.size())).bind_null(3);
+    s.bind_blob(1, digest_bytes(digest)).bind(2, static_cast<std::uint64_t>(manifest.size()));
   });
   if (!id) return id;
-  // One chunk encoded at a time (a million-file manifest has ~40 MB of them); the list's
-  // digest is known at the end.
-  std::vector<Sha256Digest> digests;
-  std::int64_t seq = 0;
-  for (const store::ChunkView& chunk : store::split_into_chunks(manifest)) {
-    buffer_.clear();
-    store::encode_chunk(chunk, buffer_);
-    digests.push_back(Sha256::of(buffer_));
-    auto chunk_id = put_chunk(digests.back(), chunk.records.size(), buffer_);
-    if (!chunk_id) return chunk_id;
-    auto link = insert(kInsertManifestChunk, [&](Stmt& s) { s.bind(1, *id).bind(2, seq).bind(3, *chunk_id); });
-    if (!link) return link;
-    ++seq;
-  }
-  if (auto r = name_by_chunks(*id, chunk_list_digest(digests)); !r) return tl::unexpected(r.error());
-  return id;
-}
-
-Expected<void> SqliteStore::name_by_chunks(std::int64_t manifest_id, const Sha256Digest& list) {
-  auto named = db_.cached("UPDATE manifests SET chunks_digest = ? WHERE id = ? AND chunks_digest IS NULL");
-  if (!named) return tl::unexpected(named.error());
-  Use u(**named);
-  u->bind_blob(1, digest_bytes(list)).bind(2, manifest_id);
-  return u->run();
-}
-
-Expected<void> SqliteStore::name_by_stored_chunks(std::int64_t manifest_id) {
-  auto q = db_.cached(
-      "SELECT c.digest FROM manifest_chunks mc JOIN chunks c ON c.id = mc.chunk_id WHERE mc.manifest_id = ?"
-      " ORDER BY mc.seq");
-  if (!q) return tl::unexpected(q.error());
-  std::vector<Sha256Digest> digests;
-  {
-    Use rows(**q);
-    rows->bind(1, manifest_id);
-    for (;;) {
-      auto more = rows->step();
-      if (!more) return tl::unexpected(more.error());
-      if (!*more) break;
-      auto d = digest_from(rows->column_blob(0));
-      if (!d) return tl::unexpected(d.error());
-      digests.push_back(*d);
-    }
-  }
-  return name_by_chunks(manifest_id, chunk_list_digest(digests));
-}
-
-// A manifest whose chunks an upload delivered, by digest (stored already) or with their
-// encoding: found by its chunk list without a pass over its records; else stored without
-// encoding or hashing a chunk again. A chunk named but not in the store (it never
-// deletes one, but a store is a disk) is encoded from the manifest after all.
-Expected<std::int64_t> SqliteStore::put_known_manifest(const Manifest& manifest, std::span<const ManifestChunkRef> known) {
-  std::vector<Sha256Digest> digests;
-  digests.reserve(known.size());
-  for (const ManifestChunkRef& c : known) digests.push_back(c.digest);
-  const Sha256Digest list = chunk_list_digest(digests);
-  auto by_chunks = find_id(kFindManifestByChunks, [&](Stmt& s) { s.bind_blob(1, digest_bytes(list)); });
-  if (!by_chunks) return tl::unexpected(by_chunks.error());
-  if (*by_chunks) return **by_chunks;
-  // Stored before manifests were named by their chunks too: named now.
-  const Sha256Digest digest = manifest.digest();
-  auto found = find_id(kFindManifest, [&](Stmt& s) { s.bind_blob(1, digest_bytes(digest)); });
-  if (!found) return tl::unexpected(found.error());
-  if (*found) {
-    if (auto r = name_by_stored_chunks(**found); !r) return tl::unexpected(r.error());
-    return **found;
-  }
-  auto id = insert(kInsertManifest, [&](Stmt& s) {
-    s.bind_blob(1, digest_bytes(digest)).bind(2, static_cast<std::uint64_t>(manifest.size())).bind_blob(3, digest_bytes(list));
-  });
-  if (!id) return id;
-  std::vector<store::ChunkView> split;  // only when a named chunk is not stored
   for (std::size_t i = 0; i < known.size(); ++i) {
     const ManifestChunkRef& c = known[i];
     Expected<std::int64_t> chunk_id = std::int64_t{0};
@@ -297,11 +236,12 @@ Expected<std::int64_t> SqliteStore::put_known_manifest(const Manifest& manifest,
         if (split.empty()) split = store::split_into_chunks(manifest);
         if (split.size() != known.size())
           return fail(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
-        std::string encoded;
-        store::encode_chunk(split[i], encoded);
-        if (Sha256::of(encoded) != c.digest)
+        buffer_.clear();
+        store::encode_chunk(split[i], buffer_);
+        // Digests computed above from this very split need no second hash.
+        if (!from_records && Sha256::of(buffer_) != c.digest)
           return fail(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
-        chunk_id = put_chunk(c.digest, split[i].records.size(), encoded);
+        chunk_id = put_chunk(c.digest, split[i].records.size(), buffer_);
       }
     }
     if (!chunk_id) return chunk_id;
@@ -332,19 +272,22 @@ Expected<Manifest> SqliteStore::get_manifest(std::int64_t id) {
   if (!chunks) return tl::unexpected(chunks.error());
   Use q(**chunks);
   q->bind(1, id);
+  std::vector<Sha256Digest> read_digests;
   for (;;) {
     auto more = q->step();
     if (!more) return tl::unexpected(more.error());
     if (!*more) break;
     const std::string_view data = q->column_blob(1);
-    if (digest_bytes(Sha256::of(data)) != q->column_blob(0))
+    read_digests.push_back(Sha256::of(data));
+    if (digest_bytes(read_digests.back()) != q->column_blob(0))
       return fail(ErrorCode::parse, "corrupt store: a chunk of manifest " + std::to_string(id) + " fails its digest");
     if (auto r = store::decode_chunk(data, records); !r) return tl::unexpected(r.error());
   }
+  // The manifest's digest is that of its chunk list: checked without a pass over the records.
+  if (chunk_list_digest(read_digests) != *expected_digest)
+    return fail(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + " fails its digest");
   auto manifest = Manifest::from_records(std::move(records));  // chunks interleave in path order
   if (!manifest) return fail(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + ": " + manifest.error().message);
-  if (manifest->digest() != *expected_digest)
-    return fail(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + " fails its digest");
   return manifest;
 }
 
@@ -473,7 +416,7 @@ Expected<std::optional<std::int64_t>> SqliteStore::put_scan_of_manifest(std::str
   if (host_name.empty()) return fail(ErrorCode::invalid_argument, "put_scan: empty host name");
   auto tx = Transaction::begin(db_);
   if (!tx) return tl::unexpected(tx.error());
-  auto manifest = find_id(kFindManifestByChunks, [&](Stmt& s) { s.bind_blob(1, digest_bytes(chunk_list)); });
+  auto manifest = find_id(kFindManifest, [&](Stmt& s) { s.bind_blob(1, digest_bytes(chunk_list)); });
   if (!manifest) return tl::unexpected(manifest.error());
   if (!*manifest) return std::optional<std::int64_t>();  // the transaction rolls back: nothing written
   auto host = host_id(host_name);
@@ -597,7 +540,7 @@ Expected<std::int64_t> SqliteStore::put_signature(const Signature& sig) {
     if (!row) return tl::unexpected(row.error());
     if (*row) {
       const std::int64_t existing = q->column_int(0);
-      if (q->column_blob(1) == digest_bytes(sig.manifest.digest())) return existing;  // same: idempotent
+      if (q->column_blob(1) == digest_bytes(manifest_digest(sig.manifest))) return existing;  // same: idempotent
       return fail(ErrorCode::invalid_argument,
                   "signature " + info.ref.id() +
                       " is already stored with different files; signatures are immutable, store it under a new version");

@@ -211,13 +211,13 @@ class Store {
   }
   // The same with the manifest's chunks as a chunked upload delivered them
   // (AssembledScan::chunks: the manifest's split, in its order, sent ones checked against
-  // their digest): a manifest stored before is found by its chunk list, a new one is
-  // stored without encoding or hashing its chunks again. Empty: the store splits the
-  // manifest itself.
+  // their digest): the manifest's digest is their list's (manifest_digest), so a stored
+  // one is found and a new one stored without encoding or hashing its chunks again.
+  // Empty: the store splits the manifest itself.
   virtual Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan,
                                           std::span<const ManifestChunkRef> chunks) = 0;
-  // Stores a scan whose manifest the store holds already, named by the digest of its
-  // chunk list (chunk_list_digest): the scan's row alone is written and scan.manifest is
+  // Stores a scan whose manifest the store holds already, named by its digest (that of
+  // its chunk list, chunk_list_digest): the scan's row alone is written and scan.manifest is
   // not read. nullopt, with nothing written, when no stored manifest has that chunk list
   // (the caller then stores the whole scan).
   virtual Expected<std::optional<std::int64_t>> put_scan_of_manifest(std::string_view host_name,

@@ -302,7 +302,6 @@ TEST(DiffProperty, RandomManifests) {
     // Rebuilding B, and A from the reverse diff.
     const Manifest rebuilt = apply_diff(c.a, d);
     ASSERT_EQ(rebuilt, c.b);
-    ASSERT_EQ(rebuilt.digest(), c.b.digest());
     const auto back = diff(c.b, c.a);
     ASSERT_EQ(count(back).added, counts.removed);
     ASSERT_EQ(count(back).removed, counts.added);

@@ -241,6 +241,38 @@ TEST(PathOrder, HighBytesCompareUnsigned) {
   EXPECT_GT(path_compare("/\xff", "/\x01"), 0);
 }
 
+// The order by definition, one byte at a time: the reference for the word-at-a-time compare.
+int reference_path_compare(std::string_view a, std::string_view b) {
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    if (a[i] == b[i]) continue;
+    const unsigned ca = a[i] == '/' ? 0u : static_cast<unsigned char>(a[i]) + 1u;
+    const unsigned cb = b[i] == '/' ? 0u : static_cast<unsigned char>(b[i]) + 1u;
+    return ca < cb ? -1 : 1;
+  }
+  return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+
+TEST(PathOrder, LongSharedPrefixesDifferAtEveryOffset) {
+  // Differences at each position of several eight-byte words, with '/' and high bytes on
+  // either side: the compare skips equal words and must find the very first difference.
+  static constexpr char kBytes[] = {'/', 'a', 'b', '!', '\x01', '\x7f', '\x80', '\xff', '-', '.'};
+  const std::string base = "/opt/product3/lib/module12/file0042.so.1";
+  std::mt19937_64 rng(7);
+  for (std::size_t at = 0; at < base.size(); ++at)
+    for (char x : kBytes)
+      for (char y : kBytes) {
+        std::string a = base, b = base;
+        a[at] = x;
+        b[at] = y;
+        // Later bytes that differ the other way must not count.
+        if (at + 3 < base.size()) b[at + 3] = static_cast<char>(rng());
+        for (const auto& [p, q] : {std::pair{a, b}, std::pair{a, b.substr(0, at + 1)}, std::pair{a.substr(0, at), b}}) {
+          ASSERT_EQ(sign(path_compare(p, q)), reference_path_compare(p, q)) << p << " vs " << q;
+          ASSERT_EQ(path_less(p, q), reference_path_compare(p, q) < 0);
+        }
+      }
+}
+
 TEST(PathOrder, CompareIsConsistentWithLess) {
   EXPECT_EQ(path_compare("/a", "/a"), 0);
   EXPECT_EQ(path_compare("/", "/"), 0);

@@ -190,7 +190,6 @@ TEST_F(ScannerContent, PathOrderAndSerialEqualsParallel) {
     ASSERT_TRUE(s4) << s4.error().message;
     EXPECT_EQ(s4->manifest.size(), s1->manifest.size());
     EXPECT_TRUE(s4->manifest == s1->manifest) << "round " << round;
-    EXPECT_EQ(s4->manifest.digest(), s1->manifest.digest());
     EXPECT_EQ(s4->outcome.summary.files, s1->outcome.summary.files);
   }
   ScanOptions wide = options();

@@ -10,6 +10,7 @@
 
 #include "core/sha256.h"
 #include "store/sqlite_store.h"
+#include "format/manifest_chunks.h"
 
 namespace tb {
 namespace {
@@ -160,7 +161,7 @@ TEST_F(EnrolStoreTest, FindSignature) {
   auto found = store_->find_signature(SignatureRef{"app", "1"});
   ASSERT_TRUE(found && *found);
   EXPECT_EQ((*found)->id, *id);
-  EXPECT_EQ((*found)->manifest_digest, sig.manifest.digest());
+  EXPECT_EQ((*found)->manifest_digest, manifest_digest(sig.manifest));
   EXPECT_FALSE(*store_->find_signature(SignatureRef{"app", "2"}));
 }
 

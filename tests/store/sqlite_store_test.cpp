@@ -73,6 +73,19 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
   }
 
   std::string spec() const { return pg_ ? pg_->url() : (dir_ / "trustbase.db").string(); }
+  // Runs SQL on the store's database directly (a test rewriting what an older release wrote).
+  void sql(const std::string& text) {
+    if (pg_) {
+      pg_->exec(text);
+      return;
+    }
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(spec().c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, text.c_str(), nullptr, nullptr, &error), SQLITE_OK) << (error ? error : "");
+    sqlite3_free(error);
+    sqlite3_close(db);
+  }
   std::unique_ptr<Store> open() {
     auto s = open_store(spec());
     if (!s) ADD_FAILURE() << s.error().message;
@@ -123,7 +136,7 @@ ScanDocument varied_scan() {
 void expect_same(const ScanDocument& a, const ScanDocument& b) {
   EXPECT_EQ(a.header, b.header);
   EXPECT_EQ(a.manifest, b.manifest);
-  EXPECT_EQ(a.manifest.digest(), b.manifest.digest());
+  EXPECT_EQ(manifest_digest(a.manifest), manifest_digest(b.manifest));
   EXPECT_EQ(a.errors, b.errors);
   EXPECT_EQ(a.summary, b.summary);
 }
@@ -319,41 +332,52 @@ TEST_P(StoreTest, ChunkedPutScanCopesWithAChunkTheStoreLacks) {
   EXPECT_EQ(after.chunks, before.chunks);
 }
 
-// Manifests stored before migration 9 have no chunk list digest: a chunked upload finds
-// them by their digest and names them from the chunks the store links (not from what the
-// upload says), so the next upload finds them by chunk list.
-TEST_F(SqliteStoreTest, AManifestStoredBeforeChunkListsIsNamedWhenNextMet) {
-  const ScanDocument doc = generated_scan(200);
-  std::vector<std::string> encoded;
-  const auto named = upload_chunks(doc.manifest, encoded, [](std::size_t) { return false; });
+// Migration 10: manifests stored when a manifest's digest was a hash over its records (and
+// before migration 9 named them by chunk list) get their chunk list's digest: they read back
+// (get_scan checks it), the same files uploaded again, as a document or as chunks, find them,
+// and listings show the new digest.
+TEST_P(StoreTest, MigrationTenRenamesStoredManifestsByTheirChunkList) {
+  const ScanDocument doc = generated_scan(300);
+  ScanDocument empty;
+  empty.header.host.hostname = "empty";
+  std::int64_t id = 0, empty_id = 0;
   {
     auto store = open();
-    ASSERT_TRUE(store->put_scan("h1", doc));
+    ASSERT_NE(store, nullptr);
+    auto a = store->put_scan("h1", doc);
+    auto b = store->put_scan("empty", empty);
+    ASSERT_TRUE(a && b);
+    id = *a;
+    empty_id = *b;
   }
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  const auto digest_column = [&] {
-    sqlite3_stmt* q = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT chunks_digest FROM manifests", -1, &q, nullptr), SQLITE_OK);
-    EXPECT_EQ(sqlite3_step(q), SQLITE_ROW);
-    std::string value(static_cast<const char*>(sqlite3_column_blob(q, 0)) ? static_cast<const char*>(sqlite3_column_blob(q, 0)) : "",
-                      static_cast<std::size_t>(sqlite3_column_bytes(q, 0)));
-    sqlite3_finalize(q);
-    return value;
-  };
-  std::vector<Sha256Digest> digests;
-  for (const ManifestChunkRef& r : named) digests.push_back(r.digest);
-  const Sha256Digest list = chunk_list_digest(digests);
-  const std::string list_bytes(reinterpret_cast<const char*>(list.bytes.data()), list.bytes.size());
-  EXPECT_EQ(digest_column(), list_bytes) << "a document's manifest is named by its chunk list when stored";
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE manifests SET chunks_digest = NULL", nullptr, nullptr, nullptr), SQLITE_OK);
-  EXPECT_EQ(digest_column(), "");
+  // Back to schema 9 with other digests, as a store of the previous release holds them.
+  const std::string column = pg_ ? "bytea" : "BLOB";
+  const std::string old_digests =
+      pg_ ? "UPDATE manifests SET digest = sha256(digest || '\\x7631'::bytea)" : "UPDATE manifests SET digest = randomblob(32)";
+  sql("ALTER TABLE manifests ADD COLUMN chunks_digest " + column +
+      " CHECK (chunks_digest IS NULL OR length(chunks_digest) = 32);"
+      " CREATE UNIQUE INDEX manifests_chunks_digest ON manifests(chunks_digest); " +
+      old_digests + "; DELETE FROM schema_migrations WHERE version = 10;");
 
   auto store = open();
-  ASSERT_TRUE(store->put_scan("h2", doc, named));
-  EXPECT_EQ(digest_column(), list_bytes);
-  EXPECT_EQ(stats(*store).manifests, 1u);
-  sqlite3_close(db);
+  ASSERT_NE(store, nullptr);
+  auto back = store->get_scan(id);
+  ASSERT_TRUE(back) << back.error().message;
+  expect_same(*back, doc);
+  auto empty_back = store->get_scan(empty_id);
+  ASSERT_TRUE(empty_back) << empty_back.error().message;
+  EXPECT_TRUE(empty_back->manifest.empty());
+  auto listed = store->list_scans("h1");
+  ASSERT_TRUE(listed && listed->size() == 1);
+  EXPECT_EQ((*listed)[0].manifest_digest, manifest_digest(doc.manifest));
+
+  std::vector<std::string> encoded;
+  const auto named = upload_chunks(doc.manifest, encoded, [](std::size_t) { return false; });
+  ASSERT_TRUE(store->put_scan("h2", doc));
+  ASSERT_TRUE(store->put_scan("h3", doc, named));
+  ASSERT_TRUE(store->put_scan("empty", empty));
+  EXPECT_EQ(stats(*store).manifests, 2u);
+  EXPECT_EQ(stats(*store).scans, 5u);
 }
 
 TEST_P(StoreTest, MissingScanIsNotFound) {
@@ -440,7 +464,7 @@ TEST_P(StoreTest, LatestAndListFollowStartTimeThenId) {
   EXPECT_EQ((*list)[1].id, a);
   EXPECT_EQ((*list)[2].id, c);
   EXPECT_EQ((*list)[0].records, generated_scan(11).manifest.size());
-  EXPECT_EQ((*list)[0].manifest_digest, generated_scan(11).manifest.digest());
+  EXPECT_EQ((*list)[0].manifest_digest, manifest_digest(generated_scan(11).manifest));
   EXPECT_EQ(*store->latest_scan("nobody"), std::nullopt);
   EXPECT_TRUE(store->list_scans("nobody")->empty());
 
