@@ -181,22 +181,22 @@ void reply_bad_upload(httplib::Response& res, const Error& e, const std::string&
   reply_error(res, e.code == ErrorCode::limit ? 413 : 400, prefix + e.message);
 }
 
-// A request body as received: spooled to disk, still compressed if it was sent so.
+// A request body as received: spooled (server/spool.h), still compressed if it was sent so.
 struct Upload {
-  SpoolFile file;
+  Spool file;
   bool compressed = false;
 };
 
 // A spooled body as it was meant: inflated on the way when it came compressed.
 class UploadBody {
  public:
-  explicit UploadBody(const Upload& upload) : file_(upload.file.fd(), 0, "the spooled request body") {
-    if (upload.compressed) inflated_.emplace(file_);
+  explicit UploadBody(const Upload& upload) : file_(upload.file.source("the spooled request body")) {
+    if (upload.compressed) inflated_.emplace(*file_);
   }
-  ByteSource& source() { return inflated_ ? static_cast<ByteSource&>(*inflated_) : file_; }
+  ByteSource& source() { return inflated_ ? static_cast<ByteSource&>(*inflated_) : *file_; }
 
  private:
-  FdSource file_;
+  std::unique_ptr<ByteSource> file_;
   std::optional<GunzipSource> inflated_;
 };
 
@@ -299,12 +299,7 @@ std::optional<Upload> Api::receive(const httplib::Request& req, httplib::Respons
       return std::nullopt;
     }
   }
-  auto spool = SpoolFile::create(options_.spool_dir);
-  if (!spool) {
-    log_problem(LogLevel::error, spool.error().message);
-    reply_error_and_close(res, 503, "the server cannot take uploads now (spool directory unusable)");
-    return std::nullopt;
-  }
+  auto spool = std::make_optional<Spool>(options_.spool_dir);
   // httplib 0.11 inflates a gzip or deflate body before the ContentReader sees it. The
   // spool wants the bytes as sent (several times smaller on disk; inflated later, bounded
   // by the reader's limit), so the coding is hidden from httplib. The Request is
@@ -327,9 +322,9 @@ std::optional<Upload> Api::receive(const httplib::Request& req, httplib::Respons
     reply_error_and_close(res, 413, too_big);
     return std::nullopt;
   }
-  if (write_error) {
+  if (write_error) {  // a large body, and the spool directory gone or full
     log_problem(LogLevel::error, write_error->message);
-    reply_error_and_close(res, 503, "the server cannot take uploads now (spool file: " + write_error->message + ")");
+    reply_error_and_close(res, 503, "the server cannot take uploads now (" + write_error->message + ")");
     return std::nullopt;
   }
   if (!read) {
@@ -670,16 +665,9 @@ void Api::post_signature(const httplib::Request& req, httplib::Response& res, co
   auto upload = receive(req, res, reader);
   if (!upload) return;
   // The body as sent identifies the source, as a package file's hash does.
-  Sha256 hasher;
-  FdSource body(upload->file.fd(), 0, "the spooled request body");
-  std::string buffer(64 * 1024, '\0');
-  for (;;) {
-    auto got = body.read(buffer.data(), buffer.size());
-    if (!got) return reply_store_error(res, got.error());
-    if (*got == 0) break;
-    hasher.update(std::string_view(buffer.data(), *got));
-  }
-  info.source_sha256 = hasher.finish();
+  auto body_sha256 = upload->file.sha256();
+  if (!body_sha256) return reply_store_error(res, body_sha256.error());
+  info.source_sha256 = *body_sha256;
   auto doc = parse_upload(*upload, res);
   upload.reset();
   if (!doc) return;

@@ -29,8 +29,9 @@
 // The fleet routes (clusters, matrix, host details, audit, promote, snapshot) are in
 // server/fleet_api.h, the dashboard's static files at / in server/web_ui.h.
 //
-// Uploads are spooled, as sent, to an unlinked file in spool_dir and parsed from there
-// through a streaming gunzip: a request holds the parsed document, never its text.
+// Uploads are spooled as sent (in memory up to 1 MiB, beyond in an unlinked file in
+// spool_dir, server/spool.h) and parsed from there through a streaming gunzip: a request
+// holds the parsed document, never the text of a large one.
 // Everything but health wants `Authorization: Bearer <token>` (401 without a live
 // token); roles are checked per route (server/auth.h, 403). Errors are {"error": "..."}.
 #pragma once

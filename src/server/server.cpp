@@ -10,7 +10,13 @@
 #include <memory>
 #include <thread>
 
+#include "server/spool.h"
+
 namespace tb::server {
+
+namespace {
+constexpr int kListenBacklog = 1024;
+}  // namespace
 
 Expected<std::pair<std::string, int>> parse_listen_address(const std::string& text) {
   const auto colon = text.rfind(':');
@@ -27,6 +33,11 @@ Expected<std::pair<std::string, int>> parse_listen_address(const std::string& te
 }
 
 Expected<void> serve(SharedStore& store, const ServeOptions& options, const std::function<void(int)>& on_listening) {
+  // Small bodies stay in memory: an unusable spool directory would show only on the first
+  // large upload, so it is checked now.
+  const std::string spool = options.api.spool_dir.empty() ? default_spool_dir() : options.api.spool_dir;
+  if (auto usable = check_spool_dir(spool); !usable)
+    return fail(ErrorCode::io, "spool directory unusable (--spool-dir): " + usable.error().message);
   // Block the signals before httplib starts its thread pool, so only the watcher takes them.
   sigset_t signals;
   sigemptyset(&signals);
@@ -57,9 +68,11 @@ Expected<void> serve(SharedStore& store, const ServeOptions& options, const std:
   // httplib's default sets SO_REUSEPORT, under which a second server on the same port
   // binds "successfully" and silently shares the traffic (with another store, maybe).
   // SO_REUSEADDR alone lets a restart rebind at once while refusing a live listener.
-  server.set_socket_options([](int sock) {
+  int listener = -1;
+  server.set_socket_options([&listener](int sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listener = sock;
   });
   install_api(server, store, options.api);
   int port = options.port;
@@ -73,6 +86,12 @@ Expected<void> serve(SharedStore& store, const ServeOptions& options, const std:
     pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     return fail(ErrorCode::io, "cannot listen on " + options.host + ":" + std::to_string(options.port));
   }
+  // httplib 0.11 (built into Debian's library) listens with a backlog of 5. A scan is one
+  // request per connection (http_api.cpp), so a fleet's uploads arrive as a stream of new
+  // connections: past 5 waiting, the kernel drops their SYNs and each such client waits
+  // for its retransmission, one second, then three (seen as p99 > 1 s at 100 clients).
+  // listen(2) again on the bound socket sets the backlog (bounded by net.core.somaxconn).
+  if (listener >= 0) ::listen(listener, kListenBacklog);
 
   std::atomic<bool> done{false};
   std::thread watcher([&] {

@@ -275,19 +275,38 @@ TEST_F(ApiTest, ChunkedUploadsWithoutALengthAreAccepted) {
 }
 
 TEST_F(ApiTest, UploadsAreSpooledInTheSpoolDirectoryAndLeaveNothing) {
-  start({"--spool-dir", (dir_ / "missing").string()});
-  auto refused = post(admin_, "/api/v1/scans?host=web1", scan_);
-  ASSERT_TRUE(refused);
-  EXPECT_EQ(refused->status, 503) << refused->body;
-  EXPECT_NE(slurp(log_).find("cannot create a spool file in " + (dir_ / "missing").string()), std::string::npos);
-  server_.reset();
-
+  {  // an unusable spool directory stops the server at start, not at its first large upload
+    ServerProcess refused(db_, log_, {"--spool-dir", (dir_ / "missing").string()});
+    EXPECT_EQ(refused.port(), 0);
+    EXPECT_NE(refused.kill(SIGTERM), 0);
+    EXPECT_NE(slurp(log_).find("cannot create a spool file in " + (dir_ / "missing").string()), std::string::npos)
+        << slurp(log_);
+  }
   fs::create_directories(dir_ / "spool");
   start({"--spool-dir", (dir_ / "spool").string()});
   auto ok = post(admin_, "/api/v1/scans?host=web1", scan_);
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 201) << ok->body;
   EXPECT_TRUE(fs::is_empty(dir_ / "spool"));
+
+  // A body beyond what is held in memory goes to a file there: with the directory gone,
+  // the upload is refused (503) and nothing is stored; a small one is still taken.
+  fs::remove_all(dir_ / "spool");
+  const std::string large = scan_ + "<!--" + std::string(3u << 20, 'x') + "-->";
+  const std::string refused =
+      raw_exchange(server_->port(), head("Content-Length: " + std::to_string(large.size()) + "\r\n"), large);
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("cannot create a spool file"), std::string::npos) << refused;
+  EXPECT_EQ(scan_count("web1"), 1u);
+  auto small = post(admin_, "/api/v1/scans?host=web1", scan_);
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->status, 201) << small->body;
+  fs::create_directories(dir_ / "spool");
+  auto spilled = post(admin_, "/api/v1/scans?host=web1", large);
+  ASSERT_TRUE(spilled);
+  EXPECT_EQ(spilled->status, 201) << spilled->body;
+  EXPECT_TRUE(fs::is_empty(dir_ / "spool"));
+  EXPECT_EQ(scan_count("web1"), 3u);
 }
 
 // ---- reports in XML --------------------------------------------------------------------
