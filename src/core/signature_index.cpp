@@ -45,10 +45,10 @@ void SignatureIndex::index_paths() {
   for (const Signature& s : signatures_) {
     record_offsets_.push_back(record_paths_.size());
     for (const FileRecord& r : s.manifest) {
-      const auto [it, inserted] = path_ids_by_path_.try_emplace(r.path, static_cast<PathId>(counts.size()));
+      const auto [id, inserted] = path_ids_by_path_.try_emplace(r.path, static_cast<PathId>(counts.size()));
       if (inserted) counts.push_back(0);
-      ++counts[it->second];
-      record_paths_.push_back(it->second);
+      ++counts[id];
+      record_paths_.push_back(id);
     }
   }
   record_offsets_.push_back(record_paths_.size());
@@ -141,9 +141,7 @@ void SignatureIndex::link_relations() {
 }
 
 std::optional<SignatureIndex::PathId> SignatureIndex::find_path(std::string_view path) const {
-  const auto it = path_ids_by_path_.find(path);
-  if (it == path_ids_by_path_.end()) return std::nullopt;
-  return it->second;
+  return path_ids_by_path_.find(path);
 }
 
 std::span<const SignatureIndex::Entry> SignatureIndex::owners(PathId path) const {

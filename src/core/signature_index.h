@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/path_table.h"
 #include "core/signature.h"
 
 namespace tb {
@@ -90,7 +91,7 @@ class SignatureIndex {
   std::unordered_map<std::string_view, Id> by_id_;  // "name@version" of ids_ below
   std::vector<std::string> ids_;                     // owned "name@version" keys
 
-  std::unordered_map<std::string_view, PathId> path_ids_by_path_;
+  PathTable path_ids_by_path_;
   std::vector<std::uint32_t> path_offsets_;
   std::vector<Entry> path_entries_;
   std::vector<std::uint8_t> listed_by_patch_;        // per PathId
