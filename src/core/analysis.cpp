@@ -87,7 +87,7 @@ struct Work {
 // classified, later signatures of a chain before earlier ones.
 class Analyzer {
  public:
-  Analyzer(const Manifest& scan, const SignatureIndex& index, const AnalysisOptions& options)
+  Analyzer(std::span<const FileRecord* const> scan, const SignatureIndex& index, const AnalysisOptions& options)
       : index_(index), options_(options), compare_(options.compare | Attr::type), work_(index.size()) {
     place(scan);
   }
@@ -115,7 +115,7 @@ class Analyzer {
     return w.decided && (w.state == SignatureState::complete || w.state == SignatureState::superseded);
   }
 
-  void place(const Manifest& scan) {
+  void place(std::span<const FileRecord* const> scan) {
     covered_.assign(index_.path_count(), true);
     if (!options_.roots.empty()) {
       for (PathId p = 0; p < index_.path_count(); ++p) {
@@ -126,9 +126,9 @@ class Analyzer {
       }
     }
     actual_.assign(index_.path_count(), nullptr);
-    for (const FileRecord& r : scan) {
-      if (const auto p = index_.find_path(r.path)) actual_[*p] = &r;
-      else unknown_.push_back(&r);
+    for (const FileRecord* r : scan) {
+      if (const auto p = index_.find_path(r->path)) actual_[*p] = r;
+      else unknown_.push_back(r);
     }
   }
 
@@ -382,6 +382,13 @@ class Analyzer {
 }  // namespace
 
 Analysis analyze(const Manifest& scan, const SignatureIndex& index, const AnalysisOptions& options) {
+  std::vector<const FileRecord*> records;
+  records.reserve(scan.size());
+  for (const FileRecord& r : scan) records.push_back(&r);
+  return analyze(records, index, options);
+}
+
+Analysis analyze(std::span<const FileRecord* const> scan, const SignatureIndex& index, const AnalysisOptions& options) {
   return Analyzer(scan, index, options).run();
 }
 

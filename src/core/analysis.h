@@ -145,6 +145,10 @@ InventoryCheck check_inventory(const PackageInventory& inventory, std::span<cons
 // Judges `scan` against every signature of `index`. O(scan + signature records): one
 // hash lookup per scanned record, one pass over every signature's records.
 Analysis analyze(const Manifest& scan, const SignatureIndex& index, const AnalysisOptions& options = {});
+// The same for records held elsewhere (a chunked upload's chunks, which need no copy into a
+// Manifest): `scan` in strictly increasing path order, as a Manifest holds them.
+Analysis analyze(std::span<const FileRecord* const> scan, const SignatureIndex& index,
+                 const AnalysisOptions& options = {});
 // A scan document judged within what it covered (its roots), its inventory (when it has
 // one) cross-checked with check_inventory().
 Analysis analyze(const ScanDocument& scan, const SignatureIndex& index, AnalysisOptions options = {});

@@ -121,14 +121,14 @@ Expected<std::size_t> decode_checked(std::string_view data, std::vector<FileReco
 // The records in path order without comparing them all: a chunk holds one directory's
 // entries in order, so path order is a walk that follows each directory entry with the
 // chunk of that directory, starting from the chunks no entry leads to, in directory
-// order. Every record of every chunk is copied out once. Hostile shapes (two chunks of
-// one directory...) come out unsorted: the caller checks.
-std::vector<FileRecord> in_path_order(std::span<const DecodedChunk* const> chunks, std::size_t total) {
+// order. Hostile shapes (two chunks of one directory...) come out unsorted: the caller
+// checks.
+std::vector<const FileRecord*> in_path_order(std::span<const DecodedChunk* const> chunks, std::size_t total) {
   std::unordered_map<std::string_view, std::size_t> by_dir;
   by_dir.reserve(chunks.size());
   for (std::size_t i = 0; i < chunks.size(); ++i) by_dir.emplace(chunks[i]->dir, i);
   std::vector<bool> emitted(chunks.size(), false);
-  std::vector<FileRecord> out;
+  std::vector<const FileRecord*> out;
   out.reserve(total);
   // Explicit stack of (chunk, next record): depth is bounded by the path length, not the stack.
   std::vector<std::pair<std::size_t, std::size_t>> stack;
@@ -145,7 +145,7 @@ std::vector<FileRecord> in_path_order(std::span<const DecodedChunk* const> chunk
       const FileRecord& r = records[next++];
       const bool is_dir = r.type == FileType::directory;
       auto sub = is_dir ? by_dir.find(r.path) : by_dir.end();
-      out.push_back(r);
+      out.push_back(&r);
       if (sub != by_dir.end() && !emitted[sub->second]) {
         emitted[sub->second] = true;
         stack.emplace_back(sub->second, 0);
@@ -327,22 +327,56 @@ std::size_t DecodedChunk::memory_bytes() const {
   return bytes;
 }
 
-Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const SharedChunk> stored,
-                                              const ReadLimits& limits) {
-  const auto all = all_chunks(scan, stored);
+namespace {
+
+// The records in path order (walked, not sorted) and whether they are strictly increasing.
+struct Walked {
+  std::vector<const DecodedChunk*> chunks;  // sent, then stored
+  std::vector<const FileRecord*> records;
+  bool sorted = true;
+};
+
+Expected<Walked> walk_chunked_scan(const ChunkedScan& scan, std::span<const SharedChunk> stored,
+                                   const ReadLimits& limits) {
+  auto all = all_chunks(scan, stored);
   if (!all) return fail(ErrorCode::internal, "chunked scan: stored chunks do not match the references");
-  const std::vector<const DecodedChunk*>& chunks = *all;
+  Walked out;
+  out.chunks = std::move(*all);
   std::size_t total = 0;
-  for (const DecodedChunk* c : chunks) total += c->records.size();
+  for (const DecodedChunk* c : out.chunks) total += c->records.size();
   if (total > limits.max_records)
     return fail(ErrorCode::limit, "chunked scan: more than " + std::to_string(limits.max_records) + " records");
-  std::vector<FileRecord> ordered = in_path_order(chunks, total);
-  bool sorted = true;
-  for (std::size_t i = 1; i < ordered.size() && sorted; ++i) sorted = path_less(ordered[i - 1].path, ordered[i].path);
+  out.records = in_path_order(out.chunks, total);
+  for (std::size_t i = 1; i < out.records.size() && out.sorted; ++i)
+    out.sorted = path_less(out.records[i - 1]->path, out.records[i]->path);
+  return out;
+}
+
+// The chunks in split order, as a store keeps them; empty when they are not a split.
+std::vector<ManifestChunkRef> split_chunks(const ChunkedScan& scan, std::span<const DecodedChunk* const> chunks) {
+  std::vector<ManifestChunkRef> out;
+  const auto order = split_order(chunks);
+  if (!order) return out;
+  out.reserve(order->size());
+  for (std::size_t i : *order)
+    out.push_back(ManifestChunkRef{chunks[i]->digest, chunks[i]->records.size(),
+                                   i < scan.sent.size() ? std::string_view(scan.sent[i].data) : std::string_view()});
+  return out;
+}
+
+}  // namespace
+
+Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const SharedChunk> stored,
+                                              const ReadLimits& limits) {
+  auto walked = walk_chunked_scan(scan, stored, limits);
+  if (!walked) return tl::unexpected(walked.error());
+  std::vector<FileRecord> ordered;
+  ordered.reserve(walked->records.size());
+  for (const FileRecord* r : walked->records) ordered.push_back(*r);
   // Every path was checked as its chunk was decoded (decode_checked), and the order just
   // now. Odd shapes (two chunks of one directory...): sorted the slow way, and checked.
-  auto manifest = sorted ? Expected<Manifest>(Manifest::from_verified(std::move(ordered)))
-                         : Manifest::from_records(std::move(ordered));
+  auto manifest = walked->sorted ? Expected<Manifest>(Manifest::from_verified(std::move(ordered)))
+                                 : Manifest::from_records(std::move(ordered));
   if (!manifest) return fail(ErrorCode::parse, "chunked scan: " + manifest.error().message);
 
   AssembledScan out;
@@ -350,13 +384,21 @@ Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span
   out.document.errors = scan.document.errors;
   out.document.summary = scan.document.summary;
   out.document.manifest = std::move(*manifest);
-  const auto order = split_order(chunks);
-  if (!order) return out;
-  out.chunks.reserve(order->size());
-  for (std::size_t i : *order)
-    out.chunks.push_back(ManifestChunkRef{chunks[i]->digest, chunks[i]->records.size(),
-                                          i < scan.sent.size() ? std::string_view(scan.sent[i].data) : std::string_view()});
+  out.chunks = split_chunks(scan, walked->chunks);
   return out;
+}
+
+Expected<std::optional<OrderedChunkedScan>> order_chunked_scan(const ChunkedScan& scan,
+                                                               std::span<const SharedChunk> stored,
+                                                               const ReadLimits& limits) {
+  auto walked = walk_chunked_scan(scan, stored, limits);
+  if (!walked) return tl::unexpected(walked.error());
+  if (!walked->sorted) return std::optional<OrderedChunkedScan>();
+  OrderedChunkedScan out;
+  out.chunks = split_chunks(scan, walked->chunks);
+  if (out.chunks.empty() && !walked->chunks.empty()) return std::optional<OrderedChunkedScan>();
+  out.records = std::move(walked->records);
+  return std::optional<OrderedChunkedScan>(std::move(out));
 }
 
 Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const std::string> stored,

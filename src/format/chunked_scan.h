@@ -102,6 +102,19 @@ struct AssembledScan {
 // limits.max_records records in all).
 Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const SharedChunk> stored,
                                               const ReadLimits& limits = {});
+// A chunked scan's records in path order by pointer into its chunks (`scan` and `stored`
+// must outlive it), with `chunks` as AssembledScan has them: what a manifest would hold,
+// without copying a record (a server that only stores and judges the scan needs no
+// Manifest). nullopt when the chunks are not exactly a manifest's split or their records
+// do not come out in strictly increasing path order; assemble_chunked_scan() then sorts
+// and checks them. Errors and limits as assemble_chunked_scan's.
+struct OrderedChunkedScan {
+  std::vector<const FileRecord*> records;
+  std::vector<ManifestChunkRef> chunks;
+};
+Expected<std::optional<OrderedChunkedScan>> order_chunked_scan(const ChunkedScan& scan,
+                                                               std::span<const SharedChunk> stored,
+                                                               const ReadLimits& limits = {});
 // The chunk list digest (chunk_list_digest) of the manifest the chunks make, when they
 // are its split (AssembledScan::chunks would not be empty), without assembling it: what
 // names a stored manifest for a scan that repeats one. nullopt otherwise. Says nothing

@@ -541,7 +541,16 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
       }
     }
   }
-  if (!known && chunked_upload) {
+  // A new manifest of a chunked scan is stored from its chunks and judged from their
+  // records in place: no Manifest is built (no record copied) unless an enrolment needs
+  // one or the chunks are not a manifest's split in order.
+  std::optional<OrderedChunkedScan> ordered;
+  if (!known && chunked_upload && !enrolling) {
+    auto o = order_chunked_scan(*chunked_upload->scan, chunked_upload->stored, options_.limits);
+    if (!o) return reply_bad_upload(res, o.error(), "invalid chunked scan: ");
+    ordered = std::move(*o);
+  }
+  if (!known && chunked_upload && !ordered) {
     if (!assemble(*chunked_upload, res)) return;
     doc->manifest = std::move(chunked_upload->assembled->document.manifest);
   }
@@ -576,9 +585,18 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     }
   } else {
     const std::span<const ManifestChunkRef> chunks =
-        chunked_upload ? std::span<const ManifestChunkRef>(chunked_upload->assembled->chunks)
-                       : std::span<const ManifestChunkRef>();
+        ordered          ? std::span<const ManifestChunkRef>(ordered->chunks)
+        : chunked_upload ? std::span<const ManifestChunkRef>(chunked_upload->assembled->chunks)
+                         : std::span<const ManifestChunkRef>();
     auto id = store_.with([&](Store& s) { return s.put_scan(*host, *doc, chunks); });
+    if (!id && ordered && id.error().code == ErrorCode::not_found) {
+      // A chunk known as stored is not in the store after all (it never deletes one, but a
+      // store is a disk): put together, the store encodes it from the manifest.
+      ordered.reset();
+      if (!assemble(*chunked_upload, res)) return;
+      doc->manifest = std::move(chunked_upload->assembled->document.manifest);
+      id = store_.with([&](Store& s) { return s.put_scan(*host, *doc, chunked_upload->assembled->chunks); });
+    }
     if (!id) return reply_store_error(res, id.error());
     scan_id = *id;
     if (chunked_upload) {  // stored now: the next uploads may name them
@@ -587,15 +605,18 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
       store_.chunk_cache().add(sent);
     }
   }
-  if (!known) records = doc->manifest.size();
+  if (!known) records = ordered ? ordered->records.size() : doc->manifest.size();
   if (options_.metrics != nullptr) options_.metrics->scan_ingested(records);
   const auto analysis_start = Clock::now();
   if (!known) {
     AnalysisOptions analysis_options;
     analysis_options.roots = doc->header.roots;
-    auto of_manifest = std::make_shared<const Analysis>(analyze(doc->manifest, **index, analysis_options));
+    auto of_manifest = std::make_shared<const Analysis>(ordered ? analyze(ordered->records, **index, analysis_options)
+                                                                : analyze(doc->manifest, **index, analysis_options));
     // Stored under that chunk list (put_scan named it so): the next scan of it may reuse this.
-    if (chunked_upload && !chunked_upload->assembled->chunks.empty() && chunked_upload->chunk_list)
+    const bool stored_by_chunks =
+        ordered ? !ordered->chunks.empty() : chunked_upload && !chunked_upload->assembled->chunks.empty();
+    if (stored_by_chunks && chunked_upload->chunk_list)
       store_.analysis_cache().add(*chunked_upload->chunk_list, doc->header.roots, *index, of_manifest);
     known = std::move(of_manifest);
   }

@@ -198,8 +198,11 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
   const Sha256Digest whole = chunk_list_digest(digests);
   auto found = exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(whole));
   if (!found.empty()) return found[0][0].as<std::int64_t>();
+  std::int64_t records = 0;
+  if (from_records) records = static_cast<std::int64_t>(manifest.size());
+  for (const ManifestChunkRef& c : known) records += static_cast<std::int64_t>(c.records);
   auto inserted = exec(tx, "INSERT INTO manifests(digest, records) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id",
-                       bin(whole), static_cast<std::int64_t>(manifest.size()));
+                       bin(whole), records);
   if (inserted.empty())  // stored by another connection that committed meanwhile, with its chunks
     return exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(whole))[0][0].as<std::int64_t>();
   const std::int64_t id = inserted[0][0].as<std::int64_t>();
@@ -234,6 +237,9 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
   if (!from_records) {
     const auto absent =
         exec(tx, "SELECT s.seq FROM chunk_staging s WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.digest = s.digest)");
+    if (!absent.empty() && manifest.empty())  // the caller gave the chunks alone (Store::put_scan)
+      raise(ErrorCode::not_found, "put_scan: chunk " + known[static_cast<std::size_t>(absent[0][0].as<std::int64_t>())].digest.hex() +
+                                      " is named but not stored");
     if (!absent.empty()) split = store::split_into_chunks(manifest);
     for (const auto& row : absent) {
       const auto seq = static_cast<std::size_t>(row[0].as<std::int64_t>());

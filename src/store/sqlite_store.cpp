@@ -218,8 +218,10 @@ Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest, std::
   auto found = find_id(kFindManifest, [&](Stmt& s) { s.bind_blob(1, digest_bytes(digest)); });
   if (!found) return tl::unexpected(found.error());
   if (*found) return **found;
+  std::uint64_t records = 0;
+  for (const ManifestChunkRef& c : known) records += c.records;
   auto id = insert(kInsertManifest, [&](Stmt& s) {
-    s.bind_blob(1, digest_bytes(digest)).bind(2, static_cast<std::uint64_t>(manifest.size()));
+    s.bind_blob(1, digest_bytes(digest)).bind(2, records);
   });
   if (!id) return id;
   for (std::size_t i = 0; i < known.size(); ++i) {
@@ -233,6 +235,8 @@ Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest, std::
       if (*held) {
         chunk_id = **held;
       } else {
+        if (manifest.empty())  // the caller gave the chunks alone (Store::put_scan)
+          return fail(ErrorCode::not_found, "put_scan: chunk " + c.digest.hex() + " is named but not stored");
         if (split.empty()) split = store::split_into_chunks(manifest);
         if (split.size() != known.size())
           return fail(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");

@@ -213,7 +213,10 @@ class Store {
   // (AssembledScan::chunks: the manifest's split, in its order, sent ones checked against
   // their digest): the manifest's digest is their list's (manifest_digest), so a stored
   // one is found and a new one stored without encoding or hashing its chunks again.
-  // Empty: the store splits the manifest itself.
+  // scan.manifest may then be empty (the chunks are the manifest, and no record is read):
+  // a chunk named without its data that the store lacks is not_found, nothing written
+  // (with the manifest, it would be encoded from it). Empty: the store splits the
+  // manifest itself.
   virtual Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan,
                                           std::span<const ManifestChunkRef> chunks) = 0;
   // Stores a scan whose manifest the store holds already, named by its digest (that of

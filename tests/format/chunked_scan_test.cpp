@@ -160,6 +160,7 @@ TEST(ChunkedScan, ReferencedChunksAreTakenFromWhatTheStoreHolds) {
 // manifest itself.
 TEST(ChunkedScan, RandomTreesInAnyChunkOrderAssembleToTheSameManifest) {
   std::mt19937_64 rng(20261127);
+  int in_place = 0;
   for (int round = 0; round < 200; ++round) {
     std::vector<FileRecord> records;
     std::set<std::string> paths;
@@ -185,9 +186,26 @@ TEST(ChunkedScan, RandomTreesInAnyChunkOrderAssembleToTheSameManifest) {
           stored.push_back(c.data);
           break;
         }
-    auto assembled = assemble_chunked_scan(std::move(*scan), stored);
+    auto assembled = assemble_chunked_scan(*scan, stored);
     ASSERT_TRUE(assembled) << "round " << round << ": " << assembled.error().message;
     ASSERT_EQ(assembled->document.manifest, doc.manifest) << "round " << round;
+    // In place: the same records by pointer, the same chunks. Random trees lack parent
+    // directories (a scan lists them), so the walk may come out of order: then nothing is
+    // taken in place and the server puts the manifest together as above.
+    std::vector<SharedChunk> decoded;
+    for (std::size_t i = 0; i < stored.size(); ++i) decoded.push_back(*decode_stored_chunk(scan->referenced[i], stored[i]));
+    auto ordered = order_chunked_scan(*scan, decoded);
+    ASSERT_TRUE(ordered) << ordered.error().message;
+    if (!*ordered) continue;
+    ++in_place;
+    ASSERT_EQ((*ordered)->records.size(), doc.manifest.size());
+    for (std::size_t i = 0; i < doc.manifest.size(); ++i) ASSERT_EQ(*(*ordered)->records[i], doc.manifest[i]);
+    ASSERT_EQ((*ordered)->chunks.size(), assembled->chunks.size());
+    for (std::size_t i = 0; i < assembled->chunks.size(); ++i) {
+      ASSERT_EQ((*ordered)->chunks[i].digest, assembled->chunks[i].digest);
+      ASSERT_EQ((*ordered)->chunks[i].records, assembled->chunks[i].records);
+      ASSERT_EQ((*ordered)->chunks[i].data, assembled->chunks[i].data);
+    }
     const auto split = split_into_chunks(doc.manifest);
     ASSERT_EQ(assembled->chunks.size(), split.size()) << "round " << round;
     for (std::size_t i = 0; i < split.size(); ++i) {
@@ -196,6 +214,21 @@ TEST(ChunkedScan, RandomTreesInAnyChunkOrderAssembleToTheSameManifest) {
       ASSERT_EQ(assembled->chunks[i].digest, Sha256::of(encoded)) << "round " << round << ", chunk " << i;
     }
   }
+  EXPECT_GT(in_place, 5);  // the single-directory trees at least
+}
+
+TEST(ChunkedScan, AScanWithItsDirectoriesIsTakenInPlace) {
+  // Every directory listed, as a scan lists them: the walk is path order, in any chunk order.
+  const ScanDocument doc = sample_document();
+  std::vector<EncodedChunk> chunks = built_chunks(doc.manifest);
+  std::reverse(chunks.begin(), chunks.end());
+  auto scan = read_body(encode_chunked_scan(header_document(doc), chunks, [](const Sha256Digest&) { return true; }));
+  ASSERT_TRUE(scan) << scan.error().message;
+  auto ordered = order_chunked_scan(*scan, std::vector<SharedChunk>{});
+  ASSERT_TRUE(ordered && *ordered);
+  ASSERT_EQ((*ordered)->records.size(), doc.manifest.size());
+  for (std::size_t i = 0; i < doc.manifest.size(); ++i) EXPECT_EQ(*(*ordered)->records[i], doc.manifest[i]);
+  EXPECT_EQ((*ordered)->chunks.size(), chunks.size());
 }
 
 TEST(ChunkedScan, EveryTruncationIsAnErrorNeverACrash) {
@@ -310,6 +343,15 @@ TEST(ChunkedScan, TwoChunksOfOneDirectoryAreNotTakenAsTheSplit) {
   ASSERT_TRUE(split) << split.error().message;
   EXPECT_EQ(split->document.manifest.size(), 2u);
   EXPECT_TRUE(split->chunks.empty());
+  // Not taken in place either: the server puts such a manifest together (and sorts it).
+  ScanDocument doc = sample_document();
+  auto scan = read_body(encode_chunked_scan(header_document(doc),
+                                            std::vector<EncodedChunk>{hand_made_chunk("/etc", {"b"}), hand_made_chunk("/etc", {"a"})},
+                                            [](const Sha256Digest&) { return true; }));
+  ASSERT_TRUE(scan) << scan.error().message;
+  auto ordered = order_chunked_scan(*scan, std::vector<SharedChunk>{});
+  ASSERT_TRUE(ordered) << ordered.error().message;
+  EXPECT_FALSE(*ordered);
   auto whole = read_hand_made({hand_made_chunk("/etc", {"a", "b"})});
   ASSERT_TRUE(whole) << whole.error().message;
   ASSERT_EQ(whole->chunks.size(), 1u);

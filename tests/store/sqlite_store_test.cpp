@@ -265,6 +265,40 @@ TEST_P(StoreTest, ChunkedUploadsStoreTheSameManifestsAsDocuments) {
   expect_same(*store->get_scan(*id), changed);
 }
 
+// A server that only stores and judges a chunked scan gives the chunks alone (an empty
+// scan.manifest): the manifest is stored from them with its record count, reads back
+// whole, and equals a document's; a chunk named without data that the store lacks is
+// not_found and nothing is written.
+TEST_P(StoreTest, ChunksAloneStoreTheManifest) {
+  auto store = open();
+  const ScanDocument doc = generated_scan(400);
+  ScanDocument header_only = doc;
+  header_only.manifest = Manifest();
+  std::vector<std::string> encoded;
+  const auto sent = upload_chunks(doc.manifest, encoded, [](std::size_t i) { return i % 2 == 0; });
+
+  // Half of them named, none stored yet: refused, nothing written.
+  auto refused = store->put_scan("h1", header_only, sent);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::not_found) << refused.error().message;
+  EXPECT_EQ(stats(*store).scans, 0u);
+  EXPECT_EQ(stats(*store).manifests, 0u);
+  EXPECT_EQ(stats(*store).chunks, 0u);
+
+  const auto all_sent = upload_chunks(doc.manifest, encoded, [](std::size_t) { return true; });
+  auto id = store->put_scan("h1", header_only, all_sent);
+  ASSERT_TRUE(id) << id.error().message;
+  auto back = store->get_scan(*id);
+  ASSERT_TRUE(back) << back.error().message;
+  expect_same(*back, doc);
+  auto listed = store->list_scans("h1");
+  ASSERT_TRUE(listed && listed->size() == 1);
+  EXPECT_EQ((*listed)[0].manifest_digest, manifest_digest(doc.manifest));
+  EXPECT_EQ((*listed)[0].records, doc.manifest.size());
+  ASSERT_TRUE(store->put_scan("h2", doc));  // the same manifest as a document's
+  EXPECT_EQ(stats(*store).manifests, 1u);
+}
+
 // A scan of a manifest the store holds, named by its chunk list: the scan's row alone,
 // with that manifest; an unknown list writes nothing.
 TEST_P(StoreTest, AScanOfAStoredManifestIsStoredByItsChunkList) {
