@@ -142,6 +142,9 @@ class SqliteStore final : public Store {
   Expected<std::int64_t> host_id(std::string_view name);
   Expected<std::int64_t> put_manifest(const Manifest& manifest, std::span<const ManifestChunkRef> known = {});
   Expected<std::int64_t> put_chunk(const Sha256Digest& digest, std::size_t records, std::string_view data);
+  // Links chunk `seq` of a manifest to the stored chunk with `digest`; false (nothing
+  // written) when the store has no such chunk.
+  Expected<bool> link_stored_chunk(std::int64_t manifest_id, std::int64_t seq, const Sha256Digest& digest);
   Expected<Manifest> get_manifest(std::int64_t id);
   Expected<std::int64_t> insert_scan(std::int64_t host, std::int64_t manifest, const ScanDocument& scan);
   Expected<void> put_inventory(std::int64_t scan_id, const PackageInventory& inventory);
@@ -230,11 +233,11 @@ Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest, std::
     if (!c.data.empty()) {
       chunk_id = put_chunk(c.digest, c.records, c.data);
     } else {
-      auto held = find_id(kFindChunk, [&](Stmt& s) { s.bind_blob(1, digest_bytes(c.digest)); });
-      if (!held) return tl::unexpected(held.error());
-      if (*held) {
-        chunk_id = **held;
-      } else {
+      // Most chunks are stored already (a fleet shares them): linked in one statement.
+      auto linked = link_stored_chunk(*id, static_cast<std::int64_t>(i), c.digest);
+      if (!linked) return tl::unexpected(linked.error());
+      if (*linked) continue;
+      {
         if (manifest.empty())  // the caller gave the chunks alone (Store::put_scan)
           return fail(ErrorCode::not_found, "put_scan: chunk " + c.digest.hex() + " is named but not stored");
         if (split.empty()) split = store::split_into_chunks(manifest);
@@ -253,6 +256,16 @@ Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest, std::
     if (!link) return link;
   }
   return id;
+}
+
+Expected<bool> SqliteStore::link_stored_chunk(std::int64_t manifest_id, std::int64_t seq, const Sha256Digest& digest) {
+  auto stmt = db_.cached(
+      "INSERT INTO manifest_chunks(manifest_id, seq, chunk_id) SELECT ?, ?, id FROM chunks WHERE digest = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  q->bind(1, manifest_id).bind(2, seq).bind_blob(3, digest_bytes(digest));
+  if (auto r = q->run(); !r) return tl::unexpected(r.error());
+  return sqlite3_changes(db_.get()) == 1;
 }
 
 // Reads a manifest back, checking every chunk and the whole against their digests: the
