@@ -19,6 +19,7 @@ namespace {
 
 using test::dir;
 using test::file;
+using test::full_record;
 using test::kEveryAttr;
 using test::manifest;
 using test::symlink;
@@ -27,16 +28,6 @@ std::vector<std::string> paths_of(const Manifest& m) {
   std::vector<std::string> out;
   for (const FileRecord& r : m) out.push_back(r.path);
   return out;
-}
-
-// A record that carries every attribute, so a change to any field is visible.
-FileRecord full_record(std::string path) {
-  FileRecord r = file(std::move(path), "content");
-  r.present = AttrSet::from_bits(0xFF);
-  r.link_target = "target";
-  r.uid = 1000;
-  r.gid = 100;
-  return r;
 }
 
 // ---------------------------------------------------------------- AttrSet, names

@@ -39,6 +39,16 @@ inline FileRecord file(std::string path, std::string_view content = "x", std::ui
   return r;
 }
 
+// A file record that carries every attribute, so a change to any field is visible.
+inline FileRecord full_record(std::string path) {
+  FileRecord r = file(std::move(path), "content");
+  r.present = AttrSet::from_bits(0xFF);
+  r.link_target = "target";
+  r.uid = 1000;
+  r.gid = 100;
+  return r;
+}
+
 inline FileRecord dir(std::string path, std::uint32_t mode = 0755) {
   FileRecord r;
   r.path = std::move(path);

@@ -19,6 +19,7 @@ namespace {
 
 using test::dir;
 using test::file;
+using test::full_record;
 using test::kEveryAttr;
 using test::manifest;
 using test::symlink;
@@ -30,16 +31,6 @@ using test::symlink;
 constexpr std::string_view kEmptyManifestDigest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 constexpr std::string_view kOneFileManifestDigest = "4eb75fc1c71c1a20c80b7f98527e49a22eb3419c961f40bf42d2e45a73643cd7";
 constexpr std::string_view kFileAndLinkManifestDigest = "72d7c904aa8136bc908d140d088cd08b908b8a42531c30bd48ee9bddf0a743b7";
-
-// A record that carries every attribute, so a change to any field is visible.
-FileRecord full_record(std::string path) {
-  FileRecord r = file(std::move(path), "content");
-  r.present = AttrSet::from_bits(0xFF);
-  r.link_target = "target";
-  r.uid = 1000;
-  r.gid = 100;
-  return r;
-}
 
 TEST(ManifestDigest, KnownAnswers) {
   EXPECT_EQ(manifest_digest(Manifest()).hex(), kEmptyManifestDigest);
