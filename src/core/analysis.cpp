@@ -87,9 +87,11 @@ struct Work {
 // classified, later signatures of a chain before earlier ones.
 class Analyzer {
  public:
-  Analyzer(std::span<const FileRecord* const> scan, const SignatureIndex& index, const AnalysisOptions& options)
+  // `path_ids`: each record's PathId when known already (empty: looked up here).
+  Analyzer(std::span<const FileRecord* const> scan, std::span<const PathId> path_ids, const SignatureIndex& index,
+           const AnalysisOptions& options)
       : index_(index), options_(options), compare_(options.compare | Attr::type), work_(index.size()) {
-    place(scan);
+    place(scan, path_ids);
   }
 
   Analysis run() {
@@ -115,7 +117,7 @@ class Analyzer {
     return w.decided && (w.state == SignatureState::complete || w.state == SignatureState::superseded);
   }
 
-  void place(std::span<const FileRecord* const> scan) {
+  void place(std::span<const FileRecord* const> scan, std::span<const PathId> path_ids) {
     covered_.assign(index_.path_count(), true);
     if (!options_.roots.empty()) {
       for (PathId p = 0; p < index_.path_count(); ++p) {
@@ -126,8 +128,11 @@ class Analyzer {
       }
     }
     actual_.assign(index_.path_count(), nullptr);
-    for (const FileRecord* r : scan) {
-      if (const auto p = index_.find_path(r->path)) actual_[*p] = r;
+    const bool given = path_ids.size() == scan.size();
+    for (std::size_t i = 0; i < scan.size(); ++i) {
+      const FileRecord* r = scan[i];
+      const PathId p = given ? path_ids[i] : index_.find_path(r->path).value_or(SignatureIndex::kNoPath);
+      if (p != SignatureIndex::kNoPath) actual_[p] = r;
       else unknown_.push_back(r);
     }
   }
@@ -389,7 +394,13 @@ Analysis analyze(const Manifest& scan, const SignatureIndex& index, const Analys
 }
 
 Analysis analyze(std::span<const FileRecord* const> scan, const SignatureIndex& index, const AnalysisOptions& options) {
-  return Analyzer(scan, index, options).run();
+  return Analyzer(scan, {}, index, options).run();
+}
+
+Analysis analyze(std::span<const FileRecord* const> scan, std::span<const SignatureIndex::PathId> path_ids,
+                 const SignatureIndex& index, const AnalysisOptions& options) {
+  if (path_ids.size() != scan.size()) return analyze(scan, index, options);
+  return Analyzer(scan, path_ids, index, options).run();
 }
 
 Drift compare_with_snapshot(const Manifest& member, const Manifest& snapshot, const SignatureIndex& index,

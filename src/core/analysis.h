@@ -149,6 +149,11 @@ Analysis analyze(const Manifest& scan, const SignatureIndex& index, const Analys
 // Manifest): `scan` in strictly increasing path order, as a Manifest holds them.
 Analysis analyze(std::span<const FileRecord* const> scan, const SignatureIndex& index,
                  const AnalysisOptions& options = {});
+// The same with each record's PathId in `index` looked up before (find_path, or
+// SignatureIndex::kNoPath): a chunk's records are looked up once per index and the result
+// kept with the chunk (format/chunked_scan.h). path_ids.size() must equal scan.size().
+Analysis analyze(std::span<const FileRecord* const> scan, std::span<const SignatureIndex::PathId> path_ids,
+                 const SignatureIndex& index, const AnalysisOptions& options = {});
 // A scan document judged within what it covered (its roots), its inventory (when it has
 // one) cross-checked with check_inventory().
 Analysis analyze(const ScanDocument& scan, const SignatureIndex& index, AnalysisOptions options = {});

@@ -23,6 +23,7 @@ class SignatureIndex {
  public:
   using Id = std::uint32_t;      // a signature: its position in signatures()
   using PathId = std::uint32_t;  // a distinct path listed by at least one signature
+  static constexpr PathId kNoPath = 0xFFFF'FFFF;  // a path no signature lists
 
   // One record of one signature: the unit the path and content lookups return.
   struct Entry {

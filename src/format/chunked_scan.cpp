@@ -123,13 +123,16 @@ Expected<std::size_t> decode_checked(std::string_view data, std::vector<FileReco
 // chunk of that directory, starting from the chunks no entry leads to, in directory
 // order. Hostile shapes (two chunks of one directory...) come out unsorted: the caller
 // checks.
-std::vector<const FileRecord*> in_path_order(std::span<const DecodedChunk* const> chunks, std::size_t total) {
+std::vector<const FileRecord*> in_path_order(std::span<const DecodedChunk* const> chunks, std::size_t total,
+                                             std::vector<std::uint32_t>& chunk_of) {
   std::unordered_map<std::string_view, std::size_t> by_dir;
   by_dir.reserve(chunks.size());
   for (std::size_t i = 0; i < chunks.size(); ++i) by_dir.emplace(chunks[i]->dir, i);
   std::vector<bool> emitted(chunks.size(), false);
   std::vector<const FileRecord*> out;
   out.reserve(total);
+  chunk_of.clear();
+  chunk_of.reserve(total);
   // Explicit stack of (chunk, next record): depth is bounded by the path length, not the stack.
   std::vector<std::pair<std::size_t, std::size_t>> stack;
   auto walk = [&](std::size_t start) {
@@ -146,6 +149,7 @@ std::vector<const FileRecord*> in_path_order(std::span<const DecodedChunk* const
       const bool is_dir = r.type == FileType::directory;
       auto sub = is_dir ? by_dir.find(r.path) : by_dir.end();
       out.push_back(&r);
+      chunk_of.push_back(static_cast<std::uint32_t>(chunk));
       if (sub != by_dir.end() && !emitted[sub->second]) {
         emitted[sub->second] = true;
         stack.emplace_back(sub->second, 0);
@@ -333,6 +337,7 @@ namespace {
 struct Walked {
   std::vector<const DecodedChunk*> chunks;  // sent, then stored
   std::vector<const FileRecord*> records;
+  std::vector<std::uint32_t> chunk_of;      // records[k] is in chunks[chunk_of[k]]
   bool sorted = true;
 };
 
@@ -346,7 +351,7 @@ Expected<Walked> walk_chunked_scan(const ChunkedScan& scan, std::span<const Shar
   for (const DecodedChunk* c : out.chunks) total += c->records.size();
   if (total > limits.max_records)
     return fail(ErrorCode::limit, "chunked scan: more than " + std::to_string(limits.max_records) + " records");
-  out.records = in_path_order(out.chunks, total);
+  out.records = in_path_order(out.chunks, total, out.chunk_of);
   for (std::size_t i = 1; i < out.records.size() && out.sorted; ++i)
     out.sorted = path_less(out.records[i - 1]->path, out.records[i]->path);
   return out;
@@ -398,7 +403,35 @@ Expected<std::optional<OrderedChunkedScan>> order_chunked_scan(const ChunkedScan
   out.chunks = split_chunks(scan, walked->chunks);
   if (out.chunks.empty() && !walked->chunks.empty()) return std::optional<OrderedChunkedScan>();
   out.records = std::move(walked->records);
+  out.sources = std::move(walked->chunks);
+  out.source_of = std::move(walked->chunk_of);
   return std::optional<OrderedChunkedScan>(std::move(out));
+}
+
+std::vector<SignatureIndex::PathId> OrderedChunkedScan::path_ids(const std::shared_ptr<const SignatureIndex>& index) const {
+  std::vector<std::shared_ptr<const DecodedChunk::PathIds>> of_source(sources.size());
+  std::vector<SignatureIndex::PathId> out(records.size());
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    const std::uint32_t c = source_of[k];
+    if (!of_source[c]) of_source[c] = sources[c]->path_ids(index);
+    out[k] = of_source[c]->ids[static_cast<std::size_t>(records[k] - sources[c]->records.data())];
+  }
+  return out;
+}
+
+std::shared_ptr<const DecodedChunk::PathIds> DecodedChunk::path_ids(
+    const std::shared_ptr<const SignatureIndex>& index) const {
+  {
+    std::lock_guard lock(path_ids_mutex_);
+    if (path_ids_ && path_ids_->index.lock() == index) return path_ids_;
+  }
+  auto computed = std::make_shared<PathIds>();
+  computed->index = index;
+  computed->ids.reserve(records.size());
+  for (const FileRecord& r : records) computed->ids.push_back(index->find_path(r.path).value_or(SignatureIndex::kNoPath));
+  std::lock_guard lock(path_ids_mutex_);
+  path_ids_ = computed;
+  return computed;
 }
 
 Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span<const std::string> stored,

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -32,6 +33,7 @@
 #include "core/file_record.h"
 #include "core/scan_document.h"
 #include "core/sha256.h"
+#include "core/signature_index.h"
 #include "format/byte_source.h"
 #include "format/manifest_chunks.h"
 #include "format/scan_reader.h"
@@ -53,11 +55,30 @@ std::string encode_chunked_scan(std::string_view header_document,
 // once built, so a server can share it between requests (content addressing: the digest
 // says what it holds, forever).
 struct DecodedChunk {
+  DecodedChunk() = default;
+  // A copy holds the same records and looks their path ids up anew.
+  DecodedChunk(const DecodedChunk& other) : digest(other.digest), dir(other.dir), records(other.records) {}
+  DecodedChunk& operator=(const DecodedChunk&) = delete;
+
   Sha256Digest digest;
   std::string dir;                  // the directory whose entries it lists ("" for "/")
   std::vector<FileRecord> records;  // in path order, at least one
-  // Roughly the heap this takes, for a cache's bound.
+  // Roughly the heap this takes, for a cache's bound (the path ids below add 4 bytes a
+  // record, a few percent, once looked up).
   std::size_t memory_bytes() const;
+
+  // The PathId of each record in `index` (SignatureIndex::kNoPath when unlisted), looked
+  // up once per index and kept with the chunk: a fleet shares most chunks, so a new
+  // host's scan mostly looks nothing up. Safe to call from several threads.
+  struct PathIds {
+    std::weak_ptr<const SignatureIndex> index;
+    std::vector<SignatureIndex::PathId> ids;
+  };
+  std::shared_ptr<const PathIds> path_ids(const std::shared_ptr<const SignatureIndex>& index) const;
+
+ private:
+  mutable std::mutex path_ids_mutex_;
+  mutable std::shared_ptr<const PathIds> path_ids_;
 };
 using SharedChunk = std::shared_ptr<const DecodedChunk>;
 
@@ -111,6 +132,11 @@ Expected<AssembledScan> assemble_chunked_scan(const ChunkedScan& scan, std::span
 struct OrderedChunkedScan {
   std::vector<const FileRecord*> records;
   std::vector<ManifestChunkRef> chunks;
+  // Where each record is: records[k] is in sources[source_of[k]] (sent chunks, then stored).
+  std::vector<const DecodedChunk*> sources;
+  std::vector<std::uint32_t> source_of;
+  // Each record's PathId in `index`, from its chunk's (DecodedChunk::path_ids).
+  std::vector<SignatureIndex::PathId> path_ids(const std::shared_ptr<const SignatureIndex>& index) const;
 };
 Expected<std::optional<OrderedChunkedScan>> order_chunked_scan(const ChunkedScan& scan,
                                                                std::span<const SharedChunk> stored,

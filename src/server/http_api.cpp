@@ -611,8 +611,10 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   if (!known) {
     AnalysisOptions analysis_options;
     analysis_options.roots = doc->header.roots;
-    auto of_manifest = std::make_shared<const Analysis>(ordered ? analyze(ordered->records, **index, analysis_options)
-                                                                : analyze(doc->manifest, **index, analysis_options));
+    // In place, each record's PathId comes from its chunk's look-ups, kept with the chunk.
+    auto of_manifest = std::make_shared<const Analysis>(
+        ordered ? analyze(ordered->records, ordered->path_ids(*index), **index, analysis_options)
+                : analyze(doc->manifest, **index, analysis_options));
     // Stored under that chunk list (put_scan named it so): the next scan of it may reuse this.
     const bool stored_by_chunks =
         ordered ? !ordered->chunks.empty() : chunked_upload && !chunked_upload->assembled->chunks.empty();

@@ -242,6 +242,41 @@ TEST(SignatureIndex, MovedIndexStillAnswers) {
 
 // --- products ---------------------------------------------------------------------------
 
+// Path ids looked up before (a chunk's memo, format/chunked_scan.h) judge exactly as the
+// look-ups made here; ids that do not line up with the records are not used.
+TEST(Analysis, GivenPathIdsJudgeLikeLookUps) {
+  const SignatureIndex index = make_index({app1(), app2(), p1(), p2()});
+  const Manifest scan = with(installed(index, {"app@1", "app-p1@1"}, {test::file("/opt/app/extra", "x")}),
+                             "/opt/app/conf", test::file("/opt/app/conf", "edited"));
+  std::vector<const FileRecord*> records;
+  std::vector<SignatureIndex::PathId> ids;
+  for (const FileRecord& r : scan) {
+    records.push_back(&r);
+    ids.push_back(index.find_path(r.path).value_or(SignatureIndex::kNoPath));
+  }
+  ASSERT_NE(std::count(ids.begin(), ids.end(), SignatureIndex::kNoPath), 0) << "an unlisted file is part of the test";
+  const Analysis expected = analyze(scan, index);
+  ASSERT_FALSE(expected.deviations.empty());
+  const auto expect_same = [&](const Analysis& a) {
+    ASSERT_EQ(a.verdicts.size(), expected.verdicts.size());
+    for (std::size_t i = 0; i < a.verdicts.size(); ++i) {
+      EXPECT_EQ(a.verdicts[i].ref, expected.verdicts[i].ref);
+      EXPECT_EQ(a.verdicts[i].state, expected.verdicts[i].state);
+      EXPECT_EQ(a.verdicts[i].counts, expected.verdicts[i].counts);
+      EXPECT_EQ(a.verdicts[i].issues, expected.verdicts[i].issues);
+    }
+    EXPECT_EQ(a.deviations, expected.deviations);
+  };
+  expect_same(analyze(records, ids, index));
+  ids.pop_back();
+  expect_same(analyze(records, ids, index));  // not lined up: looked up instead
+  // The ids are what the analysis goes by: one naming the wrong path changes the verdict.
+  ids.push_back(SignatureIndex::kNoPath);
+  for (std::size_t i = 0; i < records.size(); ++i)
+    if (records[i]->path == "/opt/app/bin") ids[i] = SignatureIndex::kNoPath;
+  EXPECT_EQ(verdict(analyze(records, ids, index), "app@1").counts.missing, 1u);
+}
+
 TEST(Analysis, ProductComplete) {
   const SignatureIndex index = make_index({app1(), app2()});
   const Analysis a = analyze(installed(index, {"app@1"}), index);

@@ -231,6 +231,40 @@ TEST(ChunkedScan, AScanWithItsDirectoriesIsTakenInPlace) {
   EXPECT_EQ((*ordered)->chunks.size(), chunks.size());
 }
 
+// A chunk's path ids are looked up once per signature index and kept with the chunk; an
+// in-place scan takes each record's from its chunk.
+TEST(ChunkedScan, PathIdsAreLookedUpOncePerIndex) {
+  const ScanDocument doc = sample_document();
+  std::vector<FileRecord> listed = {file("/a/a", "1"), file("/a/b/z/deep", "other"), file("/top", "7")};
+  Signature sig;
+  sig.info.ref = SignatureRef{"listed", "1"};
+  sig.manifest = test::manifest(listed);
+  auto built = SignatureIndex::build({sig});
+  ASSERT_TRUE(built);
+  const auto index = std::make_shared<const SignatureIndex>(std::move(*built));
+
+  auto scan = read_body(body_sending(doc, true));
+  ASSERT_TRUE(scan) << scan.error().message;
+  auto ordered = order_chunked_scan(*scan, std::vector<SharedChunk>{});
+  ASSERT_TRUE(ordered && *ordered);
+  const auto ids = (*ordered)->path_ids(index);
+  ASSERT_EQ(ids.size(), doc.manifest.size());
+  for (std::size_t k = 0; k < ids.size(); ++k)
+    EXPECT_EQ(ids[k], index->find_path((*ordered)->records[k]->path).value_or(SignatureIndex::kNoPath))
+        << (*ordered)->records[k]->path;
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), SignatureIndex::kNoPath), static_cast<std::ptrdiff_t>(ids.size() - 3));
+
+  const DecodedChunk& chunk = *scan->sent.front().chunk;
+  const auto first = chunk.path_ids(index);
+  EXPECT_EQ(chunk.path_ids(index), first) << "kept, not looked up again";
+  auto rebuilt = SignatureIndex::build({sig});
+  ASSERT_TRUE(rebuilt);
+  const auto other = std::make_shared<const SignatureIndex>(std::move(*rebuilt));
+  const auto again = chunk.path_ids(other);
+  EXPECT_NE(again, first) << "another index: looked up anew";
+  EXPECT_EQ(again->ids, first->ids);
+}
+
 TEST(ChunkedScan, EveryTruncationIsAnErrorNeverACrash) {
   const std::string body = body_sending(sample_document(), true);
   for (std::size_t n = 0; n < body.size(); ++n) {
