@@ -273,7 +273,7 @@ httplib::Server::HandlerResponse Api::authenticate(const httplib::Request& req, 
   return R::Unhandled;
 }
 
-// Receives the body into a spool file, bounded by max_body_bytes as it arrives (413 at
+// Receives the body into a spool (memory, then a file), bounded by max_body_bytes as it arrives (413 at
 // once past it, the connection closed). On failure replies and returns nullopt.
 std::optional<Upload> Api::receive(const httplib::Request& req, httplib::Response& res,
                                    const httplib::ContentReader& reader) {
@@ -299,7 +299,7 @@ std::optional<Upload> Api::receive(const httplib::Request& req, httplib::Respons
       return std::nullopt;
     }
   }
-  auto spool = std::make_optional<Spool>(options_.spool_dir);
+  Spool spool(options_.spool_dir);
   // httplib 0.11 inflates a gzip or deflate body before the ContentReader sees it. The
   // spool wants the bytes as sent (several times smaller on disk; inflated later, bounded
   // by the reader's limit), so the coding is hidden from httplib. The Request is
@@ -308,11 +308,11 @@ std::optional<Upload> Api::receive(const httplib::Request& req, httplib::Respons
   bool exceeded = false;
   std::optional<Error> write_error;
   const bool read = reader([&](const char* data, std::size_t size) {
-    if (size > options_.max_body_bytes - spool->size()) {
+    if (size > options_.max_body_bytes - spool.size()) {
       exceeded = true;
       return false;
     }
-    if (auto ok = spool->append(std::string_view(data, size)); !ok) {
+    if (auto ok = spool.append(std::string_view(data, size)); !ok) {
       write_error = ok.error();
       return false;
     }
@@ -331,7 +331,7 @@ std::optional<Upload> Api::receive(const httplib::Request& req, httplib::Respons
     reply_error_and_close(res, 400, "the request body could not be read");
     return std::nullopt;
   }
-  return Upload{std::move(*spool), compressed};
+  return Upload{std::move(spool), compressed};
 }
 
 // Parses a spooled scan document, inflating it on the way when it came compressed: the
