@@ -237,19 +237,18 @@ Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest, std::
       auto linked = link_stored_chunk(*id, static_cast<std::int64_t>(i), c.digest);
       if (!linked) return tl::unexpected(linked.error());
       if (*linked) continue;
-      {
-        if (manifest.empty())  // the caller gave the chunks alone (Store::put_scan)
-          return fail(ErrorCode::not_found, "put_scan: chunk " + c.digest.hex() + " is named but not stored");
-        if (split.empty()) split = store::split_into_chunks(manifest);
-        if (split.size() != known.size())
-          return fail(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
-        buffer_.clear();
-        store::encode_chunk(split[i], buffer_);
-        // Digests computed above from this very split need no second hash.
-        if (!from_records && Sha256::of(buffer_) != c.digest)
-          return fail(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
-        chunk_id = put_chunk(c.digest, split[i].records.size(), buffer_);
-      }
+      // Not stored: encoded from the manifest.
+      if (manifest.empty())  // the caller gave the chunks alone (Store::put_scan)
+        return fail(ErrorCode::not_found, "put_scan: chunk " + c.digest.hex() + " is named but not stored");
+      if (split.empty()) split = store::split_into_chunks(manifest);
+      if (split.size() != known.size())
+        return fail(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
+      buffer_.clear();
+      store::encode_chunk(split[i], buffer_);
+      // Digests computed above from this very split need no second hash.
+      if (!from_records && Sha256::of(buffer_) != c.digest)
+        return fail(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
+      chunk_id = put_chunk(c.digest, split[i].records.size(), buffer_);
     }
     if (!chunk_id) return chunk_id;
     auto link = insert(kInsertManifestChunk, [&](Stmt& s) { s.bind(1, *id).bind(2, static_cast<std::int64_t>(i)).bind(3, *chunk_id); });
