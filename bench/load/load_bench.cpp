@@ -91,6 +91,7 @@ struct Options {
   std::size_t rescans = 0;  // passes over every host after the first, each posting the host's scan again
   double target_scans_per_s = 500, target_p99_ms = 200;
   bool keep = false;
+  std::string latencies;  // file: one line per post, "answered_s latency_ms", in posting order
   bool chunked = false;  // --upload chunks: format/chunked_scan.h, as trustbase-scan sends by default
 };
 
@@ -208,6 +209,15 @@ std::vector<tb::EncodedChunk> chunks_of(const std::vector<const std::vector<tb::
 struct ChunkedHost {
   std::string header;
   std::string first_round;  // gzip body naming every chunk by digest
+  // The second round as a new host sends it when the server asks for exactly the host's own
+  // chunks (the base install's are stored once the first hosts sent them): compressed before
+  // timing like the first, since a real host compresses on its own CPU, not the server's.
+  std::string own_round;
+  std::vector<tb::Sha256Digest> own_digests;  // sorted
+  // The second round with every chunk, as the first hosts send it (nothing of the base
+  // install stored yet): prepared for the first hosts posted only (2 x clients), the
+  // others compress what they are asked for, if anything else, while timed.
+  std::string full_round;
   std::vector<tb::EncodedChunk> chunks;  // with the base install's when uses_base
   bool uses_base = true;
 };
@@ -332,7 +342,10 @@ Server start_server(const Options& o, const fs::path& dir) {
     const int log = ::open((dir / "server.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(log, STDERR_FILENO);
     ::close(out[0]);
-    std::vector<std::string> args{o.trustbase, "--db", o.db, "serve", "--listen", "127.0.0.1:0", "--log-level", "warn"};
+    std::vector<std::string> args{o.trustbase, "--db", o.db, "serve", "--listen", "127.0.0.1:0"};
+    // Quiet unless asked (--server-arg --log-level --server-arg info: every request's duration in server.log).
+    if (std::find(o.server_args.begin(), o.server_args.end(), "--log-level") == o.server_args.end())
+      args.insert(args.end(), {"--log-level", "warn"});
     args.insert(args.end(), o.server_args.begin(), o.server_args.end());
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
@@ -428,6 +441,8 @@ int main(int argc, char** argv) {
   app.add_option("--target-p99-ms", o.target_p99_ms, "target p99 latency in ms (default 200)");
   app.add_option("--dir", o.dir, "work directory (default: a new one under $TB_BENCH_DIR or /var/tmp)");
   app.add_flag("--keep", o.keep, "keep the work directory (store, server log)");
+  app.add_option("--latencies", o.latencies,
+                 "write each post's answer time (s from the start) and latency (ms) to this file, in posting order");
   std::string upload = "document";
   app.add_option("--upload", upload,
                  "document: each scan as one gzip XML document; chunks: as trustbase-scan sends by default, the "
@@ -513,6 +528,19 @@ int main(int argc, char** argv) {
                   tb::encode_chunked_scan(host.header, parts, [](const tb::Sha256Digest&) { return false; }));
               if (!first) die(first.error().message);
               host.first_round = std::move(*first);
+              for (const tb::EncodedChunk& c : host.chunks) host.own_digests.push_back(c.digest);
+              std::sort(host.own_digests.begin(), host.own_digests.end());
+              auto own = tb::gzip_bytes(tb::encode_chunked_scan(host.header, parts, [&](const tb::Sha256Digest& d) {
+                return std::binary_search(host.own_digests.begin(), host.own_digests.end(), d);
+              }));
+              if (!own) die(own.error().message);
+              host.own_round = std::move(*own);
+              if (h < 2 * o.clients) {
+                auto full = tb::gzip_bytes(
+                    tb::encode_chunked_scan(host.header, parts, [](const tb::Sha256Digest&) { return true; }));
+                if (!full) die(full.error().message);
+                host.full_round = std::move(*full);
+              }
             }
             for (const tb::EncodedChunk& c : host.chunks) gz += c.data.size() + 33;
             raw += host.header.size();
@@ -632,8 +660,14 @@ int main(int argc, char** argv) {
             std::set<tb::Sha256Digest> send;
             for (int round = 0; round < 3; ++round) {
               // The first round (digests only) was compressed before timing.
-              auto body = round == 0 ? tb::Expected<std::string>(host.first_round)
-                                     : tb::gzip_bytes(tb::encode_chunked_scan(host.header, parts, [&](const tb::Sha256Digest& d) {
+              const bool own_asked = round > 0 && std::equal(send.begin(), send.end(), host.own_digests.begin(),
+                                                                host.own_digests.end());
+              const bool all_asked = round > 0 && !host.full_round.empty() &&
+                                     send.size() == host.chunks.size() + (host.uses_base ? base_chunks.size() : 0);
+              auto body = round == 0  ? tb::Expected<std::string>(host.first_round)
+                          : own_asked ? tb::Expected<std::string>(host.own_round)
+                          : all_asked ? tb::Expected<std::string>(host.full_round)
+                                      : tb::gzip_bytes(tb::encode_chunked_scan(host.header, parts, [&](const tb::Sha256Digest& d) {
                                          return send.count(d) > 0;
                                        }));
               if (!body) die(body.error().message);
@@ -683,6 +717,12 @@ int main(int argc, char** argv) {
   const double server_cpu = server ? cpu_seconds(server->pid) - server_cpu_before : 0;
   const double self_cpu = self_cpu_seconds() - self_cpu_before;
   const std::string load_after = loadavg();
+  if (!o.latencies.empty()) {
+    std::FILE* f = std::fopen(o.latencies.c_str(), "w");
+    if (f == nullptr) die("cannot write " + o.latencies);
+    for (std::size_t j = 0; j < posts; ++j) fmt::print(f, "{:.4f} {:.2f}\n", done_s[j], latency_ms[j]);
+    std::fclose(f);
+  }
 
   std::vector<double> sorted = latency_ms;
   std::sort(sorted.begin(), sorted.end());

@@ -506,7 +506,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   }
   if (signing->signature && !enrolling) {
     const ScanSignature& sig = *signing->signature;
-    auto fresh = store_.with([&](Store& s) {
+    auto fresh = store_.write([&](Store& s) {
       return s.claim_nonce(*host, sig.nonce, sig.time, now_s - 2 * options_.signing.window_s);
     });
     if (!fresh) return reply_store_error(res, fresh.error());
@@ -530,7 +530,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   if (chunked_upload && chunked_upload->chunk_list && !enrolling) {
     known = store_.analysis_cache().find(*chunked_upload->chunk_list, doc->header.roots, *index);
     if (known) {
-      auto id = store_.with([&](Store& s) { return s.put_scan_of_manifest(*host, *doc, *chunked_upload->chunk_list); });
+      auto id = store_.write([&](Store& s) { return s.put_scan_of_manifest(*host, *doc, *chunked_upload->chunk_list); });
       if (!id) return reply_store_error(res, id.error());
       if (*id) {
         scan_id = **id;
@@ -588,14 +588,14 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
         ordered          ? std::span<const ManifestChunkRef>(ordered->chunks)
         : chunked_upload ? std::span<const ManifestChunkRef>(chunked_upload->assembled->chunks)
                          : std::span<const ManifestChunkRef>();
-    auto id = store_.with([&](Store& s) { return s.put_scan(*host, *doc, chunks); });
+    auto id = store_.write([&](Store& s) { return s.put_scan(*host, *doc, chunks); });
     if (!id && ordered && id.error().code == ErrorCode::not_found) {
       // A chunk known as stored is not in the store after all (it never deletes one, but a
       // store is a disk): put together, the store encodes it from the manifest.
       ordered.reset();
       if (!assemble(*chunked_upload, res)) return;
       doc->manifest = std::move(chunked_upload->assembled->document.manifest);
-      id = store_.with([&](Store& s) { return s.put_scan(*host, *doc, chunked_upload->assembled->chunks); });
+      id = store_.write([&](Store& s) { return s.put_scan(*host, *doc, chunked_upload->assembled->chunks); });
     }
     if (!id) return reply_store_error(res, id.error());
     scan_id = *id;

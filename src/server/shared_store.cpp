@@ -37,6 +37,74 @@ SharedStore::Lease::~Lease() {
   owner.released_.notify_one();
 }
 
+namespace {
+
+// Enough to amortise a commit over many writes, few enough that the batch's own last write
+// does not wait long for its first.
+constexpr std::size_t kMaxBatchWrites = 32;
+
+}  // namespace
+
+void SharedStore::run_in_batch(PendingWrite& w) {
+  std::unique_lock lock(batch_mutex_);
+  queued_.push_back(&w);
+  while (!w.done) {
+    if (batch_running_) {
+      batch_done_.wait(lock);
+      continue;
+    }
+    // Lead the next batch: the queue's head, which holds w unless more than a batch was queued before it.
+    batch_running_ = true;
+    const std::size_t n = std::min(queued_.size(), kMaxBatchWrites);
+    std::vector<PendingWrite*> batch(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(n));
+    queued_.erase(queued_.begin(), queued_.begin() + static_cast<std::ptrdiff_t>(n));
+    lock.unlock();
+    try {
+      run_batch(batch);
+    } catch (const std::exception& e) {  // no connection, no memory: the batch fails, the queue goes on
+      for (PendingWrite* p : batch) p->fail(Error{ErrorCode::internal, std::string("store write failed: ") + e.what()});
+    }
+    lock.lock();
+    for (PendingWrite* p : batch) p->done = true;  // its owner may return (and free it) from here on
+    batch_running_ = false;
+    batch_counts_.writes += batch.size();
+    ++batch_counts_.batches;
+    batch_done_.notify_all();
+  }
+}
+
+void SharedStore::run_batch(std::span<PendingWrite* const> batch) {
+  Lease lease(*this);
+  Store& store = *lease.store;
+  if (auto begun = store.begin_batch(); !begun) {
+    for (PendingWrite* p : batch) p->fail(begun.error());
+    return;
+  }
+  for (PendingWrite* p : batch) {
+    if (!store.batch_open()) {  // rolled back under the writes before: the commit below fails them all
+      p->fail(Error{ErrorCode::io, "store write not attempted: its batch's transaction was rolled back"});
+      continue;
+    }
+    try {
+      p->run(store);
+    } catch (const std::exception& e) {  // its savepoint rolled back as the exception left the store
+      p->fail(Error{ErrorCode::internal, std::string("store write failed: ") + e.what()});
+    }
+  }
+  if (auto committed = store.commit_batch(); !committed)
+    for (PendingWrite* p : batch) p->fail(committed.error());
+}
+
+SharedStore::BatchCounts SharedStore::batch_counts() const {
+  std::lock_guard lock(batch_mutex_);
+  return batch_counts_;
+}
+
+std::size_t SharedStore::queued_writes() const {
+  std::lock_guard lock(batch_mutex_);
+  return queued_.size();
+}
+
 Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index() {
   std::lock_guard lock(index_mutex_);
   return with([&](Store& store) -> Expected<std::shared_ptr<const SignatureIndex>> {

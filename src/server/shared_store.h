@@ -10,8 +10,13 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -44,6 +49,33 @@ class SharedStore {
     Lease lease(*this);
     return std::forward<F>(f)(*lease.store);
   }
+
+  // Runs a write `f(Store&)` (one Store write call, all-or-nothing on its own) and returns
+  // what it returns once it is durable. On a store that groups commits (SQLite), writes
+  // that arrive while one batch commits are run together on one connection in the next
+  // batch and committed at once (group commit): one fdatasync for all, and writers queue
+  // here in order instead of polling SQLite's lock. A failed commit is every write's of
+  // the batch; a write that fails alone leaves the others be. Other stores: with(f).
+  // Same rule as with(): `f` must not call back into this object.
+  template <class F>
+  auto write(F&& f) {
+    using Result = std::invoke_result_t<F&, Store&>;
+    if (!connections_.front()->groups_commits()) return with(std::forward<F>(f));
+    std::optional<Result> result;
+    PendingWrite pending{[&](Store& s) { result.emplace(f(s)); },
+                         [&](const Error& e) { result.emplace(tl::unexpected(e)); }};
+    run_in_batch(pending);
+    return std::move(*result);
+  }
+
+  // Writes run through write() and the batches they were committed in, since the start.
+  struct BatchCounts {
+    std::uint64_t writes = 0;
+    std::uint64_t batches = 0;
+  };
+  BatchCounts batch_counts() const;
+  // Writes waiting for the next batch (for tests).
+  std::size_t queued_writes() const;
 
   std::size_t connections() const { return connections_.size(); }
 
@@ -82,10 +114,26 @@ class SharedStore {
     Store* store;
   };
 
+  struct PendingWrite {
+    std::function<void(Store&)> run;
+    std::function<void(const Error&)> fail;  // replaces what run() gave: the batch failed
+    bool done = false;                       // guarded by batch_mutex_
+  };
+  // Queues `w` and returns when it has been run and its batch committed (or failed): the
+  // first writer to find no batch running runs the queue's head as the next batch.
+  void run_in_batch(PendingWrite& w);
+  void run_batch(std::span<PendingWrite* const> batch);
+
   std::vector<std::unique_ptr<Store>> connections_;
   std::mutex pool_mutex_;
   std::condition_variable released_;
   std::vector<Store*> free_;
+
+  mutable std::mutex batch_mutex_;  // guards the four below and every PendingWrite::done
+  std::condition_variable batch_done_;
+  std::deque<PendingWrite*> queued_;
+  bool batch_running_ = false;
+  BatchCounts batch_counts_;
 
   ChunkCache chunk_cache_;
   AnalysisCache analysis_cache_;

@@ -123,18 +123,38 @@ Expected<Stmt*> Db::cached(const char* sql) {
 }
 
 Expected<Transaction> Transaction::begin(Db& db) {
-  if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
-  return Transaction(db);
+  const bool nested = sqlite3_get_autocommit(db.get()) == 0;
+  if (auto r = db.exec(nested ? "SAVEPOINT tb_write" : "BEGIN IMMEDIATE"); !r) return tl::unexpected(r.error());
+  return Transaction(db, nested);
 }
 
 Transaction::~Transaction() {
   // Nothing useful can be done with a failed rollback here; SQLite also rolls back a
-  // transaction left open when the connection closes.
-  if (db_ != nullptr) (void)db_->exec("ROLLBACK");
+  // transaction left open when the connection closes. A savepoint is rolled back to and
+  // released (ROLLBACK TO keeps it on the stack); both fail harmlessly when a disk error
+  // rolled the whole transaction back already.
+  if (db_ == nullptr) return;
+  if (nested_) {
+    (void)db_->exec("ROLLBACK TO tb_write");
+    (void)db_->exec("RELEASE tb_write");
+  } else {
+    (void)db_->exec("ROLLBACK");
+  }
 }
 
 Expected<void> Transaction::commit() {
   Db* db = std::exchange(db_, nullptr);
+  if (nested_) {
+    // A savepoint that a disk error rolled back with its transaction is gone: its changes too.
+    if (sqlite3_get_autocommit(db->get()) != 0)
+      return fail(ErrorCode::io, "store write lost: its batch's transaction was rolled back");
+    auto r = db->exec("RELEASE tb_write");
+    if (!r) {
+      (void)db->exec("ROLLBACK TO tb_write");
+      (void)db->exec("RELEASE tb_write");
+    }
+    return r;
+  }
   auto r = db->exec("COMMIT");
   if (!r) {
     (void)db->exec("ROLLBACK");  // COMMIT can fail (busy, I/O) leaving the transaction open

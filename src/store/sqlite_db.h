@@ -109,17 +109,21 @@ class Db {
 // BEGIN IMMEDIATE ... COMMIT, rolled back by the destructor unless committed. IMMEDIATE
 // takes the write lock up front, so a writer waits (busy_timeout) or fails before doing
 // any work, instead of failing to upgrade a read lock halfway through.
+// Begun on a connection that is in a transaction already (a batch of writes, group
+// commit: Store::begin_batch), it is a savepoint instead: commit() releases it (the outer
+// COMMIT makes it durable) and a rollback undoes this one's changes alone.
 class Transaction {
  public:
   static Expected<Transaction> begin(Db& db);
-  Transaction(Transaction&& o) noexcept : db_(std::exchange(o.db_, nullptr)) {}
+  Transaction(Transaction&& o) noexcept : db_(std::exchange(o.db_, nullptr)), nested_(o.nested_) {}
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();
   Expected<void> commit();
 
  private:
-  explicit Transaction(Db& db) : db_(&db) {}
+  Transaction(Db& db, bool nested) : db_(&db), nested_(nested) {}
   Db* db_;
+  bool nested_;
 };
 
 }  // namespace tb::sqlite

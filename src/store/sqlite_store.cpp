@@ -60,6 +60,27 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;  // fleet_ points at db_ and this
   SqliteStore& operator=(const SqliteStore&) = delete;
 
+  // Group commit: the batch is this connection's transaction, each write's own a
+  // savepoint in it (sqlite::Transaction nests).
+  bool groups_commits() const override { return true; }
+  Expected<void> begin_batch() override {
+    if (batch_) return fail(ErrorCode::internal, "begin_batch: a batch is open already");
+    auto tx = Transaction::begin(db_);
+    if (!tx) return tl::unexpected(tx.error());
+    batch_.emplace(std::move(*tx));
+    return {};
+  }
+  bool batch_open() const override { return batch_ && sqlite3_get_autocommit(db_.get()) == 0; }
+  Expected<void> commit_batch() override {
+    if (!batch_) return fail(ErrorCode::internal, "commit_batch: no batch is open");
+    const bool open = batch_open();
+    Transaction tx = std::move(*batch_);
+    batch_.reset();
+    if (!open) return fail(ErrorCode::io, "store writes lost: their batch's transaction was rolled back");
+    return tx.commit();
+  }
+  void abort_batch() override { batch_.reset(); }
+
   using Store::put_scan;
   Expected<std::optional<std::int64_t>> put_scan_of_manifest(std::string_view host_name, const ScanDocument& scan,
                                                              const Sha256Digest& chunk_list) override;
@@ -150,6 +171,7 @@ class SqliteStore final : public Store {
   Expected<void> put_inventory(std::int64_t scan_id, const PackageInventory& inventory);
 
   Db db_;
+  std::optional<Transaction> batch_;  // open between begin_batch() and commit_batch()/abort_batch()
   std::string path_;
   std::string buffer_;  // chunk encoding buffer, reused across chunks
   sqlite::FleetTables fleet_;  // after db_: it holds a reference to it

@@ -204,6 +204,21 @@ class Store {
  public:
   virtual ~Store() = default;
 
+  // Group commit (server/shared_store.h, SharedStore::write): the writes made between
+  // begin_batch() and commit_batch() share one transaction, so one commit (one fdatasync)
+  // serves them all, while each stays all-or-nothing on its own (a savepoint). A store
+  // that commits each write alone (PostgreSQL: its writers do not queue on one lock)
+  // answers false to groups_commits() and is never asked for a batch.
+  virtual bool groups_commits() const { return false; }
+  virtual Expected<void> begin_batch() { return {}; }
+  // False once the batch's transaction has been rolled back under it (SQLite does that on
+  // some disk errors): the writes made in it so far are gone, and none may follow.
+  virtual bool batch_open() const { return false; }
+  // Commits the batch; an error when it failed or had been rolled back (nothing of it stored).
+  virtual Expected<void> commit_batch() { return {}; }
+  // Rolls the batch back, when one is open.
+  virtual void abort_batch() {}
+
   // Stores one scan of `host_name` (creating the host when new), all or nothing, and
   // returns the scan's id. Manifest and chunks already stored are shared, not copied.
   Expected<std::int64_t> put_scan(std::string_view host_name, const ScanDocument& scan) {

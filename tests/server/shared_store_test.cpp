@@ -88,7 +88,8 @@ TEST_F(SharedStoreTest, WritesOnDifferentConnectionsAllLand) {
         auto m = Manifest::from_records({test::file("/etc/h" + std::to_string(t) + "_" + std::to_string(i))});
         ASSERT_TRUE(m);
         doc.manifest = std::move(*m);
-        auto id = shared.with([&](Store& s) { return s.put_scan(doc.header.host.hostname, doc); });
+        const auto put = [&](Store& s) { return s.put_scan(doc.header.host.hostname, doc); };
+        auto id = t % 2 == 0 ? shared.with(put) : shared.write(put);  // beside each other, both kinds
         if (!id) {
           ++failures;
           ADD_FAILURE() << id.error().message;
@@ -101,6 +102,102 @@ TEST_F(SharedStoreTest, WritesOnDifferentConnectionsAllLand) {
   ASSERT_TRUE(hosts);
   ASSERT_EQ(hosts->size(), 6u);
   for (const HostListing& h : *hosts) EXPECT_EQ(h.scans, 5u) << h.name;
+}
+
+ScanDocument small_scan(const std::string& host, int n) {
+  ScanDocument doc;
+  doc.header.host.hostname = host;
+  doc.header.started_ns = n + 1;
+  auto m = Manifest::from_records({test::file("/etc/" + host + "_" + std::to_string(n))});
+  EXPECT_TRUE(m);
+  if (m) doc.manifest = std::move(*m);
+  return doc;
+}
+
+// Waits (bounded) until `shared` has `n` writes queued behind the running batch.
+bool wait_for_queued(const SharedStore& shared, std::size_t n) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (shared.queued_writes() < n) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
+// Group commit: writes that arrive while a batch runs wait for it and then go together,
+// in one batch (one transaction and commit), and each gets its own answer.
+TEST_F(SharedStoreTest, WritesThatArriveDuringABatchAreCommittedTogether) {
+  SharedStore shared(pool(2));
+  std::atomic<bool> first_inside{false};
+  std::thread first([&] {
+    auto id = shared.write([&](Store& s) {
+      auto r = s.put_scan("first", small_scan("first", 0));
+      first_inside = true;
+      EXPECT_TRUE(wait_for_queued(shared, 3)) << "the other writes never queued";
+      return r;
+    });
+    EXPECT_TRUE(id) << id.error().message;
+  });
+  while (!first_inside) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::vector<std::thread> others;
+  std::vector<std::int64_t> ids(3);
+  for (int t = 0; t < 3; ++t)
+    others.emplace_back([&, t] {
+      const std::string host = "h" + std::to_string(t);
+      auto id = shared.write([&](Store& s) { return s.put_scan(host, small_scan(host, t)); });
+      ASSERT_TRUE(id) << id.error().message;
+      ids[static_cast<std::size_t>(t)] = *id;
+    });
+  first.join();
+  for (auto& t : others) t.join();
+  const SharedStore::BatchCounts counts = shared.batch_counts();
+  EXPECT_EQ(counts.writes, 4u);
+  EXPECT_EQ(counts.batches, 2u) << "the three writes queued together were not one batch";
+  EXPECT_EQ(std::set<std::int64_t>(ids.begin(), ids.end()).size(), 3u);
+  auto hosts = shared.with([](Store& s) { return s.list_hosts(); });
+  ASSERT_TRUE(hosts);
+  EXPECT_EQ(hosts->size(), 4u);
+  for (const HostListing& h : *hosts) EXPECT_EQ(h.scans, 1u) << h.name;
+}
+
+// A write that fails inside a batch answers its error and leaves nothing (its savepoint
+// rolls back), and the batch's other writes are stored all the same.
+TEST_F(SharedStoreTest, AWriteThatFailsInABatchFailsAlone) {
+  SharedStore shared(pool(2));
+  std::atomic<bool> first_inside{false};
+  std::thread first([&] {
+    auto id = shared.write([&](Store& s) {
+      first_inside = true;
+      EXPECT_TRUE(wait_for_queued(shared, 2));
+      return s.put_scan("first", small_scan("first", 0));
+    });
+    EXPECT_TRUE(id) << id.error().message;
+  });
+  while (!first_inside) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::thread failing([&] {
+    // A chunk named but never stored: put_scan inserts the host, then fails.
+    const ScanDocument doc = small_scan("ghost", 1);
+    ScanDocument header_only = doc;
+    header_only.manifest = Manifest();
+    const ManifestChunkRef unstored{Sha256::of("never stored"), 1, {}};
+    auto id = shared.write([&](Store& s) { return s.put_scan("ghost", header_only, {&unstored, 1}); });
+    ASSERT_FALSE(id);
+    EXPECT_EQ(id.error().code, ErrorCode::not_found) << id.error().message;
+  });
+  wait_for_queued(shared, 1);
+  std::thread good([&] {
+    auto id = shared.write([&](Store& s) { return s.put_scan("good", small_scan("good", 2)); });
+    EXPECT_TRUE(id) << id.error().message;
+  });
+  first.join();
+  failing.join();
+  good.join();
+  EXPECT_EQ(shared.batch_counts().batches, 2u);
+  auto hosts = shared.with([](Store& s) { return s.list_hosts(); });
+  ASSERT_TRUE(hosts);
+  std::set<std::string> names;
+  for (const HostListing& h : *hosts) names.insert(h.name);
+  EXPECT_EQ(names, (std::set<std::string>{"first", "good"}));
 }
 
 TEST_F(SharedStoreTest, TheIndexIsSharedUntilAnImportChangesIt) {

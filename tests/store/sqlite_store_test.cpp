@@ -605,6 +605,57 @@ TEST_F(SqliteStoreTest, WriterLockedOutPastBusyTimeoutFailsCleanly) {
   EXPECT_TRUE(store->put_scan("b", generated_scan(100)).has_value());  // and it recovers
 }
 
+// Group commit (Store::begin_batch, used by server/shared_store.h): the writes of a batch
+// become visible (durable) together at commit_batch, each stays all-or-nothing on its own
+// (a write that fails in the batch leaves no trace, not even its new host), and an
+// aborted batch leaves nothing.
+TEST_F(SqliteStoreTest, ABatchCommitsItsWritesTogetherAndEachFailsAlone) {
+  auto store = open();
+  auto reader = open();  // another connection: sees committed data only
+  ASSERT_TRUE(store && reader);
+  ASSERT_TRUE(store->groups_commits());
+  const ScanDocument doc = generated_scan(60);
+  // Its last directory is in no other scan here: named without its data, it is unstored.
+  const ScanDocument bigger = generated_scan(70);
+  ScanDocument header_only = bigger;
+  header_only.manifest = Manifest();
+  std::vector<std::string> encoded;
+  const std::size_t last = split_into_chunks(bigger.manifest).size() - 1;
+  const auto unstored = upload_chunks(bigger.manifest, encoded, [&](std::size_t i) { return i != last; });
+
+  ASSERT_TRUE(store->begin_batch());
+  EXPECT_TRUE(store->batch_open());
+  EXPECT_FALSE(store->begin_batch()) << "a second batch on one connection";
+  auto a = store->put_scan("a", doc);
+  ASSERT_TRUE(a) << a.error().message;
+  auto ghost = store->put_scan("ghost", header_only, unstored);  // a chunk named, never stored
+  ASSERT_FALSE(ghost);
+  EXPECT_EQ(ghost.error().code, ErrorCode::not_found);
+  auto b = store->put_scan("b", doc);
+  ASSERT_TRUE(b) << b.error().message;
+  EXPECT_EQ(stats(*reader).scans, 0u) << "a batch's writes are visible before its commit";
+  ASSERT_TRUE(store->commit_batch());
+  EXPECT_FALSE(store->batch_open());
+
+  auto hosts = reader->list_hosts();
+  ASSERT_TRUE(hosts) << hosts.error().message;
+  std::vector<std::string> names;
+  for (const HostListing& h : *hosts) names.push_back(h.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b"})) << "the failed write left its host behind";
+  expect_same(*reader->get_scan(*a), doc);
+  expect_same(*reader->get_scan(*b), doc);
+
+  ASSERT_TRUE(store->begin_batch());
+  ASSERT_TRUE(store->put_scan("c", doc));
+  store->abort_batch();
+  EXPECT_FALSE(store->batch_open());
+  EXPECT_EQ(stats(*reader).scans, 2u) << "an aborted batch stored its write";
+  auto c = store->put_scan("c", doc);  // outside a batch again: commits alone
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(stats(*reader).scans, 3u);
+  EXPECT_FALSE(store->commit_batch()) << "a commit without a batch";
+}
+
 TEST_F(SqliteStoreTest, FutureSchemaVersionIsRefused) {
   open();
   sqlite3* db = nullptr;
