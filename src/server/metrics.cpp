@@ -129,6 +129,11 @@ std::string Metrics::exposition(const StoreGauges& gauges) const {
   out += fmt::format("trustbase_signatures {}\n", gauges.signatures);
   header(out, "trustbase_hosts", "gauge", "Hosts known to the store.");
   out += fmt::format("trustbase_hosts {}\n", gauges.hosts);
+  header(out, "trustbase_store_writes_total", "counter", "Scan writes the store committed.");
+  out += fmt::format("trustbase_store_writes_total {}\n", gauges.writes);
+  header(out, "trustbase_store_write_batches_total", "counter",
+         "Transactions those writes were committed in (group commit: several writes per commit on SQLite).");
+  out += fmt::format("trustbase_store_write_batches_total {}\n", gauges.write_batches);
   return out;
 }
 
@@ -193,6 +198,9 @@ void install_metrics_route(httplib::Server& server, SharedStore& store, Metrics&
       return {};
     });
     if (!counted) return error(503, "the store cannot be read now");
+    const SharedStore::BatchCounts batches = store.batch_counts();
+    gauges.writes = batches.writes;
+    gauges.write_batches = batches.batches;
     gauges.files = metrics.store_files();
     res.status = 200;
     res.set_content(metrics.exposition(gauges), "text/plain; version=0.0.4; charset=utf-8");

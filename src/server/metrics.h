@@ -52,6 +52,8 @@ class Metrics {
   struct StoreGauges {
     std::uint64_t signatures = 0;
     std::uint64_t hosts = 0;
+    std::uint64_t writes = 0;         // scan writes committed (SharedStore::write)
+    std::uint64_t write_batches = 0;  // the transactions they were committed in (group commit)
     std::vector<std::pair<std::string, std::uint64_t>> files;  // label ("db", "wal", "shm"), bytes
   };
   // The sizes of the store's files that exist.

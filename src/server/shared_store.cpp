@@ -69,7 +69,9 @@ void SharedStore::run_in_batch(PendingWrite& w) {
     batch_running_ = false;
     batch_counts_.writes += batch.size();
     ++batch_counts_.batches;
+    lock.unlock();
     batch_done_.notify_all();
+    lock.lock();
   }
 }
 
@@ -93,6 +95,12 @@ void SharedStore::run_batch(std::span<PendingWrite* const> batch) {
   }
   if (auto committed = store.commit_batch(); !committed)
     for (PendingWrite* p : batch) p->fail(committed.error());
+}
+
+void SharedStore::count_batch(std::size_t writes) {
+  std::lock_guard lock(batch_mutex_);
+  batch_counts_.writes += writes;
+  ++batch_counts_.batches;
 }
 
 SharedStore::BatchCounts SharedStore::batch_counts() const {

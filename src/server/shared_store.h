@@ -60,7 +60,11 @@ class SharedStore {
   template <class F>
   auto write(F&& f) {
     using Result = std::invoke_result_t<F&, Store&>;
-    if (!connections_.front()->groups_commits()) return with(std::forward<F>(f));
+    if (!connections_.front()->groups_commits()) {
+      Result result = with(std::forward<F>(f));
+      count_batch(1);  // each write its own transaction
+      return result;
+    }
     std::optional<Result> result;
     PendingWrite pending{[&](Store& s) { result.emplace(f(s)); },
                          [&](const Error& e) { result.emplace(tl::unexpected(e)); }};
@@ -68,7 +72,7 @@ class SharedStore {
     return std::move(*result);
   }
 
-  // Writes run through write() and the batches they were committed in, since the start.
+  // Writes run through write() and the transactions (batches) they ran in, since the start.
   struct BatchCounts {
     std::uint64_t writes = 0;
     std::uint64_t batches = 0;
@@ -123,6 +127,7 @@ class SharedStore {
   // first writer to find no batch running runs the queue's head as the next batch.
   void run_in_batch(PendingWrite& w);
   void run_batch(std::span<PendingWrite* const> batch);
+  void count_batch(std::size_t writes);
 
   std::vector<std::unique_ptr<Store>> connections_;
   std::mutex pool_mutex_;

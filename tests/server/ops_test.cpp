@@ -341,6 +341,8 @@ TEST_F(OpsTest, MetricsMoveAndParseAsPrometheusText) {
   EXPECT_EQ(s1["trustbase_analysis_seconds_count"], 3);  // two ingests, one report
   EXPECT_EQ(s1["trustbase_analysis_seconds_bucket{le=\"+Inf\"}"], 3);
   EXPECT_EQ(s1["trustbase_http_request_errors_total"], 0);
+  EXPECT_EQ(s1["trustbase_store_writes_total"], 2);  // one per scan; two posts in a row: a commit each
+  EXPECT_EQ(s1["trustbase_store_write_batches_total"], 2);
 
   // Every line is a sample, a HELP or a TYPE line, and a real parser reads it all.
   const std::regex sample(R"re([a-zA-Z_:][a-zA-Z0-9_:]*(\{[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"(,[a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*")*\})? -?[0-9.e+Inf]+)re");
@@ -361,7 +363,7 @@ TEST_F(OpsTest, MetricsMoveAndParseAsPrometheusText) {
        {"trustbase_scans_ingested counter 1", "trustbase_scan_records_ingested counter 1", "trustbase_imports counter 1",
         "trustbase_http_request_errors counter 1", "trustbase_analysis_seconds histogram 14",
         "trustbase_store_bytes gauge", "trustbase_signatures gauge 1", "trustbase_hosts gauge 1",
-        "trustbase_http_requests counter"})
+        "trustbase_http_requests counter", "trustbase_store_writes counter 1", "trustbase_store_write_batches counter 1"})
     EXPECT_NE(parsed.find(family), std::string::npos) << family << "\n" << parsed;
 }
 
