@@ -116,15 +116,18 @@ std::size_t SharedStore::queued_writes() const {
 Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index() {
   std::lock_guard lock(index_mutex_);
   return with([&](Store& store) -> Expected<std::shared_ptr<const SignatureIndex>> {
-    auto count = store.signature_count();
-    if (!count) return tl::unexpected(count.error());
-    if (index_ && *count == index_signatures_) return index_;
+    // The generation (the highest signature id, an index look-up) and not a count (a scan
+    // of the table, on every scan posted): it grows with every signature stored, by any
+    // process (PostgreSQL: imports take their ids in commit order, under one lock).
+    auto generation = store.signature_generation();
+    if (!generation) return tl::unexpected(generation.error());
+    if (index_ && *generation == index_generation_) return index_;
     auto signatures = store.signatures();
     if (!signatures) return tl::unexpected(signatures.error());
     auto built = SignatureIndex::build(std::move(*signatures));
     if (!built) return tl::unexpected(built.error());
     index_ = std::make_shared<const SignatureIndex>(std::move(*built));
-    index_signatures_ = *count;
+    index_generation_ = *generation;
     return index_;
   });
 }

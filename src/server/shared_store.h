@@ -89,7 +89,7 @@ class SharedStore {
   AnalysisCache& analysis_cache() { return analysis_cache_; }
 
   // The signature index, built once and shared by every request until an import through
-  // this object invalidates it, or the number of stored signatures changes (an import by
+  // this object invalidates it, or the store's signature generation grows (an import by
   // another process: `trustbase import` next to a running server). Requests keep the
   // index they got; a rebuild never disturbs them.
   Expected<std::shared_ptr<const SignatureIndex>> index();
@@ -143,9 +143,9 @@ class SharedStore {
   ChunkCache chunk_cache_;
   AnalysisCache analysis_cache_;
 
-  std::mutex index_mutex_;  // index_, index_signatures_, and imports
+  std::mutex index_mutex_;  // index_, index_generation_, and imports
   std::shared_ptr<const SignatureIndex> index_;
-  std::uint64_t index_signatures_ = 0;
+  std::int64_t index_generation_ = 0;  // Store::signature_generation() index_ was built at
 };
 
 }  // namespace tb::server

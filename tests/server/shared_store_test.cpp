@@ -219,6 +219,18 @@ TEST_F(SharedStoreTest, TheIndexIsSharedUntilAnImportChangesIt) {
   ASSERT_TRUE(after);
   EXPECT_NE(after->get(), first->get());
   EXPECT_EQ(shared.import_signature(sig)->outcome, SharedStore::ImportOutcome::existed);
+  EXPECT_EQ(shared.index()->get(), after->get()) << "an import that stored nothing rebuilt the index";
+
+  // Stored by another process (`trustbase import` beside the server): noticed at the next call.
+  auto other = open_store((dir_ / "store.db").string());
+  ASSERT_TRUE(other) << other.error().message;
+  Signature sig2 = sig;
+  sig2.info.ref = {"app", "2"};
+  ASSERT_TRUE((*other)->put_signature(sig2));
+  auto outside = shared.index();
+  ASSERT_TRUE(outside);
+  EXPECT_NE(outside->get(), after->get());
+  EXPECT_EQ((*outside)->size(), (*after)->size() + 1);
 }
 
 }  // namespace
