@@ -1,4 +1,4 @@
-# A bounded libFuzzer run as a ctest test (asan preset, clang): the target explores from a
+# A bounded libFuzzer run as a ctest test (fuzz preset, clang): the target explores from a
 # fresh copy of its seed corpus (the seeds in the repo stay untouched) for SECONDS seconds;
 # any crash, leak, timeout or out-of-memory fails the test, its input kept in WORK/artifacts/.
 #   cmake -DFUZZER=bin -DSEEDS=dir -DWORK=dir -DSECONDS=n -DSEED=n -P run_libfuzzer.cmake

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds and runs the whole test suite.
-#   scripts/test.sh          the dev build (Debug, -Werror)
-#   scripts/test.sh asan     the same tests under AddressSanitizer + UBSan
+#   scripts/test.sh          the dev build (Debug, -Werror, AddressSanitizer + UBSan)
+#   scripts/test.sh debug    the same tests without sanitizers (for debuggers and valgrind)
+#   scripts/test.sh release  the same tests on the optimised build
 #   scripts/test.sh fuzz     the fuzz targets built with clang/libFuzzer, each fuzzed for 20 s
 set -euo pipefail
 cd "$(dirname "$0")/.."

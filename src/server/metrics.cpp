@@ -129,7 +129,8 @@ std::string Metrics::exposition(const StoreGauges& gauges) const {
   out += fmt::format("trustbase_signatures {}\n", gauges.signatures);
   header(out, "trustbase_hosts", "gauge", "Hosts known to the store.");
   out += fmt::format("trustbase_hosts {}\n", gauges.hosts);
-  header(out, "trustbase_store_writes_total", "counter", "Scan writes the store committed.");
+  header(out, "trustbase_store_writes_total", "counter",
+         "Scan writes run on the store (a scan; a signed scan's nonce), failed ones included.");
   out += fmt::format("trustbase_store_writes_total {}\n", gauges.writes);
   header(out, "trustbase_store_write_batches_total", "counter",
          "Transactions those writes were committed in (group commit: several writes per commit on SQLite).");

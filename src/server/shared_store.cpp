@@ -82,6 +82,12 @@ void SharedStore::run_batch(std::span<PendingWrite* const> batch) {
     for (PendingWrite* p : batch) p->fail(begun.error());
     return;
   }
+  // Rolled back if an exception leaves before the commit, so the connection takes batches
+  // again (after commit_batch it has none open: a no-op).
+  struct AbortUnlessDone {
+    Store& store;
+    ~AbortUnlessDone() { store.abort_batch(); }
+  } abort_unless_done{store};
   for (PendingWrite* p : batch) {
     if (!store.batch_open()) {  // rolled back under the writes before: the commit below fails them all
       p->fail(Error{ErrorCode::io, "store write not attempted: its batch's transaction was rolled back"});

@@ -134,7 +134,7 @@ class SharedStore {
   std::condition_variable released_;
   std::vector<Store*> free_;
 
-  mutable std::mutex batch_mutex_;  // guards the four below and every PendingWrite::done
+  mutable std::mutex batch_mutex_;  // queued_, batch_running_, batch_counts_, every PendingWrite::done
   std::condition_variable batch_done_;
   std::deque<PendingWrite*> queued_;
   bool batch_running_ = false;
