@@ -69,6 +69,28 @@ Expected<std::vector<std::string>> decode_strings(std::string_view data) {
   return strings;
 }
 
+std::string encode_chunk_ids(std::span<const std::int64_t> ids) {
+  std::string out;
+  out.reserve(ids.size() * 8);
+  for (const std::int64_t id : ids)
+    for (int shift = 56; shift >= 0; shift -= 8)
+      out.push_back(static_cast<char>(static_cast<std::uint64_t>(id) >> shift));
+  return out;
+}
+
+Expected<std::vector<std::int64_t>> decode_chunk_ids(std::string_view data) {
+  if (data.size() % 8 != 0) return tl::unexpected(corrupt("chunk list"));
+  std::vector<std::int64_t> ids;
+  ids.reserve(data.size() / 8);
+  for (std::size_t at = 0; at < data.size(); at += 8) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<std::uint8_t>(data[at + i]);
+    if (v == 0 || v > static_cast<std::uint64_t>(INT64_MAX)) return tl::unexpected(corrupt("chunk list"));
+    ids.push_back(static_cast<std::int64_t>(v));
+  }
+  return ids;
+}
+
 namespace {
 
 constexpr std::uint8_t kResultVersion = 1;

@@ -29,6 +29,14 @@ Expected<std::vector<ScanError>> decode_scan_errors(std::string_view data);
 std::string encode_strings(std::span<const std::string> strings);
 Expected<std::vector<std::string>> decode_strings(std::string_view data);
 
+// A manifest's chunk list (manifests.chunk_ids): each chunk's id in the chunks table, in
+// split order, as 8 bytes big-endian, so that PostgreSQL builds and reads it in SQL too
+// (int8send) and a migration can fill it from rows. One column instead of a row per
+// directory: storing a new manifest is one insert, not one per chunk (store/sqlite_store.cpp).
+std::string encode_chunk_ids(std::span<const std::int64_t> ids);
+// ErrorCode::parse when the length is not a multiple of 8 or an id is not positive.
+Expected<std::vector<std::int64_t>> decode_chunk_ids(std::string_view data);
+
 // A cached scan result (store.h ScanResult) without its signature generation and
 // snapshot version, which are columns of their own:
 //   result := u8 version (=1) | counts deviations | counts drift | varint n | state{n}

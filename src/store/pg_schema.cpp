@@ -222,6 +222,17 @@ UPDATE manifests m SET digest = sha256(coalesce(
 DROP INDEX manifests_chunks_digest;
 ALTER TABLE manifests DROP COLUMN chunks_digest;
 )sql"},
+    {11, "a manifest's chunk list in one column", R"sql(
+-- The ids of its chunks in split order, 8 bytes big-endian each (store/chunk_codec.h
+-- encode_chunk_ids, int8send here); '' for a manifest without records.
+ALTER TABLE manifests ADD COLUMN chunk_ids bytea NOT NULL DEFAULT ''::bytea CHECK (length(chunk_ids) % 8 = 0);
+)sql"},
+    {12, "manifest_chunks folded into manifests.chunk_ids", R"sql(
+UPDATE manifests m SET chunk_ids = coalesce(
+  (SELECT string_agg(int8send(mc.chunk_id), ''::bytea ORDER BY mc.seq) FROM manifest_chunks mc WHERE mc.manifest_id = m.id),
+  ''::bytea);
+DROP TABLE manifest_chunks;
+)sql"},
 };
 
 constexpr int kLatest = kMigrations[std::size(kMigrations) - 1].version;

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "store/chunk_codec.h"
@@ -178,8 +179,9 @@ std::int64_t PostgresStore::host_id(pqxx::transaction_base& tx, const std::strin
 // Stores a manifest unless one with the same digest is there already (then nothing is
 // written). The chunks go in with one COPY into a temporary table and one INSERT ...
 // SELECT, in digest order so that two replicas storing overlapping chunks lock them in
-// the same order (no deadlock), ON CONFLICT DO NOTHING for chunks another one stores.
-// With the chunks an upload delivered (`known`, in split order): found by its chunk list
+// the same order (no deadlock), ON CONFLICT DO NOTHING for chunks another one stores;
+// their ids are read back in split order and the manifest's row goes in last, with that
+// list (manifests.chunk_ids). With the chunks an upload delivered (`known`, in split order): found by its chunk list
 // without a pass over its records, else stored without encoding a chunk again (one named
 // but not stored is encoded from the manifest after all). Without them, each chunk is
 // encoded and hashed for the manifest's digest, and encoded again only when it is new.
@@ -201,59 +203,57 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
   std::int64_t records = 0;
   if (from_records) records = static_cast<std::int64_t>(manifest.size());
   for (const ManifestChunkRef& c : known) records += static_cast<std::int64_t>(c.records);
-  auto inserted = exec(tx, "INSERT INTO manifests(digest, records) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id",
-                       bin(whole), records);
-  if (inserted.empty())  // stored by another connection that committed meanwhile, with its chunks
-    return exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(whole))[0][0].as<std::int64_t>();
-  const std::int64_t id = inserted[0][0].as<std::int64_t>();
   const std::size_t count = digests.size();
-  if (count == 0) return id;
-
-  {
-    pqxx::stream_to copy(tx, "chunk_staging", std::vector<std::string>{"seq", "digest", "records", "bytes", "data"});
-    std::string buffer;
-    for (std::size_t seq = 0; seq < count; ++seq) {
-      std::size_t records = 0;
-      std::string_view data;
-      if (from_records) {
-        buffer.clear();
-        store::encode_chunk(split[seq], buffer);
-        records = split[seq].records.size();
-        data = buffer;
-      } else {
-        records = known[seq].records;
-        data = known[seq].data;  // empty: stored already (staged to be linked only)
+  std::vector<std::int64_t> chunk_ids;
+  chunk_ids.reserve(count);
+  if (count > 0) {
+    {
+      pqxx::stream_to copy(tx, "chunk_staging", std::vector<std::string>{"seq", "digest", "records", "bytes", "data"});
+      std::string buffer;
+      for (std::size_t seq = 0; seq < count; ++seq) {
+        std::size_t records = 0;
+        std::string_view data;
+        if (from_records) {
+          buffer.clear();
+          store::encode_chunk(split[seq], buffer);
+          records = split[seq].records.size();
+          data = buffer;
+        } else {
+          records = known[seq].records;
+          data = known[seq].data;  // empty: stored already (staged to be looked up only)
+        }
+        copy << std::make_tuple(static_cast<std::int64_t>(seq), hex_bytea(digest_bytes(digests[seq])),
+                                static_cast<std::int64_t>(records), static_cast<std::int64_t>(data.size()),
+                                hex_bytea(data));
       }
-      copy << std::make_tuple(static_cast<std::int64_t>(seq), hex_bytea(digest_bytes(digests[seq])),
-                              static_cast<std::int64_t>(records), static_cast<std::int64_t>(data.size()),
-                              hex_bytea(data));
+      copy.complete();
     }
-    copy.complete();
-  }
-  // chunk_staging is a temporary table without statistics: joined with chunks, the planner
-  // hashed the whole chunks table for every new manifest (a cost growing with the store:
-  // 8.5 ms of PostgreSQL CPU per new host at 20,000 chunks). Scalar subqueries cannot be
-  // turned into joins, so each staged digest is looked up in chunks' digest index.
-  exec(tx,
-       "INSERT INTO chunks(digest, records, bytes, data) SELECT s.digest, s.records, s.bytes, s.data"
-       " FROM chunk_staging s WHERE s.bytes > 0 AND (SELECT c.id FROM chunks c WHERE c.digest = s.digest) IS NULL"
-       " ORDER BY s.digest ON CONFLICT (digest) DO NOTHING");
-  const std::string link =
-      "INSERT INTO manifest_chunks(manifest_id, seq, chunk_id) SELECT $1, x.seq, x.id FROM"
-      " (SELECT s.seq, (SELECT c.id FROM chunks c WHERE c.digest = s.digest) AS id FROM chunk_staging s OFFSET 0) x"
-      " WHERE x.id IS NOT NULL";
-  auto linked = exec(tx, link, id);
-  if (linked.affected_rows() != count && !from_records) {
-    // Named without their data and not stored: encoded from the manifest when there is one.
-    const auto absent = exec(tx,
-                             "SELECT s.seq FROM chunk_staging s"
-                             " WHERE (SELECT c.id FROM chunks c WHERE c.digest = s.digest) IS NULL ORDER BY s.seq");
-    if (!absent.empty() && manifest.empty())  // the caller gave the chunks alone (Store::put_scan)
-      raise(ErrorCode::not_found, "put_scan: chunk " + known[static_cast<std::size_t>(absent[0][0].as<std::int64_t>())].digest.hex() +
-                                      " is named but not stored");
-    if (!absent.empty()) split = store::split_into_chunks(manifest);
-    for (const auto& row : absent) {
+    // chunk_staging is a temporary table without statistics: joined with chunks, the planner
+    // hashed the whole chunks table for every new manifest (a cost growing with the store:
+    // 8.5 ms of PostgreSQL CPU per new host at 20,000 chunks). Scalar subqueries cannot be
+    // turned into joins, so each staged digest is looked up in chunks' digest index.
+    exec(tx,
+         "INSERT INTO chunks(digest, records, bytes, data) SELECT s.digest, s.records, s.bytes, s.data"
+         " FROM chunk_staging s WHERE s.bytes > 0 AND (SELECT c.id FROM chunks c WHERE c.digest = s.digest) IS NULL"
+         " ORDER BY s.digest ON CONFLICT (digest) DO NOTHING");
+    const auto resolved = exec(tx,
+                               "SELECT s.seq, (SELECT c.id FROM chunks c WHERE c.digest = s.digest) FROM chunk_staging s"
+                               " ORDER BY s.seq");
+    exec(tx, "DELETE FROM chunk_staging");
+    if (resolved.size() != count)
+      raise(ErrorCode::internal, "put_manifest: " + std::to_string(resolved.size()) + " of " + std::to_string(count) +
+                                     " chunks staged");
+    for (const auto& row : resolved) {
+      if (!row[1].is_null()) {
+        chunk_ids.push_back(row[1].as<std::int64_t>());
+        continue;
+      }
+      // Named without its data and not stored: encoded from the manifest when there is one.
       const auto seq = static_cast<std::size_t>(row[0].as<std::int64_t>());
+      if (from_records) raise(ErrorCode::internal, "put_manifest: a chunk staged with its data was not stored");
+      if (manifest.empty())  // the caller gave the chunks alone (Store::put_scan)
+        raise(ErrorCode::not_found, "put_scan: chunk " + known[seq].digest.hex() + " is named but not stored");
+      if (split.empty()) split = store::split_into_chunks(manifest);
       std::string encoded;
       if (split.size() == known.size()) store::encode_chunk(split[seq], encoded);
       if (encoded.empty() || Sha256::of(encoded) != known[seq].digest)
@@ -261,34 +261,45 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
       exec(tx, "INSERT INTO chunks(digest, records, bytes, data) VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO NOTHING",
            bin(known[seq].digest), static_cast<std::int64_t>(split[seq].records.size()),
            static_cast<std::int64_t>(encoded.size()), bin(encoded));
+      chunk_ids.push_back(exec(tx, "SELECT id FROM chunks WHERE digest = $1", bin(known[seq].digest))[0][0].as<std::int64_t>());
     }
-    exec(tx, "DELETE FROM manifest_chunks WHERE manifest_id = $1", id);  // linked again, all of them
-    linked = exec(tx, link, id);
   }
-  exec(tx, "DELETE FROM chunk_staging");
-  if (linked.affected_rows() != count)
-    raise(ErrorCode::internal, "manifest " + std::to_string(id) + ": " + std::to_string(linked.affected_rows()) +
-                                   " of " + std::to_string(count) + " chunks linked");
-  return id;
+  const std::string list = store::encode_chunk_ids(chunk_ids);
+  auto inserted = exec(tx,
+                       "INSERT INTO manifests(digest, records, chunk_ids) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+                       " RETURNING id",
+                       bin(whole), records, bin(list));
+  if (inserted.empty())  // stored by another connection that committed meanwhile
+    return exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(whole))[0][0].as<std::int64_t>();
+  return inserted[0][0].as<std::int64_t>();
 }
 
 // Reads a manifest back, checking every chunk and the whole against their digests.
 Manifest PostgresStore::get_manifest(pqxx::transaction_base& tx, std::int64_t id) {
-  auto head = exec(tx, "SELECT digest, records FROM manifests WHERE id = $1", id);
+  auto head = exec(tx, "SELECT digest, records, chunk_ids FROM manifests WHERE id = $1", id);
   if (head.empty()) raise(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + " is missing");
   const Sha256Digest expected = digest(head[0][0]);
   std::vector<FileRecord> records;
   records.reserve(uinteger(head[0][1]));
-  auto chunks = exec(tx,
-                     "SELECT c.digest, c.data FROM manifest_chunks mc JOIN chunks c ON c.id = mc.chunk_id"
-                     " WHERE mc.manifest_id = $1 ORDER BY mc.seq",
-                     id);
+  auto chunk_ids = store::decode_chunk_ids(bytes(head[0][2]));
+  if (!chunk_ids) raise(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + ": " + chunk_ids.error().message);
+  std::string array = "{";
+  for (const std::int64_t c : *chunk_ids) array += (array.size() > 1 ? "," : "") + std::to_string(c);
+  array += "}";
+  std::unordered_map<std::int64_t, pqxx::row> by_id;
+  const auto found = exec(tx, "SELECT id, digest, data FROM chunks WHERE id = ANY($1::bigint[])", array);
+  for (const auto& row : found) by_id.emplace(row[0].as<std::int64_t>(), row);
   std::vector<Sha256Digest> read_digests;
-  for (const auto& row : chunks) {
-    const pqxx::binarystring data(row[1]);
+  for (const std::int64_t chunk_id : *chunk_ids) {
+    const auto it = by_id.find(chunk_id);
+    if (it == by_id.end())
+      raise(ErrorCode::parse, "corrupt store: chunk " + std::to_string(chunk_id) + " of manifest " + std::to_string(id) +
+                                  " is missing");
+    const pqxx::row& row = it->second;
+    const pqxx::binarystring data(row[2]);
     const std::string_view view(data.get(), data.size());
     read_digests.push_back(Sha256::of(view));
-    if (digest_bytes(read_digests.back()) != bytes(row[0]))
+    if (digest_bytes(read_digests.back()) != bytes(row[1]))
       raise(ErrorCode::parse, "corrupt store: a chunk of manifest " + std::to_string(id) + " fails its digest");
     value(store::decode_chunk(view, records));
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "format/manifest_chunks.h"
+#include "store/chunk_codec.h"
 
 namespace tb::sqlite {
 namespace {
@@ -61,6 +62,40 @@ Expected<void> digest_manifests_by_chunks(Db& db) {
     update->reset();
     update->bind_blob(1, std::string_view(reinterpret_cast<const char*>(digest.bytes.data()), digest.bytes.size()))
         .bind(2, id);
+    if (auto r = update->run(); !r) return r;
+  }
+  return {};
+}
+
+// Migration 12: each manifest's chunk list, from its manifest_chunks rows into its
+// chunk_ids column (store/chunk_codec.h), before the table goes.
+Expected<void> chunk_ids_from_links(Db& db) {
+  std::vector<std::pair<std::int64_t, std::string>> lists;
+  {
+    auto rows = db.prepare("SELECT manifest_id, chunk_id FROM manifest_chunks ORDER BY manifest_id, seq");
+    if (!rows) return tl::unexpected(rows.error());
+    std::vector<std::int64_t> ids;
+    std::int64_t current = 0;
+    const auto flush = [&] {
+      if (!ids.empty()) lists.emplace_back(current, store::encode_chunk_ids(ids));
+      ids.clear();
+    };
+    for (;;) {
+      auto more = rows->step();
+      if (!more) return tl::unexpected(more.error());
+      if (!*more) break;
+      const std::int64_t manifest = rows->column_int(0);
+      if (manifest != current) flush();
+      current = manifest;
+      ids.push_back(rows->column_int(1));
+    }
+    flush();
+  }
+  auto update = db.prepare("UPDATE manifests SET chunk_ids = ? WHERE id = ?");
+  if (!update) return tl::unexpected(update.error());
+  for (const auto& [id, list] : lists) {
+    update->reset();
+    update->bind_blob(1, list).bind(2, id);
     if (auto r = update->run(); !r) return r;
   }
   return {};
@@ -311,6 +346,16 @@ CREATE UNIQUE INDEX manifests_chunks_digest ON manifests(chunks_digest);
 DROP INDEX manifests_chunks_digest;
 ALTER TABLE manifests DROP COLUMN chunks_digest;
 )sql", digest_manifests_by_chunks},
+    {11, "a manifest's chunk list in one column", R"sql(
+-- The ids of its chunks in split order, 8 bytes big-endian each (store/chunk_codec.h
+-- encode_chunk_ids); '' for a manifest without records. One row per manifest instead of
+-- one per directory: a new host's manifest was 66 rows of manifest_chunks in the load
+-- bench, a real host's thousands, all written inside the store's one write transaction.
+ALTER TABLE manifests ADD COLUMN chunk_ids BLOB NOT NULL DEFAULT x'' CHECK (length(chunk_ids) % 8 = 0);
+)sql"},
+    {12, "manifest_chunks folded into manifests.chunk_ids", R"sql(
+DROP TABLE manifest_chunks;
+)sql", chunk_ids_from_links},
 };
 
 constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;

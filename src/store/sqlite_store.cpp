@@ -33,9 +33,8 @@ Expected<Sha256Digest> digest_from(std::string_view blob) {
 // Statements run once or more per stored chunk: kept prepared (Db::cached).
 constexpr const char* kFindChunk = "SELECT id FROM chunks WHERE digest = ?";
 constexpr const char* kInsertChunk = "INSERT INTO chunks(digest, records, bytes, data) VALUES (?, ?, ?, ?)";
-constexpr const char* kInsertManifestChunk = "INSERT INTO manifest_chunks(manifest_id, seq, chunk_id) VALUES (?, ?, ?)";
 constexpr const char* kFindManifest = "SELECT id FROM manifests WHERE digest = ?";
-constexpr const char* kInsertManifest = "INSERT INTO manifests(digest, records) VALUES (?, ?)";
+constexpr const char* kInsertManifest = "INSERT INTO manifests(digest, records, chunk_ids) VALUES (?, ?, ?)";
 
 // A new API token: 32 random bytes as "tb_" + 64 hex digits.
 Expected<std::string> new_token_secret() {
@@ -165,7 +164,6 @@ class SqliteStore final : public Store {
   Expected<std::int64_t> put_chunk(const Sha256Digest& digest, std::size_t records, std::string_view data);
   // Links chunk `seq` of a manifest to the stored chunk with `digest`; false (nothing
   // written) when the store has no such chunk.
-  Expected<bool> link_stored_chunk(std::int64_t manifest_id, std::int64_t seq, const Sha256Digest& digest);
   Expected<Manifest> get_manifest(std::int64_t id);
   Expected<std::int64_t> insert_scan(std::int64_t host, std::int64_t manifest, const ScanDocument& scan);
   Expected<void> put_inventory(std::int64_t scan_id, const PackageInventory& inventory);
@@ -244,21 +242,22 @@ Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest, std::
   if (!found) return tl::unexpected(found.error());
   if (*found) return **found;
   std::uint64_t records = 0;
-  for (const ManifestChunkRef& c : known) records += c.records;
-  auto id = insert(kInsertManifest, [&](Stmt& s) {
-    s.bind_blob(1, digest_bytes(digest)).bind(2, records);
-  });
-  if (!id) return id;
+  std::vector<std::int64_t> chunk_ids;
+  chunk_ids.reserve(known.size());
   for (std::size_t i = 0; i < known.size(); ++i) {
     const ManifestChunkRef& c = known[i];
     Expected<std::int64_t> chunk_id = std::int64_t{0};
+    records += c.records;
     if (!c.data.empty()) {
       chunk_id = put_chunk(c.digest, c.records, c.data);
     } else {
-      // Most chunks are stored already (a fleet shares them): linked in one statement.
-      auto linked = link_stored_chunk(*id, static_cast<std::int64_t>(i), c.digest);
-      if (!linked) return tl::unexpected(linked.error());
-      if (*linked) continue;
+      // Most chunks are stored already (a fleet shares them).
+      auto stored = find_id(kFindChunk, [&](Stmt& s) { s.bind_blob(1, digest_bytes(c.digest)); });
+      if (!stored) return tl::unexpected(stored.error());
+      if (*stored) {
+        chunk_ids.push_back(**stored);
+        continue;
+      }
       // Not stored: encoded from the manifest.
       if (manifest.empty())  // the caller gave the chunks alone (Store::put_scan)
         return fail(ErrorCode::not_found, "put_scan: chunk " + c.digest.hex() + " is named but not stored");
@@ -273,26 +272,18 @@ Expected<std::int64_t> SqliteStore::put_manifest(const Manifest& manifest, std::
       chunk_id = put_chunk(c.digest, split[i].records.size(), buffer_);
     }
     if (!chunk_id) return chunk_id;
-    auto link = insert(kInsertManifestChunk, [&](Stmt& s) { s.bind(1, *id).bind(2, static_cast<std::int64_t>(i)).bind(3, *chunk_id); });
-    if (!link) return link;
+    chunk_ids.push_back(*chunk_id);
   }
-  return id;
-}
-
-Expected<bool> SqliteStore::link_stored_chunk(std::int64_t manifest_id, std::int64_t seq, const Sha256Digest& digest) {
-  auto stmt = db_.cached(
-      "INSERT INTO manifest_chunks(manifest_id, seq, chunk_id) SELECT ?, ?, id FROM chunks WHERE digest = ?");
-  if (!stmt) return tl::unexpected(stmt.error());
-  Use q(**stmt);
-  q->bind(1, manifest_id).bind(2, seq).bind_blob(3, digest_bytes(digest));
-  if (auto r = q->run(); !r) return tl::unexpected(r.error());
-  return sqlite3_changes(db_.get()) == 1;
+  const std::string list = store::encode_chunk_ids(chunk_ids);
+  return insert(kInsertManifest, [&](Stmt& s) {
+    s.bind_blob(1, digest_bytes(digest)).bind(2, records).bind_blob_static(3, list);  // list outlives the step
+  });
 }
 
 // Reads a manifest back, checking every chunk and the whole against their digests: the
 // store of an integrity tool verifies its own data rather than trusting the disk.
 Expected<Manifest> SqliteStore::get_manifest(std::int64_t id) {
-  auto head = db_.cached("SELECT digest, records FROM manifests WHERE id = ?");
+  auto head = db_.cached("SELECT digest, records, chunk_ids FROM manifests WHERE id = ?");
   if (!head) return tl::unexpected(head.error());
   Use h(**head);
   h->bind(1, id);
@@ -303,18 +294,22 @@ Expected<Manifest> SqliteStore::get_manifest(std::int64_t id) {
   if (!expected_digest) return tl::unexpected(expected_digest.error());
   std::vector<FileRecord> records;
   records.reserve(h->column_uint(1));
+  auto chunk_ids = store::decode_chunk_ids(h->column_blob(2));
+  if (!chunk_ids)
+    return fail(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + ": " + chunk_ids.error().message);
 
-  auto chunks = db_.cached(
-      "SELECT c.digest, c.data FROM manifest_chunks mc JOIN chunks c ON c.id = mc.chunk_id"
-      " WHERE mc.manifest_id = ? ORDER BY mc.seq");
+  auto chunks = db_.cached("SELECT digest, data FROM chunks WHERE id = ?");
   if (!chunks) return tl::unexpected(chunks.error());
   Use q(**chunks);
-  q->bind(1, id);
   std::vector<Sha256Digest> read_digests;
-  for (;;) {
-    auto more = q->step();
-    if (!more) return tl::unexpected(more.error());
-    if (!*more) break;
+  for (const std::int64_t chunk_id : *chunk_ids) {
+    q->reset();
+    q->bind(1, chunk_id);
+    auto found = q->step();
+    if (!found) return tl::unexpected(found.error());
+    if (!*found)
+      return fail(ErrorCode::parse, "corrupt store: chunk " + std::to_string(chunk_id) + " of manifest " +
+                                        std::to_string(id) + " is missing");
     const std::string_view data = q->column_blob(1);
     read_digests.push_back(Sha256::of(data));
     if (digest_bytes(read_digests.back()) != q->column_blob(0))

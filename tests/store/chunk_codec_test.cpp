@@ -78,5 +78,27 @@ TEST(ChunkCodec, ErrorsAndStringListsRoundTrip) {
   EXPECT_FALSE(decode_strings("\x05").has_value());  // count larger than the input
 }
 
+// manifests.chunk_ids: 8 bytes big-endian per id, as PostgreSQL's int8send writes them.
+TEST(ChunkCodec, ChunkIdListsAreEightBytesBigEndianEach) {
+  const std::vector<std::int64_t> ids = {1, 258, 0x0102030405060708, INT64_MAX};
+  const std::string list = encode_chunk_ids(ids);
+  ASSERT_EQ(list.size(), 32u);
+  EXPECT_EQ(list.substr(8, 8), std::string("\0\0\0\0\0\0\x01\x02", 8));
+  EXPECT_EQ(list.substr(16, 8), "\x01\x02\x03\x04\x05\x06\x07\x08");
+  auto back = decode_chunk_ids(list);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, ids);
+  auto none = decode_chunk_ids("");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+  for (std::size_t cut = 1; cut < 8; ++cut) {  // not a whole number of ids
+    auto r = decode_chunk_ids(list.substr(0, list.size() - cut));
+    ASSERT_FALSE(r.has_value()) << cut;
+    EXPECT_EQ(r.error().code, ErrorCode::parse);
+  }
+  EXPECT_FALSE(decode_chunk_ids(std::string(8, '\0')).has_value());    // id 0: never a row's
+  EXPECT_FALSE(decode_chunk_ids(std::string(8, '\xff')).has_value());  // negative
+}
+
 }  // namespace
 }  // namespace tb::store

@@ -14,6 +14,7 @@
 
 #include "core/test_records.h"
 #include "format/manifest_chunks.h"
+#include "store/chunk_codec.h"
 #include "store/open_store.h"
 #include "store/pg_test_db.h"
 #include "store/postgres_store.h"
@@ -90,6 +91,48 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     auto s = open_store(spec());
     if (!s) ADD_FAILURE() << s.error().message;
     return s ? std::move(*s) : nullptr;
+  }
+  // Every manifest's chunk_ids column, by manifest id.
+  std::map<std::int64_t, std::string> chunk_lists() {
+    std::map<std::int64_t, std::string> lists;
+    if (pg_) {
+      for (const auto& row : pg_->exec("SELECT id, encode(chunk_ids, 'hex') FROM manifests")) {
+        std::string bytes;
+        const std::string hex = row[1].as<std::string>();
+        for (std::size_t i = 0; i + 1 < hex.size(); i += 2) bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+        lists[row[0].as<std::int64_t>()] = bytes;
+      }
+      return lists;
+    }
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open(spec().c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT id, chunk_ids FROM manifests", -1, &stmt, nullptr), SQLITE_OK);
+    while (sqlite3_step(stmt) == SQLITE_ROW)
+      lists[sqlite3_column_int64(stmt, 0)] =
+          std::string(static_cast<const char*>(sqlite3_column_blob(stmt, 1)), static_cast<std::size_t>(sqlite3_column_bytes(stmt, 1)));
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return lists;
+  }
+  // The store as schema 10 left it (a release before migrations 11 and 12): each manifest's
+  // chunk list as rows of manifest_chunks.
+  void back_to_schema_10() {
+    std::string text = pg_ ? "CREATE TABLE manifest_chunks (manifest_id bigint NOT NULL REFERENCES manifests(id),"
+                             " seq bigint NOT NULL CHECK (seq >= 0), chunk_id bigint NOT NULL REFERENCES chunks(id),"
+                             " PRIMARY KEY (manifest_id, seq));"
+                           : "CREATE TABLE manifest_chunks (manifest_id INTEGER NOT NULL REFERENCES manifests(id),"
+                             " seq INTEGER NOT NULL CHECK (seq >= 0), chunk_id INTEGER NOT NULL REFERENCES chunks(id),"
+                             " PRIMARY KEY (manifest_id, seq)) WITHOUT ROWID;";
+    for (const auto& [manifest, list] : chunk_lists()) {
+      auto ids = store::decode_chunk_ids(list);
+      ASSERT_TRUE(ids.has_value());
+      for (std::size_t seq = 0; seq < ids->size(); ++seq)
+        text += "INSERT INTO manifest_chunks VALUES (" + std::to_string(manifest) + ", " + std::to_string(seq) + ", " +
+                std::to_string((*ids)[seq]) + ");";
+    }
+    text += "ALTER TABLE manifests DROP COLUMN chunk_ids; DELETE FROM schema_migrations WHERE version IN (11, 12);";
+    sql(text);
   }
 
   fs::path dir_;
@@ -385,6 +428,7 @@ TEST_P(StoreTest, MigrationTenRenamesStoredManifestsByTheirChunkList) {
     empty_id = *b;
   }
   // Back to schema 9 with other digests, as a store of the previous release holds them.
+  back_to_schema_10();
   const std::string column = pg_ ? "bytea" : "BLOB";
   const std::string old_digests =
       pg_ ? "UPDATE manifests SET digest = sha256(digest || '\\x7631'::bytea)" : "UPDATE manifests SET digest = randomblob(32)";
@@ -412,6 +456,69 @@ TEST_P(StoreTest, MigrationTenRenamesStoredManifestsByTheirChunkList) {
   ASSERT_TRUE(store->put_scan("empty", empty));
   EXPECT_EQ(stats(*store).manifests, 2u);
   EXPECT_EQ(stats(*store).scans, 5u);
+}
+
+// Migrations 11 and 12: a store whose manifests list their chunks as manifest_chunks rows
+// gets the same lists in manifests.chunk_ids, the rows go, and everything reads back and is
+// found again by its chunk list.
+TEST_P(StoreTest, MigrationTwelveFoldsChunkRowsIntoTheManifest) {
+  const ScanDocument doc = generated_scan(300);
+  const ScanDocument other = generated_scan(40);
+  ScanDocument empty;
+  empty.header.host.hostname = "empty";
+  std::int64_t ids[3] = {};
+  {
+    auto store = open();
+    ASSERT_NE(store, nullptr);
+    std::vector<std::string> encoded;
+    const auto named = upload_chunks(doc.manifest, encoded, [](std::size_t) { return true; });
+    auto a = store->put_scan("h1", doc, named);
+    auto b = store->put_scan("h2", other);
+    auto c = store->put_scan("empty", empty);
+    ASSERT_TRUE(a && b && c);
+    ids[0] = *a;
+    ids[1] = *b;
+    ids[2] = *c;
+  }
+  const std::map<std::int64_t, std::string> lists = chunk_lists();
+  ASSERT_EQ(lists.size(), 3u);
+  std::size_t listed = 0;
+  for (const auto& [manifest, list] : lists) listed += list.size() / 8;
+  EXPECT_GT(listed, 2u);
+  back_to_schema_10();
+
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(chunk_lists(), lists);
+  const ScanDocument* docs[3] = {&doc, &other, &empty};
+  for (int i = 0; i < 3; ++i) {
+    auto back = store->get_scan(ids[i]);
+    ASSERT_TRUE(back) << back.error().message;
+    expect_same(*back, *docs[i]);
+  }
+  std::vector<std::string> encoded;
+  const auto named = upload_chunks(doc.manifest, encoded, [](std::size_t) { return false; });
+  ASSERT_TRUE(store->put_scan("h3", doc, named));
+  ASSERT_TRUE(store->put_scan("h4", other));
+  EXPECT_EQ(stats(*store).manifests, 3u);
+  EXPECT_EQ(stats(*store).scans, 5u);
+  sql("CREATE TABLE manifest_chunks (unused INTEGER)");  // succeeds: the old table is gone
+}
+
+// A manifest naming a chunk that is not in the store (a damaged disk, a hand edit) reads
+// back as a corrupt store, never as a shorter manifest.
+TEST_P(StoreTest, AManifestNamingAMissingChunkIsACorruptStore) {
+  const ScanDocument doc = generated_scan(100);
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  auto id = store->put_scan("h1", doc);
+  ASSERT_TRUE(id);
+  sql(pg_ ? "UPDATE manifests SET chunk_ids = chunk_ids || '\\x00000000000f423f'::bytea"
+          : "UPDATE manifests SET chunk_ids = chunk_ids || x'00000000000F423F'");
+  auto back = store->get_scan(*id);
+  ASSERT_FALSE(back);
+  EXPECT_EQ(back.error().code, ErrorCode::parse);
+  EXPECT_NE(back.error().message.find("chunk 999999 of manifest"), std::string::npos) << back.error().message;
 }
 
 TEST_P(StoreTest, MissingScanIsNotFound) {
