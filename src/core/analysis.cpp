@@ -118,15 +118,7 @@ class Analyzer {
   }
 
   void place(std::span<const FileRecord* const> scan, std::span<const PathId> path_ids) {
-    covered_.assign(index_.path_count(), true);
-    if (!options_.roots.empty()) {
-      for (PathId p = 0; p < index_.path_count(); ++p) {
-        const std::string_view path = index_.owners(p).front().record->path;
-        covered_[p] = std::any_of(options_.roots.begin(), options_.roots.end(), [&](const std::string& root) {
-          return path == root || root == "/" || path_is_under(path, root);
-        });
-      }
-    }
+    covered_ = index_.coverage(options_.roots);
     actual_.assign(index_.path_count(), nullptr);
     const bool given = path_ids.size() == scan.size();
     for (std::size_t i = 0; i < scan.size(); ++i) {
@@ -152,7 +144,7 @@ class Analyzer {
     const auto records = index_.signature(id).manifest.records();
     const auto paths = index_.path_ids(id);
     for (std::uint32_t i = 0; i < records.size(); ++i) {
-      if (!covered_[paths[i]]) continue;  // outside what was scanned: neither there nor missing
+      if (!(*covered_)[paths[i]]) continue;  // outside what was scanned: neither there nor missing
       ++w.counts.expected;
       const FileRecord* actual = actual_[paths[i]];
       if (actual == nullptr) {
@@ -378,7 +370,7 @@ class Analyzer {
   const AnalysisOptions& options_;
   const AttrSet compare_;
   std::vector<const FileRecord*> actual_;   // per PathId: the scan's record, or null
-  std::vector<bool> covered_;               // per PathId: inside the scanned roots
+  std::shared_ptr<const std::vector<bool>> covered_;  // per PathId: inside the scanned roots
   std::vector<const FileRecord*> unknown_;  // scan records no signature lists, path order
   std::vector<Work> work_;                  // per signature Id
   std::vector<bool> own_match_;             // per signature Id: see has_own_match()

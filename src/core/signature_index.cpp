@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/path.h"
+
 namespace tb {
 
 Expected<SignatureIndex> SignatureIndex::build(std::vector<Signature> signatures) {
@@ -178,6 +180,28 @@ bool SignatureIndex::is_other_version(Id id, Id other) const {
   const SignatureRef& a = ref(id);
   const SignatureRef& b = ref(other);
   return a.name == b.name && a.version != b.version;
+}
+
+std::shared_ptr<const std::vector<bool>> SignatureIndex::coverage(std::span<const std::string> roots) const {
+  // Distinct root lists beyond this many are computed each time (not kept): the memo
+  // stays small whatever the scans send.
+  constexpr std::size_t kMaxMemoised = 16;
+  std::vector<std::string> key(roots.begin(), roots.end());
+  {
+    std::lock_guard lock(coverage_memo_->mutex);
+    if (auto it = coverage_memo_->by_roots.find(key); it != coverage_memo_->by_roots.end()) return it->second;
+  }
+  auto covered = std::make_shared<std::vector<bool>>(path_count(), true);
+  if (!roots.empty())
+    for (PathId p = 0; p < path_count(); ++p) {
+      const std::string_view path = owners(p).front().record->path;
+      (*covered)[p] = std::any_of(roots.begin(), roots.end(), [&](const std::string& root) {
+        return path == root || root == "/" || path_is_under(path, root);
+      });
+    }
+  std::lock_guard lock(coverage_memo_->mutex);
+  if (coverage_memo_->by_roots.size() < kMaxMemoised) coverage_memo_->by_roots.emplace(std::move(key), covered);
+  return covered;
 }
 
 }  // namespace tb

@@ -5,8 +5,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -64,6 +68,13 @@ class SignatureIndex {
   bool listed_by_patch(PathId path) const { return listed_by_patch_[path] != 0; }
   bool listed_by_patch(std::string_view path) const;
 
+  // --- by scan roots ---
+  // Per PathId, whether a scan of `roots` covers the path (it is a root or under one; no
+  // roots: every path). Memoised per distinct list of roots, of which a fleet has a few:
+  // otherwise every path of the catalogue is checked against the roots for every scan.
+  // Thread-safe.
+  std::shared_ptr<const std::vector<bool>> coverage(std::span<const std::string> roots) const;
+
   // --- by content ---
   // Every regular file (of any signature, at any path) whose SHA-256 is `digest`,
   // in Id order, then path order.
@@ -107,6 +118,14 @@ class SignatureIndex {
 
   std::vector<std::vector<Id>> later_;
   std::vector<std::vector<Id>> earlier_;
+
+  // coverage()'s memo: the index is shared read-only between threads, so it has a lock of
+  // its own, behind a pointer to keep the index movable.
+  struct CoverageMemo {
+    std::mutex mutex;
+    std::map<std::vector<std::string>, std::shared_ptr<const std::vector<bool>>> by_roots;
+  };
+  std::unique_ptr<CoverageMemo> coverage_memo_ = std::make_unique<CoverageMemo>();
 };
 
 }  // namespace tb

@@ -360,6 +360,32 @@ TEST(Analysis, RecordsOutsideTheScannedRootsAreNotExpected) {
   EXPECT_EQ(verdict(analyze(doc, index), "wide@1").state, SignatureState::complete);
 }
 
+// What a scan's roots cover is worked out once per list of roots and index (every path of
+// the catalogue is checked), and handed to every later scan with the same roots.
+TEST(Analysis, CoverageIsKeptPerListOfRootsAndRightBeyondTheMemo) {
+  Signature wide = product("wide@1", {pkg_dir("/etc"), pkg("/etc/wide.conf", "c"), pkg_dir("/opt/app"),
+                                      pkg("/opt/app/bin", "bin1", 0755)});
+  const SignatureIndex index = make_index({std::move(wide)});
+  const auto covered_paths = [&](const std::vector<std::string>& roots) {
+    const auto covered = index.coverage(roots);
+    Strings paths;
+    for (SignatureIndex::PathId p = 0; p < index.path_count(); ++p)
+      if ((*covered)[p]) paths.push_back(index.owners(p).front().record->path);
+    std::sort(paths.begin(), paths.end());
+    return paths;
+  };
+  const std::vector<std::string> opt = {"/opt"};
+  EXPECT_EQ(index.coverage(opt), index.coverage(std::vector<std::string>{"/opt"}));  // the same, kept
+  EXPECT_NE(index.coverage(opt), index.coverage(std::vector<std::string>{"/etc"}));
+  EXPECT_EQ(covered_paths(opt), (Strings{"/opt/app", "/opt/app/bin"}));
+  EXPECT_EQ(covered_paths({"/etc/wide.conf", "/opt/app/bin"}), (Strings{"/etc/wide.conf", "/opt/app/bin"}));
+  EXPECT_EQ(covered_paths({}), (Strings{"/etc", "/etc/wide.conf", "/opt/app", "/opt/app/bin"}));
+  EXPECT_EQ(covered_paths({"/"}), covered_paths({}));
+  EXPECT_EQ(covered_paths({"/op"}), Strings{});  // a prefix of a name is not a parent
+  for (int i = 0; i < 40; ++i)  // past what the memo keeps: computed each time, alike
+    EXPECT_EQ(covered_paths({"/srv/" + std::to_string(i), "/etc"}), (Strings{"/etc", "/etc/wide.conf"})) << i;
+}
+
 TEST(Analysis, OtherVersionInstalledIsAbsentWithOtherVersion) {
   const SignatureIndex index = make_index({app1(), app2()});
   const Analysis a = analyze(installed(index, {"app@2"}), index);
