@@ -24,8 +24,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<tb::FileRecord> records;
   (void)tb::decode_chunk(input, records);
 
+  // The server's way: the header document parsed only once the chunks are read; it must
+  // accept and refuse exactly what the one-pass read does.
+  tb::MemorySource deferred_source(input);
+  auto deferred = tb::read_chunked_scan(deferred_source, limits, tb::HeaderDocument::deferred);
+  const bool deferred_ok = deferred && tb::parse_chunked_header(*deferred, limits).has_value();
+
   tb::MemorySource source(input);
   auto scan = tb::read_chunked_scan(source, limits);
+  if (scan.has_value() != deferred_ok) __builtin_trap();
   if (!scan) return 0;
   // Referenced chunks come back as the input's tail, whatever it holds: the assembly must
   // check stored chunks as it checks sent ones.

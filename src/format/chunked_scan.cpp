@@ -249,7 +249,17 @@ Expected<void> check_untrusted_record(const FileRecord& r, const ReadLimits& lim
   return {};
 }
 
-Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& limits) {
+Expected<void> parse_chunked_header(ChunkedScan& scan, const ReadLimits& limits) {
+  if (scan.header_text.empty()) return {};
+  auto document = parse_scan(scan.header_text, limits);
+  if (!document) return fail(document.error().code, "chunked scan: header document: " + document.error().message);
+  if (!document->manifest.empty()) return malformed("the header document has entries (they belong in chunks)");
+  scan.document = std::move(*document);
+  scan.header_text = std::string();
+  return {};
+}
+
+Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& limits, HeaderDocument header) {
   BodyReader in(source, limits.max_document_bytes);
   std::string bytes;
   if (auto magic = in.exact(kMagic.size(), bytes); !magic) {
@@ -261,11 +271,10 @@ Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& li
   ChunkedScan scan;
   auto header_size = in.varint();
   if (!header_size) return tl::unexpected(header_size.error());
-  if (auto header = in.exact(*header_size, bytes); !header) return tl::unexpected(header.error());
-  auto document = parse_scan(bytes, limits);
-  if (!document) return fail(document.error().code, "chunked scan: header document: " + document.error().message);
-  if (!document->manifest.empty()) return malformed("the header document has entries (they belong in chunks)");
-  scan.document = std::move(*document);
+  if (auto text = in.exact(*header_size, scan.header_text); !text) return tl::unexpected(text.error());
+  if (scan.header_text.empty()) return malformed("no header document");
+  if (header == HeaderDocument::parsed)
+    if (auto parsed = parse_chunked_header(scan, limits); !parsed) return tl::unexpected(parsed.error());
 
   auto count = in.varint();
   if (!count) return tl::unexpected(count.error());

@@ -92,6 +92,9 @@ Expected<SharedChunk> decode_stored_chunk(const Sha256Digest& digest, std::strin
 // (decoded, checked, with their encoding) and the digests of the chunks referenced.
 struct ChunkedScan {
   ScanDocument document;  // manifest empty: the records are in the chunks
+  // The header document as sent while its parse is deferred (HeaderDocument::deferred;
+  // `document` is empty until parse_chunked_header()); empty once parsed.
+  std::string header_text;
   struct Sent {
     SharedChunk chunk;
     std::string data;  // its canonical encoding
@@ -105,7 +108,15 @@ struct ChunkedScan {
 // a chunk whose content does not hash to its digest or is not canonically encoded, a
 // header document with entries or a record that fails the readers' checks;
 // ErrorCode::limit beyond a bound; the source's own errors unchanged.
-Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& limits = {});
+// With HeaderDocument::deferred the header document is kept as sent and checked by
+// parse_chunked_header() instead: a server answering a first round with the chunks it
+// lacks does not need it (a new host's first round is half of its requests).
+enum class HeaderDocument { parsed, deferred };
+Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& limits = {},
+                                        HeaderDocument header = HeaderDocument::parsed);
+// Parses a deferred header document into scan.document, with read_chunked_scan's checks
+// and errors; a no-op when it is parsed already.
+Expected<void> parse_chunked_header(ChunkedScan& scan, const ReadLimits& limits = {});
 
 // A whole scan put together from its chunks.
 struct AssembledScan {

@@ -350,7 +350,8 @@ std::optional<ScanDocument> Api::parse_upload(const Upload& upload, httplib::Res
 // nothing is stored.
 std::optional<Api::ChunkedUpload> Api::parse_chunked_upload(const Upload& upload, httplib::Response& res) {
   UploadBody body(upload);
-  auto scan = read_chunked_scan(body.source(), options_.limits);
+  // The header document is parsed once the chunks are all there: a 409 needs only them.
+  auto scan = read_chunked_scan(body.source(), options_.limits, HeaderDocument::deferred);
   if (!scan) {
     reply_bad_upload(res, scan.error(), "invalid chunked scan: ");
     return std::nullopt;
@@ -410,6 +411,10 @@ std::optional<Api::ChunkedUpload> Api::parse_chunked_upload(const Upload& upload
       return std::nullopt;
     }
     store_.chunk_cache().add(read);
+  }
+  if (auto header = parse_chunked_header(*scan, options_.limits); !header) {
+    reply_bad_upload(res, header.error(), "invalid chunked scan: ");
+    return std::nullopt;
   }
   ChunkedUpload out;
   out.scan = std::make_unique<ChunkedScan>(std::move(*scan));

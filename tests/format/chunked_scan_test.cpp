@@ -358,6 +358,44 @@ TEST(ChunkedScan, AHeaderDocumentWithEntriesIsRefused) {
   EXPECT_FALSE(read_body("<?xml version=\"1.0\"?>")) << "a plain document";
 }
 
+// A deferred header document is read as sent and parsed later with the same checks: the
+// chunks are there at once, the document only once parse_chunked_header() ran.
+TEST(ChunkedScan, ADeferredHeaderIsParsedLaterWithTheSameChecks) {
+  const ScanDocument doc = sample_document();
+  const std::string body = body_sending(doc, false);
+  MemorySource source(body);
+  auto deferred = read_chunked_scan(source, {}, HeaderDocument::deferred);
+  ASSERT_TRUE(deferred) << deferred.error().message;
+  auto eager = read_body(body);
+  ASSERT_TRUE(eager) << eager.error().message;
+  EXPECT_EQ(deferred->referenced, eager->referenced);
+  EXPECT_EQ(deferred->header_text, header_document(doc));
+  EXPECT_TRUE(deferred->document.header.roots.empty());  // not parsed yet
+  ASSERT_TRUE(parse_chunked_header(*deferred));
+  EXPECT_TRUE(deferred->header_text.empty());
+  EXPECT_EQ(deferred->document.header, eager->document.header);
+  EXPECT_EQ(deferred->document.errors, eager->document.errors);
+  EXPECT_EQ(deferred->document.summary, eager->document.summary);
+  EXPECT_TRUE(parse_chunked_header(*deferred));  // once parsed, again is a no-op
+  EXPECT_EQ(deferred->document.header, eager->document.header);
+
+  // A header that is no scan document, or one with entries: read, then refused on parse.
+  for (const std::string& header : {std::string("<scan"), std::string("not xml at all")}) {
+    const std::string bad = encode_chunked_scan(header, built_chunks(doc.manifest), [](const Sha256Digest&) { return false; });
+    MemorySource bad_source(bad);
+    auto read = read_chunked_scan(bad_source, {}, HeaderDocument::deferred);
+    ASSERT_TRUE(read) << read.error().message;
+    EXPECT_EQ(read->referenced.size(), eager->referenced.size());
+    auto parsed = parse_chunked_header(*read);
+    ASSERT_FALSE(parsed) << header;
+    EXPECT_EQ(parsed.error().code, ErrorCode::parse) << parsed.error().message;
+    EXPECT_FALSE(read_body(bad)) << "read at once, the same header is refused";
+  }
+  const std::string empty_header = encode_chunked_scan("", built_chunks(doc.manifest), [](const Sha256Digest&) { return false; });
+  MemorySource empty_source(empty_header);
+  EXPECT_FALSE(read_chunked_scan(empty_source, {}, HeaderDocument::deferred)) << "no header document at all";
+}
+
 TEST(ChunkedScan, AStoredChunkIsCheckedLikeASentOne) {
   const ScanDocument doc = sample_document();
   auto scan = read_body(encode_chunked_scan(header_document(doc), std::vector<EncodedChunk>{hand_made_chunk("/etc", {"a"})},

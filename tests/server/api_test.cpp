@@ -440,6 +440,18 @@ TEST_F(ApiTest, AChunkedUploadThatLiesIsRefusedAndStoresNothing) {
   EXPECT_EQ(post(admin_, "/api/v1/scans?host=web1", std::string("TBCHUNKS1\n\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"), {},
                  type.c_str())->status, 400);
   EXPECT_EQ(scan_count("web1"), 0u);
+  // A header document that is none: a first round only learns what is missing (its header
+  // is read once the chunks are all there), the round with them is refused.
+  ChunkedBody headless = tree;
+  headless.header = "<scan";
+  auto asked = post(admin_, "/api/v1/scans?host=web1", headless.encode({}), {}, type.c_str());
+  ASSERT_TRUE(asked);
+  EXPECT_EQ(asked->status, 409) << asked->body;
+  auto refused = post(admin_, "/api/v1/scans?host=web1", headless.encode(headless.digests()), {}, type.c_str());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 400) << refused->body;
+  EXPECT_NE(refused->body.find("header document"), std::string::npos) << refused->body;
+  EXPECT_EQ(scan_count("web1"), 0u);
   // A reader token may not even ask which chunks are missing.
   EXPECT_EQ(post(reader_, "/api/v1/scans?host=web1", tree.encode({}), {}, type.c_str())->status, 403);
 }
