@@ -8,7 +8,10 @@
 # Usage: bench/load/run.sh [--build DIR] [--db SQLITE_PATH|postgresql://...] [--quick] [-- LOAD_BENCH_ARGS...]
 #   --build DIR   a Release build dir with bench/load_bench and src/trustbase (default build/release)
 #   --db DB       the server's store (default: a new SQLite file); given twice, both stores are
-#                 measured one after the other (SQLite and PostgreSQL side by side)
+#                 measured one after the other (SQLite and PostgreSQL side by side). On
+#                 PostgreSQL each run gets a new schema (dropped after it; psql needed), as
+#                 SQLite gets a new file: a database reused run after run grows, and its
+#                 per-scan costs with it
 #   --quick       smoke run: 500 hosts, 20 clients
 #   --upload M    document, chunks (as trustbase-scan sends by default) or both (default:
 #                 both, side by side on each store: the ratio is the chunked protocol's gain)
@@ -34,7 +37,7 @@ while [ $# -gt 0 ]; do
     --perf) perf=1; shift ;;
     --upload) if [ "$2" = both ]; then uploads=(document chunks); else uploads=("$2"); fi; shift 2 ;;
     --) shift; extra+=("$@"); break ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +57,21 @@ for db in "${dbs[@]}"; do
 for upload in "${uploads[@]}"; do
   work=$(mktemp -d "${TB_BENCH_DIR:-/var/tmp}/tb-load-run-XXXXXX")
   args=(--trustbase "$build/src/trustbase" --dir "$work" --upload "$upload" "${extra[@]}")
-  [ -n "$db" ] && args+=(--db "$db")
+  schema=""
+  case "$db" in
+    postgres://*|postgresql://*)
+      if command -v psql >/dev/null; then
+        schema="tb_load_$$_$(basename "$work" | tr -cd 'a-zA-Z0-9' | tr 'A-Z' 'a-z')"
+        psql -q -v ON_ERROR_STOP=1 "$db" -c "CREATE SCHEMA $schema" || { echo "run.sh: cannot create schema $schema" >&2; exit 2; }
+        case "$db" in *\?*) sep='&' ;; *) sep='?' ;; esac
+        args+=(--db "$db${sep}options=-csearch_path%3D$schema")
+      else
+        echo "run.sh: warning: no psql; the run reuses the database's current schema" >&2
+        args+=(--db "$db")
+      fi ;;
+    "") ;;
+    *) args+=(--db "$db") ;;
+  esac
   echo
   echo "== store: ${db:-new SQLite file}, uploads: $upload"
   if [ "$perf" = 1 ]; then
@@ -69,6 +86,7 @@ for upload in "${uploads[@]}"; do
     "$build/bench/load_bench" "${args[@]}" || status=$?
     rm -rf "$work"
   fi
+  if [ -n "$schema" ]; then psql -q "$db" -c "SET client_min_messages = warning" -c "DROP SCHEMA $schema CASCADE"; fi
 done
 done
 exit "$status"

@@ -13,6 +13,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +23,38 @@
 #include "store/store.h"
 
 namespace tb::pg {
+
+// The statements that look chunks up by digest, run for every scan posted. Each must stay
+// an index look-up whatever the table's statistics say: a plan made while `chunks` was
+// small (a new store, or one analysed while small) is cached with the prepared statement
+// until the next ANALYZE, which autovacuum runs a minute or more later, and a fleet being
+// onboarded adds tens of thousands of chunks meanwhile: `digest IN (SELECT ...)` became a
+// hash join over the whole table, a scalar subquery a sequential scan per digest. So they
+// are scalar subqueries (never turned into joins), prepared only in put_manifest's
+// transaction after kIndexLookUpsOnly, and otherwise sent unprepared (planned per call with
+// the table's size then). Tested with generic plans on a new store and on a small analysed
+// one, and unprepared on a store grown since it was analysed.
+inline constexpr const char* kIndexLookUpsOnly = "SET LOCAL enable_seqscan = off";
+// New chunks, from arrays: $1 hex digests (text[]), $2 records, $3 sizes (bigint[]), $4
+// hex contents (text[]). Arrays, not a temporary table COPYed into and emptied per
+// manifest: a temporary table is never vacuumed, and its dead rows made every statement
+// reading it slower, manifest after manifest (minutes for 10,000 new hosts).
+inline constexpr const char* kStoreNewChunks =
+    "INSERT INTO chunks(digest, records, bytes, data)"
+    " SELECT decode(t.d, 'hex'), t.r, t.b, decode(t.x, 'hex')"
+    " FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[]) AS t(d, r, b, x)"
+    " WHERE (SELECT c.id FROM chunks c WHERE c.digest = decode(t.d, 'hex')) IS NULL"
+    " ORDER BY t.d ON CONFLICT (digest) DO NOTHING";
+// Bounds of one statement of put_manifest(): chunks, and hex characters of content.
+inline constexpr std::size_t kMaxChunkBatch = 4096;
+inline constexpr std::size_t kMaxChunkBatchChars = 32u << 20;
+// One row per digest of $1 (a text[] of hex), in its order: `column` of the stored chunk
+// with that digest, NULL when there is none.
+inline std::string chunks_by_digest_sql(std::string_view column) {
+  return "SELECT (SELECT " + std::string(column) +
+         " FROM chunks c WHERE c.digest = decode(h.hex, 'hex')) FROM unnest($1::text[]) WITH ORDINALITY AS h(hex, n)"
+         " ORDER BY h.n";
+}
 
 // Advisory lock keys (pg_advisory_xact_lock): writes that read, check and then write hold
 // one for their transaction, as SQLite's single writer serialised them.
@@ -104,7 +137,8 @@ class PostgresStore final : public Store {
   std::int64_t put_manifest(pqxx::transaction_base& tx, const Manifest& manifest,
                             std::span<const ManifestChunkRef> known = {});
   Manifest get_manifest(pqxx::transaction_base& tx, std::int64_t id);
-  pqxx::result chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests, const char* columns);
+  pqxx::result chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests, const char* column,
+                            bool index_lookups_only);
   std::int64_t insert_scan(pqxx::transaction_base& tx, std::int64_t host, std::int64_t manifest,
                            const ScanDocument& scan);
   std::optional<PackageInventory> scan_inventory(pqxx::transaction_base& tx, std::int64_t scan_id);

@@ -70,18 +70,30 @@ std::string new_token_secret() {
   return token;
 }
 
-// bytea in COPY's text format: "\x" and hex digits (stream_to escapes the backslash).
-std::string hex_bytea(std::string_view bytes) {
+// Appends `bytes` in hex (lowercase: the text sorts as the bytes do).
+void append_hex(std::string& out, std::string_view bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 + bytes.size() * 2);
-  out += "\\x";
   for (unsigned char b : bytes) {
     out.push_back(kHex[b >> 4]);
     out.push_back(kHex[b & 15]);
   }
-  return out;
 }
+
+// Arrays for one INSERT of new chunks (kStoreNewChunks): hex digests, records, sizes, hex
+// data, as PostgreSQL array literals (nothing in them needs quoting).
+struct NewChunkArrays {
+  std::string digests = "{", records = "{", bytes = "{", data = "{";
+  std::size_t count = 0;
+  void add(const Sha256Digest& digest, std::size_t record_count, std::string_view content) {
+    const char* sep = count++ == 0 ? "" : ",";
+    digests += sep;
+    append_hex(digests, digest_bytes(digest));
+    records += sep + std::to_string(record_count);
+    bytes += sep + std::to_string(content.size());
+    data += sep;
+    append_hex(data, content);
+  }
+};
 
 SignatureRef parse_ref(const std::string& id) {
   auto ref = SignatureRef::parse(id);
@@ -146,14 +158,6 @@ void PostgresStore::connect() {
   conn_ = std::make_unique<pqxx::connection>(url_);
   if (!options_.durable_commits) conn_->set_variable("synchronous_commit", "off");
   migrate(*conn_, where_, options_.create);
-  // Where put_manifest() COPYs a manifest's chunks before merging them into `chunks`; it
-  // empties it again in the same transaction. Not ON COMMIT DELETE ROWS: that truncates
-  // the table (a new file and catalog rows) at every commit, which took longer than
-  // storing a 5,000-record scan.
-  pqxx::work tx(*conn_);
-  tx.exec("CREATE TEMP TABLE IF NOT EXISTS chunk_staging (seq bigint NOT NULL, digest bytea NOT NULL,"
-          " records bigint NOT NULL, bytes bigint NOT NULL, data bytea NOT NULL)");
-  tx.commit();
 }
 
 const std::string& PostgresStore::statement(const std::string& sql) {
@@ -207,61 +211,59 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
   std::vector<std::int64_t> chunk_ids;
   chunk_ids.reserve(count);
   if (count > 0) {
-    {
-      pqxx::stream_to copy(tx, "chunk_staging", std::vector<std::string>{"seq", "digest", "records", "bytes", "data"});
-      std::string buffer;
-      for (std::size_t seq = 0; seq < count; ++seq) {
-        std::size_t records = 0;
-        std::string_view data;
-        if (from_records) {
-          buffer.clear();
-          store::encode_chunk(split[seq], buffer);
-          records = split[seq].records.size();
-          data = buffer;
-        } else {
-          records = known[seq].records;
-          data = known[seq].data;  // empty: stored already (staged to be looked up only)
-        }
-        copy << std::make_tuple(static_cast<std::int64_t>(seq), hex_bytea(digest_bytes(digests[seq])),
-                                static_cast<std::int64_t>(records), static_cast<std::int64_t>(data.size()),
-                                hex_bytea(data));
+    tx.exec(kIndexLookUpsOnly);
+    // The chunks with their content, in digest order (two replicas storing overlapping
+    // chunks lock them in the same order: no deadlock), a statement per batch so that a
+    // manifest of a million records stays in bounded statements.
+    std::vector<std::size_t> with_data;
+    for (std::size_t seq = 0; seq < count; ++seq)
+      if (from_records || !known[seq].data.empty()) with_data.push_back(seq);
+    std::sort(with_data.begin(), with_data.end(), [&](std::size_t a, std::size_t b) { return digests[a] < digests[b]; });
+    NewChunkArrays batch;
+    const auto flush = [&] {
+      if (batch.count == 0) return;
+      for (std::string* a : {&batch.digests, &batch.records, &batch.bytes, &batch.data}) *a += "}";
+      exec(tx, kStoreNewChunks, batch.digests, batch.records, batch.bytes, batch.data);
+      batch = NewChunkArrays{};
+    };
+    std::string buffer;
+    for (const std::size_t seq : with_data) {
+      if (from_records) {
+        buffer.clear();
+        store::encode_chunk(split[seq], buffer);
+        batch.add(digests[seq], split[seq].records.size(), buffer);
+      } else {
+        batch.add(digests[seq], known[seq].records, known[seq].data);
       }
-      copy.complete();
+      if (batch.data.size() >= kMaxChunkBatchChars || batch.count >= kMaxChunkBatch) flush();
     }
-    // chunk_staging is a temporary table without statistics: joined with chunks, the planner
-    // hashed the whole chunks table for every new manifest (a cost growing with the store:
-    // 8.5 ms of PostgreSQL CPU per new host at 20,000 chunks). Scalar subqueries cannot be
-    // turned into joins, so each staged digest is looked up in chunks' digest index.
-    exec(tx,
-         "INSERT INTO chunks(digest, records, bytes, data) SELECT s.digest, s.records, s.bytes, s.data"
-         " FROM chunk_staging s WHERE s.bytes > 0 AND (SELECT c.id FROM chunks c WHERE c.digest = s.digest) IS NULL"
-         " ORDER BY s.digest ON CONFLICT (digest) DO NOTHING");
-    const auto resolved = exec(tx,
-                               "SELECT s.seq, (SELECT c.id FROM chunks c WHERE c.digest = s.digest) FROM chunk_staging s"
-                               " ORDER BY s.seq");
-    exec(tx, "DELETE FROM chunk_staging");
-    if (resolved.size() != count)
-      raise(ErrorCode::internal, "put_manifest: " + std::to_string(resolved.size()) + " of " + std::to_string(count) +
-                                     " chunks staged");
-    for (const auto& row : resolved) {
-      if (!row[1].is_null()) {
-        chunk_ids.push_back(row[1].as<std::int64_t>());
-        continue;
+    flush();
+    // Every chunk's id, in split order.
+    for (std::size_t begin = 0; begin < count; begin += kMaxChunkBatch) {
+      const std::span<const Sha256Digest> some = std::span<const Sha256Digest>(digests).subspan(begin, std::min(kMaxChunkBatch, count - begin));
+      const auto rows = chunks_among(tx, some, "c.id", true);
+      if (rows.size() != some.size()) raise(ErrorCode::internal, "chunk look-up: a row per digest expected");
+      for (std::size_t k = 0; k < some.size(); ++k) {
+        const auto field = rows[static_cast<pqxx::result::size_type>(k)][0];
+        if (!field.is_null()) {
+          chunk_ids.push_back(field.as<std::int64_t>());
+          continue;
+        }
+        // Named without its content and not stored: encoded from the manifest when there is one.
+        const std::size_t seq = begin + k;
+        if (from_records) raise(ErrorCode::internal, "put_manifest: a chunk sent with its content was not stored");
+        if (manifest.empty())  // the caller gave the chunks alone (Store::put_scan)
+          raise(ErrorCode::not_found, "put_scan: chunk " + known[seq].digest.hex() + " is named but not stored");
+        if (split.empty()) split = store::split_into_chunks(manifest);
+        std::string encoded;
+        if (split.size() == known.size()) store::encode_chunk(split[seq], encoded);
+        if (encoded.empty() || Sha256::of(encoded) != known[seq].digest)
+          raise(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
+        exec(tx, "INSERT INTO chunks(digest, records, bytes, data) VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO NOTHING",
+             bin(known[seq].digest), static_cast<std::int64_t>(split[seq].records.size()),
+             static_cast<std::int64_t>(encoded.size()), bin(encoded));
+        chunk_ids.push_back(exec(tx, "SELECT id FROM chunks WHERE digest = $1", bin(known[seq].digest))[0][0].as<std::int64_t>());
       }
-      // Named without its data and not stored: encoded from the manifest when there is one.
-      const auto seq = static_cast<std::size_t>(row[0].as<std::int64_t>());
-      if (from_records) raise(ErrorCode::internal, "put_manifest: a chunk staged with its data was not stored");
-      if (manifest.empty())  // the caller gave the chunks alone (Store::put_scan)
-        raise(ErrorCode::not_found, "put_scan: chunk " + known[seq].digest.hex() + " is named but not stored");
-      if (split.empty()) split = store::split_into_chunks(manifest);
-      std::string encoded;
-      if (split.size() == known.size()) store::encode_chunk(split[seq], encoded);
-      if (encoded.empty() || Sha256::of(encoded) != known[seq].digest)
-        raise(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
-      exec(tx, "INSERT INTO chunks(digest, records, bytes, data) VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO NOTHING",
-           bin(known[seq].digest), static_cast<std::int64_t>(split[seq].records.size()),
-           static_cast<std::int64_t>(encoded.size()), bin(encoded));
-      chunk_ids.push_back(exec(tx, "SELECT id FROM chunks WHERE digest = $1", bin(known[seq].digest))[0][0].as<std::int64_t>());
     }
   }
   const std::string list = store::encode_chunk_ids(chunk_ids);
@@ -391,46 +393,47 @@ std::optional<PackageInventory> PostgresStore::scan_inventory(pqxx::transaction_
   return value(store::decode_inventory(data));
 }
 
-// The stored chunks among `digests`, in one round trip: the digests go as a text[] of hex
-// (nothing in it needs quoting). `columns` is what to select of each (c.digest first).
+// chunks_by_digest_sql() for `digests`, in one round trip (pg_store.h: why not `IN`). In a
+// transaction that took kIndexLookUpsOnly (put_manifest), as a prepared statement; alone
+// (has_chunks, find_chunks: no transaction block, one round trip), unprepared: planned at
+// each call with the table's size as it is then, not as it was when a plan was cached.
 pqxx::result PostgresStore::chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests,
-                                         const char* columns) {
+                                         const char* column, bool index_lookups_only) {
   std::string list = "{";
   for (const Sha256Digest& d : digests) list += (list.size() > 1 ? "," : "") + d.hex();
   list += "}";
-  return exec(tx,
-              std::string("SELECT ") + columns +
-                  " FROM chunks c WHERE c.digest IN (SELECT decode(h, 'hex') FROM unnest($1::text[]) AS h)",
-              list);
+  if (index_lookups_only) return exec(tx, chunks_by_digest_sql(column), list);
+  return tx.exec_params(chunks_by_digest_sql(column), list);
 }
 
 Expected<std::vector<bool>> PostgresStore::has_chunks(std::span<const Sha256Digest> digests) {
   return guarded("cannot look up chunks", [&] {
-    ReadTx tx(conn());
-    std::set<Sha256Digest> stored;
-    for (const auto& row : chunks_among(tx, digests, "c.digest")) stored.insert(digest(row[0]));
+    pqxx::nontransaction tx(conn());
+    const auto rows = chunks_among(tx, digests, "c.id", false);
+    if (rows.size() != digests.size()) raise(ErrorCode::internal, "chunk look-up: a row per digest expected");
     std::vector<bool> found;
     found.reserve(digests.size());
-    for (const Sha256Digest& d : digests) found.push_back(stored.count(d) > 0);
+    for (const auto& row : rows) found.push_back(!row[0].is_null());
     return found;
   });
 }
 
 Expected<std::vector<std::optional<std::string>>> PostgresStore::find_chunks(std::span<const Sha256Digest> digests) {
   return guarded("cannot look up chunks", [&] {
-    ReadTx tx(conn());
-    std::map<Sha256Digest, std::string> stored;
-    for (const auto& row : chunks_among(tx, digests, "c.digest, c.data")) {
-      const Sha256Digest d = digest(row[0]);
-      std::string data = bytes(row[1]);
-      if (Sha256::of(data) != d) raise(ErrorCode::parse, "corrupt store: chunk " + d.hex() + " fails its digest");
-      stored.emplace(d, std::move(data));
-    }
+    pqxx::nontransaction tx(conn());
+    const auto rows = chunks_among(tx, digests, "c.data", false);
+    if (rows.size() != digests.size()) raise(ErrorCode::internal, "chunk look-up: a row per digest expected");
     std::vector<std::optional<std::string>> found;
     found.reserve(digests.size());
-    for (const Sha256Digest& d : digests) {
-      auto it = stored.find(d);
-      found.push_back(it == stored.end() ? std::nullopt : std::optional<std::string>(it->second));
+    for (std::size_t i = 0; i < digests.size(); ++i) {
+      if (rows[static_cast<pqxx::result::size_type>(i)][0].is_null()) {
+        found.push_back(std::nullopt);
+        continue;
+      }
+      std::string data = bytes(rows[static_cast<pqxx::result::size_type>(i)][0]);
+      if (Sha256::of(data) != digests[i])
+        raise(ErrorCode::parse, "corrupt store: chunk " + digests[i].hex() + " fails its digest");
+      found.push_back(std::move(data));
     }
     return found;
   });
@@ -665,7 +668,9 @@ Expected<std::string> PostgresStore::add_token(std::string_view name, TokenRole 
 
 Expected<std::optional<TokenInfo>> PostgresStore::find_token(std::string_view token) {
   return guarded("cannot look up a token", [&] {
-    pqxx::read_transaction tx(conn());
+    // One statement, on every request: no transaction block (BEGIN and COMMIT were two
+    // more round trips each time).
+    pqxx::nontransaction tx(conn());
     auto r = exec(tx, "SELECT id, name, role, host, created_ns FROM tokens WHERE token_sha256 = $1 AND revoked = 0",
                   bin(Sha256::of(token)));
     if (r.empty()) return std::optional<TokenInfo>();

@@ -16,6 +16,7 @@
 #include "format/manifest_chunks.h"
 #include "store/chunk_codec.h"
 #include "store/open_store.h"
+#include "store/pg_store.h"
 #include "store/pg_test_db.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
@@ -935,6 +936,76 @@ TEST_F(PostgresStoreTest, SchemaMirrorsTheSqliteStoreTableForTableAndColumnForCo
     pg_tables[row[0].as<std::string>()].push_back(row[1].as<std::string>());
   EXPECT_EQ(pg_tables, sqlite_tables);
   EXPECT_EQ(pg_->exec("SELECT max(version) FROM schema_migrations")[0][0].as<int>(), sqlite_store_schema_version());
+}
+
+// The chunk look-ups each scan runs are planned as index look-ups on a new, empty store,
+// on a small analysed one and on one grown since: prepared (put_manifest, after
+// kIndexLookUpsOnly) with the plan PostgreSQL caches for a prepared statement (a generic
+// plan, kept while the table grows until the next ANALYZE); unprepared (has_chunks,
+// find_chunks) with the table's size at the call. Before, `digest IN (SELECT ...)` was a
+// hash join over all of chunks for every new host of a new store (9 ms of PostgreSQL CPU
+// each at 10,000 hosts).
+TEST_F(PostgresStoreTest, ChunkLookUpsAreIndexLookUpsOnANewStoreAsItGrows) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  const auto explain = [](pqxx::work& tx, const std::string& statement) {
+    std::string plan;
+    for (const auto& row : tx.exec("EXPLAIN " + statement)) plan += row[0].as<std::string>() + "\n";
+    return plan;
+  };
+  const auto prepared_plans = [&] {  // as put_manifest runs them
+    pqxx::connection c(pg_->url());
+    pqxx::work tx(c);
+    tx.exec(pg::kIndexLookUpsOnly);
+    tx.exec("SET LOCAL plan_cache_mode = force_generic_plan");
+    tx.exec("PREPARE ids(text[]) AS " + pg::chunks_by_digest_sql("c.id"));
+    tx.exec(std::string("PREPARE store_new(text[], bigint[], bigint[], text[]) AS ") + pg::kStoreNewChunks);
+    return std::vector<std::string>{explain(tx, "EXECUTE ids('{00ff}')"),
+                                    explain(tx, "EXECUTE store_new('{00ff}', '{1}', '{1}', '{00}')")};
+  };
+  const auto unprepared_plan = [&] {  // as has_chunks and find_chunks run it: planned with its value
+    pqxx::connection c(pg_->url());
+    pqxx::work tx(c);
+    std::string sql = pg::chunks_by_digest_sql("c.data");
+    sql.replace(sql.find("$1"), 2, "'{00ff,11ee}'");
+    return explain(tx, sql);
+  };
+  for (const std::string& plan : prepared_plans()) {
+    EXPECT_EQ(plan.find("Seq Scan on chunks"), std::string::npos) << plan;
+    EXPECT_NE(plan.find("Index"), std::string::npos) << plan;
+  }
+  // Grown a little and analysed (the statistics of a small table, for which a scan is the
+  // cheaper plan): prepared, still look-ups.
+  for (int i = 0; i < 6; ++i) {
+    const ScanDocument doc = generated_scan(100 + 40 * static_cast<std::size_t>(i));
+    ASSERT_TRUE(store->put_scan("h" + std::to_string(i), doc));
+  }
+  pg_->exec("ANALYZE chunks");
+  for (const std::string& plan : prepared_plans()) EXPECT_EQ(plan.find("Seq Scan on chunks"), std::string::npos) << plan;
+  // Then grown much more, not analysed again: planned at the call, a look-up too.
+  pg_->exec("INSERT INTO chunks(digest, records, bytes, data)"
+            " SELECT sha256(('filler ' || i)::bytea), 1, 1, 'x' FROM generate_series(1, 20000) i");
+  const std::string plan = unprepared_plan();
+  EXPECT_EQ(plan.find("Seq Scan on chunks"), std::string::npos) << plan;
+  EXPECT_NE(plan.find("Index"), std::string::npos) << plan;
+
+  // And they find what is stored, in the order asked.
+  std::vector<Sha256Digest> digests;
+  const auto listed = pg_->exec("SELECT encode(digest, 'hex') FROM chunks ORDER BY id LIMIT 3");
+  ASSERT_EQ(listed.size(), 3u);
+  for (const auto& row : listed) digests.push_back(*Sha256Digest::from_hex(row[0].as<std::string>()));
+  digests.insert(digests.begin() + 1, Sha256::of("not stored"));
+  auto held = store->has_chunks(digests);
+  ASSERT_TRUE(held) << held.error().message;
+  EXPECT_EQ(*held, (std::vector<bool>{true, false, true, true}));
+  auto found = store->find_chunks(digests);
+  ASSERT_TRUE(found) << found.error().message;
+  ASSERT_EQ(found->size(), 4u);
+  EXPECT_FALSE((*found)[1].has_value());
+  for (std::size_t i : {0u, 2u, 3u}) {
+    ASSERT_TRUE((*found)[i].has_value()) << i;
+    EXPECT_EQ(Sha256::of(*(*found)[i]), digests[i]);
+  }
 }
 
 TEST_F(PostgresStoreTest, ConcurrentWritersOfTheSameContentStoreItOnce) {
