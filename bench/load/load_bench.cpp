@@ -735,15 +735,16 @@ int main(int argc, char** argv) {
             for (int round = 0; round < 3; ++round) {
               // The first round (digests only) was compressed before timing.
               const bool as_prepared = round > 0 && std::equal(send.begin(), send.end(), host.asked_digests.begin(),
-                                                                  host.asked_digests.end());
+                                                               host.asked_digests.end());
               const bool all_asked = round > 0 && !host.full_round.empty() &&
                                      send.size() == host.chunks.size() + (host.uses_base ? base_chunks.size() : 0);
-              auto body = round == 0  ? tb::Expected<std::string>(host.first_round)
+              auto body = round == 0    ? tb::Expected<std::string>(host.first_round)
                           : as_prepared ? tb::Expected<std::string>(host.asked_round)
-                          : all_asked ? tb::Expected<std::string>(host.full_round)
-                                      : (++compressed_timed, tb::gzip_bytes(tb::encode_chunked_scan(host.header, parts, [&](const tb::Sha256Digest& d) {
-                                         return send.count(d) > 0;
-                                       })));
+                          : all_asked   ? tb::Expected<std::string>(host.full_round)
+                                        : (++compressed_timed, tb::gzip_bytes(tb::encode_chunked_scan(
+                                                                   host.header, parts, [&](const tb::Sha256Digest& d) {
+                                                                   return send.count(d) > 0;
+                                                                 })));
               if (!body) die(body.error().message);
               answer_of_last.emplace(post(path, *body, std::string(tb::kChunkedScanMediaType).c_str()));
               const httplib::Result& last = *answer_of_last;
@@ -811,7 +812,8 @@ int main(int argc, char** argv) {
              o.rate > 0 ? fmt::format("offered at {:.0f} scans/s", o.rate) : std::string("as fast as they go"), seconds,
              scans_per_s, scans_per_s * static_cast<double>(o.files), errors.load());
   if (compressed_timed.load() > 0)
-    fmt::print("compressed while timed: {} second rounds asked for other chunks than prepared\n", compressed_timed.load());
+    fmt::print("compressed while timed: {} second rounds asked for other chunks than prepared\n",
+               compressed_timed.load());
   if (retried.load() > 0)
     fmt::print("retried: {} requests that got no answer (connection closed), each sent again on a new connection\n",
                retried.load());

@@ -7,8 +7,6 @@
 // failure or deadlock. Thread-safety: none (one thread at a time, as store.h says).
 #pragma once
 
-#include <pqxx/pqxx>
-
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -18,8 +16,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "store/postgres_store.h"
+#include <pqxx/pqxx>
+
 #include "store/pg_util.h"
+#include "store/postgres_store.h"
 #include "store/store.h"
 
 namespace tb::pg {

@@ -1,7 +1,5 @@
 #include "store/postgres_store.h"
 
-#include <openssl/rand.h>
-
 #include <chrono>
 #include <map>
 #include <set>
@@ -9,6 +7,8 @@
 #include <tuple>
 #include <unordered_map>
 #include <utility>
+
+#include <openssl/rand.h>
 
 #include "store/chunk_codec.h"
 #include "store/pg_schema.h"
@@ -181,14 +181,15 @@ std::int64_t PostgresStore::host_id(pqxx::transaction_base& tx, const std::strin
 }
 
 // Stores a manifest unless one with the same digest is there already (then nothing is
-// written). The chunks go in with one COPY into a temporary table and one INSERT ...
-// SELECT, in digest order so that two replicas storing overlapping chunks lock them in
-// the same order (no deadlock), ON CONFLICT DO NOTHING for chunks another one stores;
-// their ids are read back in split order and the manifest's row goes in last, with that
-// list (manifests.chunk_ids). With the chunks an upload delivered (`known`, in split order): found by its chunk list
-// without a pass over its records, else stored without encoding a chunk again (one named
-// but not stored is encoded from the manifest after all). Without them, each chunk is
-// encoded and hashed for the manifest's digest, and encoded again only when it is new.
+// written). The chunks with content go in by INSERT ... SELECT from arrays
+// (kStoreNewChunks), in digest order so that two replicas storing overlapping chunks lock
+// them in the same order (no deadlock), ON CONFLICT DO NOTHING for chunks another one
+// stores; every chunk's id is read back in split order and the manifest's row goes in
+// last, with that list (manifests.chunk_ids). With the chunks an upload delivered
+// (`known`, in split order): found by its chunk list without a pass over its records,
+// else stored without encoding a chunk again (one named but not stored is encoded from
+// the manifest after all). Without them, each chunk is encoded and hashed for the
+// manifest's digest, and encoded again only when it is new.
 std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manifest& manifest,
                                          std::span<const ManifestChunkRef> known) {
   std::vector<store::ChunkView> split;
@@ -218,7 +219,8 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
     std::vector<std::size_t> with_data;
     for (std::size_t seq = 0; seq < count; ++seq)
       if (from_records || !known[seq].data.empty()) with_data.push_back(seq);
-    std::sort(with_data.begin(), with_data.end(), [&](std::size_t a, std::size_t b) { return digests[a] < digests[b]; });
+    std::sort(with_data.begin(), with_data.end(),
+              [&](std::size_t a, std::size_t b) { return digests[a] < digests[b]; });
     NewChunkArrays batch;
     const auto flush = [&] {
       if (batch.count == 0) return;
@@ -240,7 +242,8 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
     flush();
     // Every chunk's id, in split order.
     for (std::size_t begin = 0; begin < count; begin += kMaxChunkBatch) {
-      const std::span<const Sha256Digest> some = std::span<const Sha256Digest>(digests).subspan(begin, std::min(kMaxChunkBatch, count - begin));
+      const std::span<const Sha256Digest> some =
+          std::span<const Sha256Digest>(digests).subspan(begin, std::min(kMaxChunkBatch, count - begin));
       const auto rows = chunks_among(tx, some, "c.id", true);
       if (rows.size() != some.size()) raise(ErrorCode::internal, "chunk look-up: a row per digest expected");
       for (std::size_t k = 0; k < some.size(); ++k) {
@@ -259,10 +262,12 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
         if (split.size() == known.size()) store::encode_chunk(split[seq], encoded);
         if (encoded.empty() || Sha256::of(encoded) != known[seq].digest)
           raise(ErrorCode::internal, "put_scan: the chunks given are not the manifest's split");
-        exec(tx, "INSERT INTO chunks(digest, records, bytes, data) VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO NOTHING",
+        exec(tx,
+             "INSERT INTO chunks(digest, records, bytes, data) VALUES ($1, $2, $3, $4) ON CONFLICT (digest) DO NOTHING",
              bin(known[seq].digest), static_cast<std::int64_t>(split[seq].records.size()),
              static_cast<std::int64_t>(encoded.size()), bin(encoded));
-        chunk_ids.push_back(exec(tx, "SELECT id FROM chunks WHERE digest = $1", bin(known[seq].digest))[0][0].as<std::int64_t>());
+        chunk_ids.push_back(
+            exec(tx, "SELECT id FROM chunks WHERE digest = $1", bin(known[seq].digest))[0][0].as<std::int64_t>());
       }
     }
   }
@@ -284,7 +289,8 @@ Manifest PostgresStore::get_manifest(pqxx::transaction_base& tx, std::int64_t id
   std::vector<FileRecord> records;
   records.reserve(uinteger(head[0][1]));
   auto chunk_ids = store::decode_chunk_ids(bytes(head[0][2]));
-  if (!chunk_ids) raise(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + ": " + chunk_ids.error().message);
+  if (!chunk_ids)
+    raise(ErrorCode::parse, "corrupt store: manifest " + std::to_string(id) + ": " + chunk_ids.error().message);
   std::string array = "{";
   for (const std::int64_t c : *chunk_ids) array += (array.size() > 1 ? "," : "") + std::to_string(c);
   array += "}";
@@ -295,8 +301,8 @@ Manifest PostgresStore::get_manifest(pqxx::transaction_base& tx, std::int64_t id
   for (const std::int64_t chunk_id : *chunk_ids) {
     const auto it = by_id.find(chunk_id);
     if (it == by_id.end())
-      raise(ErrorCode::parse, "corrupt store: chunk " + std::to_string(chunk_id) + " of manifest " + std::to_string(id) +
-                                  " is missing");
+      raise(ErrorCode::parse,
+            "corrupt store: chunk " + std::to_string(chunk_id) + " of manifest " + std::to_string(id) + " is missing");
     const pqxx::row& row = it->second;
     const pqxx::binarystring data(row[2]);
     const std::string_view view(data.get(), data.size());

@@ -345,7 +345,8 @@ CREATE UNIQUE INDEX manifests_chunks_digest ON manifests(chunks_digest);
 -- (set by digest_manifests_by_chunks above), so chunks_digest says nothing more.
 DROP INDEX manifests_chunks_digest;
 ALTER TABLE manifests DROP COLUMN chunks_digest;
-)sql", digest_manifests_by_chunks},
+)sql",
+     digest_manifests_by_chunks},
     {11, "a manifest's chunk list in one column", R"sql(
 -- The ids of its chunks in split order, 8 bytes big-endian each (store/chunk_codec.h
 -- encode_chunk_ids); '' for a manifest without records. One row per manifest instead of
@@ -355,7 +356,8 @@ ALTER TABLE manifests ADD COLUMN chunk_ids BLOB NOT NULL DEFAULT x'' CHECK (leng
 )sql"},
     {12, "manifest_chunks folded into manifests.chunk_ids", R"sql(
 DROP TABLE manifest_chunks;
-)sql", chunk_ids_from_links},
+)sql",
+     chunk_ids_from_links},
 };
 
 constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;

@@ -363,8 +363,8 @@ TEST(Analysis, RecordsOutsideTheScannedRootsAreNotExpected) {
 // What a scan's roots cover is worked out once per list of roots and index (every path of
 // the catalogue is checked), and handed to every later scan with the same roots.
 TEST(Analysis, CoverageIsKeptPerListOfRootsAndRightBeyondTheMemo) {
-  Signature wide = product("wide@1", {pkg_dir("/etc"), pkg("/etc/wide.conf", "c"), pkg_dir("/opt/app"),
-                                      pkg("/opt/app/bin", "bin1", 0755)});
+  Signature wide = product(
+      "wide@1", {pkg_dir("/etc"), pkg("/etc/wide.conf", "c"), pkg_dir("/opt/app"), pkg("/opt/app/bin", "bin1", 0755)});
   const SignatureIndex index = make_index({std::move(wide)});
   const auto covered_paths = [&](const std::vector<std::string>& roots) {
     const auto covered = index.coverage(roots);
@@ -382,7 +382,7 @@ TEST(Analysis, CoverageIsKeptPerListOfRootsAndRightBeyondTheMemo) {
   EXPECT_EQ(covered_paths({}), (Strings{"/etc", "/etc/wide.conf", "/opt/app", "/opt/app/bin"}));
   EXPECT_EQ(covered_paths({"/"}), covered_paths({}));
   EXPECT_EQ(covered_paths({"/op"}), Strings{});  // a prefix of a name is not a parent
-  for (int i = 0; i < 40; ++i)  // past what the memo keeps: computed each time, alike
+  for (int i = 0; i < 40; ++i)                   // past what the memo keeps: computed each time, alike
     EXPECT_EQ(covered_paths({"/srv/" + std::to_string(i), "/etc"}), (Strings{"/etc", "/etc/wide.conf"})) << i;
 }
 

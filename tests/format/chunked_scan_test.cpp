@@ -381,7 +381,8 @@ TEST(ChunkedScan, ADeferredHeaderIsParsedLaterWithTheSameChecks) {
 
   // A header that is no scan document, or one with entries: read, then refused on parse.
   for (const std::string& header : {std::string("<scan"), std::string("not xml at all")}) {
-    const std::string bad = encode_chunked_scan(header, built_chunks(doc.manifest), [](const Sha256Digest&) { return false; });
+    const std::string bad =
+        encode_chunked_scan(header, built_chunks(doc.manifest), [](const Sha256Digest&) { return false; });
     MemorySource bad_source(bad);
     auto read = read_chunked_scan(bad_source, {}, HeaderDocument::deferred);
     ASSERT_TRUE(read) << read.error().message;
@@ -391,7 +392,8 @@ TEST(ChunkedScan, ADeferredHeaderIsParsedLaterWithTheSameChecks) {
     EXPECT_EQ(parsed.error().code, ErrorCode::parse) << parsed.error().message;
     EXPECT_FALSE(read_body(bad)) << "read at once, the same header is refused";
   }
-  const std::string empty_header = encode_chunked_scan("", built_chunks(doc.manifest), [](const Sha256Digest&) { return false; });
+  const std::string empty_header =
+      encode_chunked_scan("", built_chunks(doc.manifest), [](const Sha256Digest&) { return false; });
   MemorySource empty_source(empty_header);
   EXPECT_FALSE(read_chunked_scan(empty_source, {}, HeaderDocument::deferred)) << "no header document at all";
 }

@@ -1,16 +1,18 @@
 // The store, on both backends: round trips, deduplication, atomicity, hostile input (the
 // StoreTest cases run against SQLite and PostgreSQL); SQLite's file handling, locking and
 // migrations, and PostgreSQL's schema versions, concurrent writers and URLs.
-#include <gtest/gtest.h>
-#include <sqlite3.h>
+#include "store/sqlite_store.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <atomic>
 #include <map>
 #include <random>
 #include <thread>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "core/test_records.h"
 #include "format/manifest_chunks.h"
@@ -19,7 +21,6 @@
 #include "store/pg_store.h"
 #include "store/pg_test_db.h"
 #include "store/postgres_store.h"
-#include "store/sqlite_store.h"
 
 namespace tb {
 namespace {
@@ -100,7 +101,8 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
       for (const auto& row : pg_->exec("SELECT id, encode(chunk_ids, 'hex') FROM manifests")) {
         std::string bytes;
         const std::string hex = row[1].as<std::string>();
-        for (std::size_t i = 0; i + 1 < hex.size(); i += 2) bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+        for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+          bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
         lists[row[0].as<std::int64_t>()] = bytes;
       }
       return lists;
@@ -110,8 +112,8 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
     sqlite3_stmt* stmt = nullptr;
     EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT id, chunk_ids FROM manifests", -1, &stmt, nullptr), SQLITE_OK);
     while (sqlite3_step(stmt) == SQLITE_ROW)
-      lists[sqlite3_column_int64(stmt, 0)] =
-          std::string(static_cast<const char*>(sqlite3_column_blob(stmt, 1)), static_cast<std::size_t>(sqlite3_column_bytes(stmt, 1)));
+      lists[sqlite3_column_int64(stmt, 0)] = std::string(static_cast<const char*>(sqlite3_column_blob(stmt, 1)),
+                                                         static_cast<std::size_t>(sqlite3_column_bytes(stmt, 1)));
     sqlite3_finalize(stmt);
     sqlite3_close(db);
     return lists;
@@ -981,10 +983,12 @@ TEST_F(PostgresStoreTest, ChunkLookUpsAreIndexLookUpsOnANewStoreAsItGrows) {
     ASSERT_TRUE(store->put_scan("h" + std::to_string(i), doc));
   }
   pg_->exec("ANALYZE chunks");
-  for (const std::string& plan : prepared_plans()) EXPECT_EQ(plan.find("Seq Scan on chunks"), std::string::npos) << plan;
+  for (const std::string& plan : prepared_plans())
+    EXPECT_EQ(plan.find("Seq Scan on chunks"), std::string::npos) << plan;
   // Then grown much more, not analysed again: planned at the call, a look-up too.
-  pg_->exec("INSERT INTO chunks(digest, records, bytes, data)"
-            " SELECT sha256(('filler ' || i)::bytea), 1, 1, 'x' FROM generate_series(1, 20000) i");
+  pg_->exec(
+      "INSERT INTO chunks(digest, records, bytes, data)"
+      " SELECT sha256(('filler ' || i)::bytea), 1, 1, 'x' FROM generate_series(1, 20000) i");
   const std::string plan = unprepared_plan();
   EXPECT_EQ(plan.find("Seq Scan on chunks"), std::string::npos) << plan;
   EXPECT_NE(plan.find("Index"), std::string::npos) << plan;
