@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -55,6 +56,20 @@ inline std::string chunks_by_digest_sql(std::string_view column) {
          " FROM chunks c WHERE c.digest = decode(h.hex, 'hex')) FROM unnest($1::text[]) WITH ORDINALITY AS h(hex, n)"
          " ORDER BY h.n";
 }
+
+// The SQLSTATE put_scan() (migration 13) raises when a chunk named is neither stored nor sent.
+inline constexpr const char* kChunkNotStored = "TB001";
+
+// Where put_scan_row() finds or puts a scan's manifest: the stored manifest `id`, else the
+// one whose chunk list's digest is `digest`, stored from `chunks` (postgres_store.cpp)
+// unless it is there already.
+struct NewManifestArrays;
+struct ScanManifest {
+  std::optional<std::int64_t> id;
+  std::optional<Sha256Digest> digest;
+  std::int64_t records = 0;                   // with `chunks`
+  const NewManifestArrays* chunks = nullptr;  // the manifest's and the sent chunks' arrays
+};
 
 // Advisory lock keys (pg_advisory_xact_lock): writes that read, check and then write hold
 // one for their transaction, as SQLite's single writer serialised them.
@@ -139,8 +154,11 @@ class PostgresStore final : public Store {
   Manifest get_manifest(pqxx::transaction_base& tx, std::int64_t id);
   pqxx::result chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests, const char* column,
                             bool index_lookups_only);
-  std::int64_t insert_scan(pqxx::transaction_base& tx, std::int64_t host, std::int64_t manifest,
-                           const ScanDocument& scan);
+  std::optional<std::int64_t> put_scan_row(pqxx::transaction_base& tx, const std::string& host,
+                                           const ScanManifest& manifest, const ScanDocument& scan);
+  // Runs body(tx) in a transaction when it makes `several` statements, else in none.
+  template <class Body>
+  auto in_one_statement_unless(bool several, Body&& body);
   std::optional<PackageInventory> scan_inventory(pqxx::transaction_base& tx, std::int64_t scan_id);
   std::string new_token_row(pqxx::transaction_base& tx, const std::string& name, TokenRole role,
                             const std::optional<std::string>& host);

@@ -79,22 +79,6 @@ void append_hex(std::string& out, std::string_view bytes) {
   }
 }
 
-// Arrays for one INSERT of new chunks (kStoreNewChunks): hex digests, records, sizes, hex
-// data, as PostgreSQL array literals (nothing in them needs quoting).
-struct NewChunkArrays {
-  std::string digests = "{", records = "{", bytes = "{", data = "{";
-  std::size_t count = 0;
-  void add(const Sha256Digest& digest, std::size_t record_count, std::string_view content) {
-    const char* sep = count++ == 0 ? "" : ",";
-    digests += sep;
-    append_hex(digests, digest_bytes(digest));
-    records += sep + std::to_string(record_count);
-    bytes += sep + std::to_string(content.size());
-    data += sep;
-    append_hex(data, content);
-  }
-};
-
 SignatureRef parse_ref(const std::string& id) {
   auto ref = SignatureRef::parse(id);
   if (!ref) raise(ErrorCode::parse, "corrupt signature reference in the store: " + id);
@@ -147,6 +131,35 @@ SignatureInfo signature_info(const pqxx::row& r) {
 using ReadTx = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 
 }  // namespace
+
+// Arrays for one INSERT of new chunks (kStoreNewChunks): hex digests, records, sizes, hex
+// data, as PostgreSQL array literals (nothing in them needs quoting).
+struct NewChunkArrays {
+  std::string digests = "{", records = "{", bytes = "{", data = "{";
+  std::size_t count = 0;
+  void add(const Sha256Digest& digest, std::size_t record_count, std::string_view content) {
+    const char* sep = count++ == 0 ? "" : ",";
+    digests += sep;
+    append_hex(digests, digest_bytes(digest));
+    records += sep + std::to_string(record_count);
+    bytes += sep + std::to_string(content.size());
+    data += sep;
+    append_hex(data, content);
+  }
+  void close() {
+    for (std::string* a : {&digests, &records, &bytes, &data}) *a += "}";
+  }
+};
+
+// put_scan()'s (migration 13) parameters for a manifest stored from its chunks, in binary
+// where they are long (PostgreSQL slices them): every chunk's digest in split order, and
+// the chunks sent with their content, in digest order.
+struct NewManifestArrays {
+  std::string chunks;                                 // 32 bytes per chunk
+  std::string sent_digests;                           // 32 bytes per chunk sent
+  std::string sent_records = "{", sent_bytes = "{";  // bigint[]
+  std::string sent_data;                              // their contents, one after another
+};
 
 pqxx::connection& PostgresStore::conn() {
   if (!conn_) connect();
@@ -224,7 +237,7 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
     NewChunkArrays batch;
     const auto flush = [&] {
       if (batch.count == 0) return;
-      for (std::string* a : {&batch.digests, &batch.records, &batch.bytes, &batch.data}) *a += "}";
+      batch.close();
       exec(tx, kStoreNewChunks, batch.digests, batch.records, batch.bytes, batch.data);
       batch = NewChunkArrays{};
     };
@@ -319,25 +332,32 @@ Manifest PostgresStore::get_manifest(pqxx::transaction_base& tx, std::int64_t id
   return std::move(*manifest);
 }
 
-std::int64_t PostgresStore::insert_scan(pqxx::transaction_base& tx, std::int64_t host, std::int64_t manifest,
-                                        const ScanDocument& scan) {
+// The scan's row through put_scan() (migration 13), which finds or creates its host and,
+// given `m.chunks`, stores its manifest; then its package inventory, if any. nullopt when
+// `m` names no stored manifest (and gives no chunks): nothing written.
+std::optional<std::int64_t> PostgresStore::put_scan_row(pqxx::transaction_base& tx, const std::string& host,
+                                                        const ScanManifest& m, const ScanDocument& scan) {
   const ScanHeader& h = scan.header;
   const ScanSummary& s = scan.summary;
   auto u = [](std::uint64_t v) { return static_cast<std::int64_t>(v); };  // stored as the int64 bit pattern
-  const std::int64_t id =
+  const std::string id = m.id ? std::to_string(*m.id) : std::string();
+  static const NewManifestArrays kNone;
+  const NewManifestArrays& c = m.chunks != nullptr ? *m.chunks : kNone;
+  const auto row =
       exec(tx,
-           "INSERT INTO scans(host_id, manifest_id, format_version, scanner, hostname, os_id, os_version,"
-           " os_pretty, kernel, arch, roots, excludes, one_file_system, skip_pseudo_fs, started_ns, finished_ns,"
-           " files, directories, symlinks, others, bytes_hashed, errors_total, errors_dropped, errors)"
-           " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)"
-           " RETURNING id",
-           host, manifest, std::int64_t{h.format_version}, h.scanner, h.host.hostname, h.host.os_id,
-           h.host.os_version, h.host.os_pretty, h.host.kernel, h.host.arch, bin(store::encode_strings(h.roots)),
-           bin(store::encode_strings(h.excludes)), std::int64_t{h.one_file_system ? 1 : 0},
-           std::int64_t{h.skip_pseudo_fs ? 1 : 0}, h.started_ns, s.finished_ns, u(s.files), u(s.directories),
-           u(s.symlinks), u(s.others), u(s.bytes_hashed), u(s.errors), u(s.errors_dropped),
-           bin(store::encode_scan_errors(scan.errors)))[0][0]
-          .as<std::int64_t>();
+           "SELECT put_scan($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,"
+           "$25,$26,$27,$28,$29,$30,$31)",
+           host, m.id ? id.c_str() : nullptr,  // NULL as a null pointer (libpqxx 6 has no optional parameters)
+           bin(m.digest ? digest_bytes(*m.digest) : std::string_view()), m.records, bin(c.chunks),
+           bin(c.sent_digests), m.chunks != nullptr ? c.sent_records.c_str() : nullptr,
+           m.chunks != nullptr ? c.sent_bytes.c_str() : nullptr, bin(c.sent_data), std::int64_t{h.format_version},
+           h.scanner, h.host.hostname, h.host.os_id, h.host.os_version, h.host.os_pretty, h.host.kernel, h.host.arch,
+           bin(store::encode_strings(h.roots)), bin(store::encode_strings(h.excludes)),
+           std::int64_t{h.one_file_system ? 1 : 0}, std::int64_t{h.skip_pseudo_fs ? 1 : 0}, h.started_ns,
+           s.finished_ns, u(s.files), u(s.directories), u(s.symlinks), u(s.others), u(s.bytes_hashed), u(s.errors),
+           u(s.errors_dropped), bin(store::encode_scan_errors(scan.errors)));
+  if (row[0][0].is_null()) return std::nullopt;
+  const std::int64_t scan_id = row[0][0].as<std::int64_t>();
   if (h.inventory) {
     const std::string data = store::encode_inventory(*h.inventory);
     const Sha256Digest digest = Sha256::of(data);
@@ -348,20 +368,86 @@ std::int64_t PostgresStore::insert_scan(pqxx::transaction_base& tx, std::int64_t
                    " ON CONFLICT (digest) DO NOTHING RETURNING id",
                    bin(digest), static_cast<std::int64_t>(h.inventory->packages.size()), bin(data));
     if (found.empty()) found = exec(tx, "SELECT id FROM package_inventories WHERE digest = $1", bin(digest));
-    exec(tx, "INSERT INTO scan_inventories(scan_id, inventory_id) VALUES ($1, $2)", id,
+    exec(tx, "INSERT INTO scan_inventories(scan_id, inventory_id) VALUES ($1, $2)", scan_id,
          found[0][0].as<std::int64_t>());
   }
-  return id;
+  return scan_id;
 }
+
+// A scan without a package inventory is one statement (put_scan_row): run outside a
+// transaction block, it is its own transaction, without a round trip for BEGIN and COMMIT.
+template <class Body>
+auto PostgresStore::in_one_statement_unless(bool several, Body&& body) {
+  if (several) {
+    pqxx::work tx(conn());
+    auto result = body(tx);
+    tx.commit();
+    return result;
+  }
+  pqxx::nontransaction tx(conn());
+  return body(tx);
+}
+
+namespace {
+
+// Whether put_scan() (migration 13) can store this chunked scan in one statement: its
+// chunks within one batch's bounds (kMaxChunkBatch, kMaxChunkBatchChars). The arrays, if so.
+std::optional<NewManifestArrays> one_statement_arrays(std::span<const ManifestChunkRef> chunks) {
+  if (chunks.empty() || chunks.size() > kMaxChunkBatch) return std::nullopt;
+  std::size_t sent_bytes = 0;
+  std::vector<std::size_t> sent;
+  for (std::size_t i = 0; i < chunks.size(); ++i)
+    if (!chunks[i].data.empty()) {
+      sent.push_back(i);
+      sent_bytes += chunks[i].data.size();
+    }
+  if (2 * sent_bytes > kMaxChunkBatchChars) return std::nullopt;  // the long way's bound (it sends hex)
+  std::sort(sent.begin(), sent.end(), [&](std::size_t a, std::size_t b) { return chunks[a].digest < chunks[b].digest; });
+  NewManifestArrays out;
+  out.chunks.reserve(chunks.size() * 32);
+  for (const ManifestChunkRef& c : chunks) out.chunks += digest_bytes(c.digest);
+  for (const std::size_t i : sent) {
+    const ManifestChunkRef& c = chunks[i];
+    const char* sep = out.sent_digests.empty() ? "" : ",";
+    out.sent_digests += digest_bytes(c.digest);
+    out.sent_records += sep + std::to_string(c.records);
+    out.sent_bytes += sep + std::to_string(c.data.size());
+    out.sent_data += c.data;
+  }
+  out.sent_records += "}";
+  out.sent_bytes += "}";
+  return out;
+}
+
+}  // namespace
 
 Expected<std::int64_t> PostgresStore::put_scan(std::string_view host_name, const ScanDocument& scan,
                                                std::span<const ManifestChunkRef> chunks) {
   if (host_name.empty()) return fail(ErrorCode::invalid_argument, "put_scan: empty host name");
-  return guarded("cannot store the scan of " + str(host_name), [&] {
+  const std::string host = str(host_name);
+  return guarded("cannot store the scan of " + host, [&] {
+    if (const auto arrays = one_statement_arrays(chunks)) {
+      ScanManifest m;
+      std::vector<Sha256Digest> digests;
+      digests.reserve(chunks.size());
+      for (const ManifestChunkRef& c : chunks) {
+        digests.push_back(c.digest);
+        m.records += static_cast<std::int64_t>(c.records);
+      }
+      m.digest = chunk_list_digest(digests);
+      m.chunks = &*arrays;
+      try {
+        return *in_one_statement_unless(scan.header.inventory.has_value(),
+                                        [&](pqxx::transaction_base& tx) { return put_scan_row(tx, host, m, scan); });
+      } catch (const pqxx::sql_error& e) {
+        // A chunk named but neither stored nor sent (rolled back): the long way below.
+        if (e.sqlstate() != kChunkNotStored) throw;
+      }
+    }
     pqxx::work tx(conn());
-    const std::int64_t host = host_id(tx, str(host_name));
-    const std::int64_t manifest = put_manifest(tx, scan.manifest, chunks);
-    const std::int64_t id = insert_scan(tx, host, manifest, scan);
+    ScanManifest m;
+    m.id = put_manifest(tx, scan.manifest, chunks);
+    const std::int64_t id = *put_scan_row(tx, host, m, scan);
     tx.commit();
     return id;
   });
@@ -371,14 +457,12 @@ Expected<std::optional<std::int64_t>> PostgresStore::put_scan_of_manifest(std::s
                                                                         const ScanDocument& scan,
                                                                         const Sha256Digest& chunk_list) {
   if (host_name.empty()) return fail(ErrorCode::invalid_argument, "put_scan: empty host name");
-  return guarded("cannot store the scan of " + str(host_name), [&]() -> std::optional<std::int64_t> {
-    pqxx::work tx(conn());
-    auto manifest = exec(tx, "SELECT id FROM manifests WHERE digest = $1", bin(chunk_list));
-    if (manifest.empty()) return std::nullopt;  // not committed: nothing written
-    const std::int64_t host = host_id(tx, str(host_name));
-    const std::int64_t id = insert_scan(tx, host, manifest[0][0].as<std::int64_t>(), scan);
-    tx.commit();
-    return id;
+  const std::string host = str(host_name);
+  return guarded("cannot store the scan of " + host, [&] {
+    ScanManifest m;
+    m.digest = chunk_list;  // not stored (committed): nothing written
+    return in_one_statement_unless(scan.header.inventory.has_value(),
+                                   [&](pqxx::transaction_base& tx) { return put_scan_row(tx, host, m, scan); });
   });
 }
 
@@ -711,8 +795,9 @@ Expected<std::optional<Enrolment>> PostgresStore::enrol_host(std::string_view ho
     if (!exec(tx, "SELECT id FROM tokens WHERE role = 'host' AND host = $1 AND revoked = 0 LIMIT 1", host).empty())
       return std::optional<Enrolment>();  // rolled back: nothing written
     Enrolment out;
-    const std::int64_t manifest = put_manifest(tx, scan.manifest);
-    out.scan_id = insert_scan(tx, host_id(tx, host), manifest, scan);
+    ScanManifest m;
+    m.id = put_manifest(tx, scan.manifest);
+    out.scan_id = *put_scan_row(tx, host, m, scan);
     const std::string base = "enrolled:" + host;
     for (int n = 1;; ++n) {
       out.token_name = n == 1 ? base : base + "#" + std::to_string(n);
