@@ -331,6 +331,7 @@ TEST_P(StoreTest, ChunksAloneStoreTheManifest) {
   EXPECT_EQ(stats(*store).scans, 0u);
   EXPECT_EQ(stats(*store).manifests, 0u);
   EXPECT_EQ(stats(*store).chunks, 0u);
+  EXPECT_EQ(stats(*store).hosts, 0u);
 
   const auto all_sent = upload_chunks(doc.manifest, encoded, [](std::size_t) { return true; });
   auto id = store->put_scan("h1", header_only, all_sent);
@@ -1013,8 +1014,57 @@ TEST_F(PostgresStoreTest, ChunkLookUpsAreIndexLookUpsOnANewStoreAsItGrows) {
   }
 }
 
+// A chunked scan is stored by migration 13's put_scan() function, in one statement: it runs
+// with index look-ups only and its own schema's names (whatever the caller's settings), and
+// parameters that do not add up are refused with nothing written. Chunk contents are LZ4
+// where the server has it.
+TEST_F(PostgresStoreTest, ChunkedScansGoThroughThePutScanFunction) {
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  const auto config = pg_->exec("SELECT array_to_string(proconfig, ' ') FROM pg_proc WHERE proname = 'put_scan'"
+                                " AND pronamespace = current_schema()::regnamespace");
+  ASSERT_EQ(config.size(), 1u);
+  const std::string settings = config[0][0].as<std::string>();
+  EXPECT_NE(settings.find("enable_seqscan=off"), std::string::npos) << settings;
+  EXPECT_NE(settings.find("search_path=" + pg_->name()), std::string::npos) << settings;
+
+  const ScanDocument doc = generated_scan(300);
+  std::vector<std::string> encoded;
+  const auto chunks = upload_chunks(doc.manifest, encoded, [](std::size_t) { return true; });
+  auto id = store->put_scan("h1", doc, chunks);
+  ASSERT_TRUE(id) << id.error().message;
+  expect_same(*store->get_scan(*id), doc);
+  if (pg_->exec("SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'")[0][0]
+          .as<bool>()) {
+    EXPECT_EQ(pg_->exec("SELECT attcompression FROM pg_attribute WHERE attrelid = 'chunks'::regclass"
+                        " AND attname = 'data'")[0][0]
+                  .as<std::string>(),
+              "l");
+  }
+
+  // Inconsistent chunk parameters (a digest list of 31 bytes): refused, nothing written.
+  const StoreStats before = stats(*store);
+  try {
+    pg_->exec("SELECT put_scan('h2', NULL, sha256('x'), 1, '\\x" + std::string(62, 'a') +
+              "'::bytea, '', '{}', '{}', '', 1, 's', 'h2', '', '', '', '', '', '', '', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,"
+              " 0, '')");
+    ADD_FAILURE() << "put_scan() accepted a digest list of 31 bytes";
+  } catch (const pqxx::sql_error& e) {
+    EXPECT_EQ(e.sqlstate(), "22023") << e.what();
+  }
+  EXPECT_EQ(stats(*store).hosts, before.hosts);
+  EXPECT_EQ(stats(*store).scans, before.scans);
+
+  // Without the function, a chunked scan cannot be stored: it is on the way.
+  pg_->exec("DROP FUNCTION put_scan");
+  auto without = store->put_scan("h3", doc, chunks);
+  ASSERT_FALSE(without);
+  EXPECT_NE(without.error().message.find("put_scan"), std::string::npos) << without.error().message;
+}
+
 TEST_F(PostgresStoreTest, ConcurrentWritersOfTheSameContentStoreItOnce) {
-  // Four connections store scans sharing most chunks at once: none fails, nothing is duplicated.
+  // Four connections store scans sharing most chunks at once, as chunked uploads and as
+  // documents: none fails, nothing is duplicated.
   constexpr int kWriters = 4, kScans = 5;
   std::vector<std::unique_ptr<Store>> stores;
   for (int i = 0; i < kWriters; ++i) stores.push_back(open());
@@ -1026,7 +1076,13 @@ TEST_F(PostgresStoreTest, ConcurrentWritersOfTheSameContentStoreItOnce) {
       for (int i = 0; i < kScans; ++i) {
         ScanDocument doc = shared;
         if (i % 2 == 1) doc = generated_scan(2'000 + static_cast<std::size_t>(i));  // same across writers
-        auto id = stores[static_cast<std::size_t>(w)]->put_scan(i == 0 ? "shared-host" : "host-" + std::to_string(w), doc);
+        // Every other writer uploads chunks (PostgreSQL's put_scan function), the others documents.
+        std::vector<std::string> encoded;
+        const auto chunks =
+            w % 2 == 0 ? upload_chunks(doc.manifest, encoded, [](std::size_t) { return true; })
+                       : std::vector<ManifestChunkRef>();
+        auto id = stores[static_cast<std::size_t>(w)]->put_scan(i == 0 ? "shared-host" : "host-" + std::to_string(w),
+                                                                doc, chunks);
         if (!id) {
           ADD_FAILURE() << id.error().message;
           ++failures;
