@@ -247,9 +247,10 @@ DROP TABLE manifest_chunks;
 -- Binary parameters, sliced here: text arrays of hex cost PostgreSQL more to read (array_in)
 -- than the rest of the statement. A chunk named but neither stored nor sent raises SQLSTATE
 -- TB001 (the statement rolls back): the caller stores the scan the long way, which may
--- encode it from the records. Index look-ups only, whatever the statistics say (pg_store.h
--- kIndexLookUpsOnly: the plans are cached for the session); names resolve in the schema it
--- was created in, whatever the caller's search_path.
+-- encode it from the records. Its statements are planned once per session (a custom plan
+-- per call was a tenth of PostgreSQL's time), as index look-ups whatever the statistics say
+-- (pg_store.h kIndexLookUpsOnly: plans made while the store is small are kept as it grows);
+-- names resolve in the schema it was created in, whatever the caller's search_path.
 CREATE FUNCTION put_scan(
   p_host text, p_manifest bigint, p_digest bytea, p_records bigint, p_chunks bytea,
   p_new_digests bytea, p_new_records bigint[], p_new_bytes bigint[], p_new_data bytea,
@@ -258,7 +259,7 @@ CREATE FUNCTION put_scan(
   p_started_ns bigint, p_finished_ns bigint, p_files bigint, p_directories bigint, p_symlinks bigint,
   p_others bigint, p_bytes_hashed bigint, p_errors_total bigint, p_errors_dropped bigint, p_errors bytea)
 RETURNS bigint LANGUAGE plpgsql
-SET enable_seqscan = off SET search_path FROM CURRENT AS $fn$
+SET enable_seqscan = off SET plan_cache_mode = force_generic_plan SET search_path FROM CURRENT AS $fn$
 DECLARE
   v_manifest bigint := p_manifest;
   v_host bigint;
@@ -317,6 +318,24 @@ BEGIN
             p_errors_dropped, p_errors)
     RETURNING id INTO v_scan;
   RETURN v_scan;
+END
+$fn$;
+-- The stored chunks among p_digests (32 bytes each), a row each in their order (n from 1):
+-- found is NULL for a chunk not stored, else its content when p_with_data, else ''. For
+-- has_chunks and find_chunks: prepared, one binary parameter, planned once per session as
+-- put_scan() is; scalar subqueries, which PostgreSQL never turns into a join over all of
+-- chunks (pg_store.h).
+CREATE FUNCTION stored_chunks(p_digests bytea, p_with_data boolean)
+RETURNS TABLE(n bigint, found bytea) LANGUAGE plpgsql STABLE
+SET enable_seqscan = off SET plan_cache_mode = force_generic_plan SET search_path FROM CURRENT AS $fn$
+BEGIN
+  IF length(p_digests) % 32 <> 0 THEN
+    RAISE EXCEPTION 'stored_chunks: a digest list of % bytes', length(p_digests) USING ERRCODE = '22023';
+  END IF;
+  RETURN QUERY
+    SELECT g.n::bigint, (SELECT CASE WHEN p_with_data THEN c.data ELSE ''::bytea END FROM chunks c
+                         WHERE c.digest = substring(p_digests FROM 32 * (g.n - 1) + 1 FOR 32))
+    FROM generate_series(1, length(p_digests) / 32) AS g(n);
 END
 $fn$;
 -- Chunk contents compressed with LZ4 where the server has it: on the load bench's chunks

@@ -32,9 +32,10 @@ namespace tb::pg {
 // onboarded adds tens of thousands of chunks meanwhile: `digest IN (SELECT ...)` became a
 // hash join over the whole table, a scalar subquery a sequential scan per digest. So they
 // are scalar subqueries (never turned into joins), prepared only in put_manifest's
-// transaction after kIndexLookUpsOnly, and otherwise sent unprepared (planned per call with
-// the table's size then). Tested with generic plans on a new store and on a small analysed
-// one, and unprepared on a store grown since it was analysed.
+// transaction after kIndexLookUpsOnly; the functions put_scan() and stored_chunks()
+// (migration 13) use the same look-ups with enable_seqscan off and plans made once per
+// session. Tested with generic plans on a new store, on a small analysed one and on one
+// grown since.
 inline constexpr const char* kIndexLookUpsOnly = "SET LOCAL enable_seqscan = off";
 // New chunks, from arrays: $1 hex digests (text[]), $2 records, $3 sizes (bigint[]), $4
 // hex contents (text[]). Arrays, not a temporary table COPYed into and emptied per
@@ -152,8 +153,8 @@ class PostgresStore final : public Store {
   std::int64_t put_manifest(pqxx::transaction_base& tx, const Manifest& manifest,
                             std::span<const ManifestChunkRef> known = {});
   Manifest get_manifest(pqxx::transaction_base& tx, std::int64_t id);
-  pqxx::result chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests, const char* column,
-                            bool index_lookups_only);
+  pqxx::result chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests, const char* column);
+  pqxx::result stored_chunks(std::span<const Sha256Digest> digests, bool with_data);
   std::optional<std::int64_t> put_scan_row(pqxx::transaction_base& tx, const std::string& host,
                                            const ScanManifest& manifest, const ScanDocument& scan);
   // Runs body(tx) in a transaction when it makes `several` statements, else in none.

@@ -257,7 +257,7 @@ std::int64_t PostgresStore::put_manifest(pqxx::transaction_base& tx, const Manif
     for (std::size_t begin = 0; begin < count; begin += kMaxChunkBatch) {
       const std::span<const Sha256Digest> some =
           std::span<const Sha256Digest>(digests).subspan(begin, std::min(kMaxChunkBatch, count - begin));
-      const auto rows = chunks_among(tx, some, "c.id", true);
+      const auto rows = chunks_among(tx, some, "c.id");
       if (rows.size() != some.size()) raise(ErrorCode::internal, "chunk look-up: a row per digest expected");
       for (std::size_t k = 0; k < some.size(); ++k) {
         const auto field = rows[static_cast<pqxx::result::size_type>(k)][0];
@@ -483,24 +483,31 @@ std::optional<PackageInventory> PostgresStore::scan_inventory(pqxx::transaction_
   return value(store::decode_inventory(data));
 }
 
-// chunks_by_digest_sql() for `digests`, in one round trip (pg_store.h: why not `IN`). In a
-// transaction that took kIndexLookUpsOnly (put_manifest), as a prepared statement; alone
-// (has_chunks, find_chunks: no transaction block, one round trip), unprepared: planned at
-// each call with the table's size as it is then, not as it was when a plan was cached.
+// chunks_by_digest_sql() for `digests`, in one round trip (pg_store.h: why not `IN`), in a
+// transaction that took kIndexLookUpsOnly (put_manifest).
 pqxx::result PostgresStore::chunks_among(pqxx::transaction_base& tx, std::span<const Sha256Digest> digests,
-                                         const char* column, bool index_lookups_only) {
+                                         const char* column) {
   std::string list = "{";
   for (const Sha256Digest& d : digests) list += (list.size() > 1 ? "," : "") + d.hex();
   list += "}";
-  if (index_lookups_only) return exec(tx, chunks_by_digest_sql(column), list);
-  return tx.exec_params(chunks_by_digest_sql(column), list);
+  return exec(tx, chunks_by_digest_sql(column), list);
+}
+
+// stored_chunks() (migration 13) for `digests`: a row each, in their order, alone (no
+// transaction block: one round trip).
+pqxx::result PostgresStore::stored_chunks(std::span<const Sha256Digest> digests, bool with_data) {
+  std::string list;
+  list.reserve(digests.size() * 32);
+  for (const Sha256Digest& d : digests) list += digest_bytes(d);
+  pqxx::nontransaction tx(conn());
+  auto rows = exec(tx, "SELECT found FROM stored_chunks($1, $2) ORDER BY n", bin(list), with_data);
+  if (rows.size() != digests.size()) raise(ErrorCode::internal, "chunk look-up: a row per digest expected");
+  return rows;
 }
 
 Expected<std::vector<bool>> PostgresStore::has_chunks(std::span<const Sha256Digest> digests) {
   return guarded("cannot look up chunks", [&] {
-    pqxx::nontransaction tx(conn());
-    const auto rows = chunks_among(tx, digests, "c.id", false);
-    if (rows.size() != digests.size()) raise(ErrorCode::internal, "chunk look-up: a row per digest expected");
+    const auto rows = stored_chunks(digests, false);
     std::vector<bool> found;
     found.reserve(digests.size());
     for (const auto& row : rows) found.push_back(!row[0].is_null());
@@ -510,9 +517,7 @@ Expected<std::vector<bool>> PostgresStore::has_chunks(std::span<const Sha256Dige
 
 Expected<std::vector<std::optional<std::string>>> PostgresStore::find_chunks(std::span<const Sha256Digest> digests) {
   return guarded("cannot look up chunks", [&] {
-    pqxx::nontransaction tx(conn());
-    const auto rows = chunks_among(tx, digests, "c.data", false);
-    if (rows.size() != digests.size()) raise(ErrorCode::internal, "chunk look-up: a row per digest expected");
+    const auto rows = stored_chunks(digests, true);
     std::vector<std::optional<std::string>> found;
     found.reserve(digests.size());
     for (std::size_t i = 0; i < digests.size(); ++i) {

@@ -134,7 +134,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
         text += "INSERT INTO manifest_chunks VALUES (" + std::to_string(manifest) + ", " + std::to_string(seq) + ", " +
                 std::to_string((*ids)[seq]) + ");";
     }
-    if (pg_) text += "DROP FUNCTION put_scan;";  // migration 13's
+    if (pg_) text += "DROP FUNCTION put_scan; DROP FUNCTION stored_chunks;";  // migration 13's
     text += "ALTER TABLE manifests DROP COLUMN chunk_ids; DELETE FROM schema_migrations WHERE version IN (11, 12, 13);";
     sql(text);
   }
@@ -943,12 +943,12 @@ TEST_F(PostgresStoreTest, SchemaMirrorsTheSqliteStoreTableForTableAndColumnForCo
 }
 
 // The chunk look-ups each scan runs are planned as index look-ups on a new, empty store,
-// on a small analysed one and on one grown since: prepared (put_manifest, after
-// kIndexLookUpsOnly) with the plan PostgreSQL caches for a prepared statement (a generic
-// plan, kept while the table grows until the next ANALYZE); unprepared (has_chunks,
-// find_chunks) with the table's size at the call. Before, `digest IN (SELECT ...)` was a
-// hash join over all of chunks for every new host of a new store (9 ms of PostgreSQL CPU
-// each at 10,000 hosts).
+// on a small analysed one and on one grown since, with the plan PostgreSQL caches for a
+// prepared statement (a generic plan, kept while the table grows until the next ANALYZE)
+// and enable_seqscan off, as put_manifest runs them (after kIndexLookUpsOnly) and as the
+// functions put_scan() and stored_chunks() are set to (ChunkedScansGoThroughThePutScanFunction).
+// Before, `digest IN (SELECT ...)` was a hash join over all of chunks for every new host of
+// a new store (9 ms of PostgreSQL CPU each at 10,000 hosts).
 TEST_F(PostgresStoreTest, ChunkLookUpsAreIndexLookUpsOnANewStoreAsItGrows) {
   auto store = open();
   ASSERT_NE(store, nullptr);
@@ -967,13 +967,6 @@ TEST_F(PostgresStoreTest, ChunkLookUpsAreIndexLookUpsOnANewStoreAsItGrows) {
     return std::vector<std::string>{explain(tx, "EXECUTE ids('{00ff}')"),
                                     explain(tx, "EXECUTE store_new('{00ff}', '{1}', '{1}', '{00}')")};
   };
-  const auto unprepared_plan = [&] {  // as has_chunks and find_chunks run it: planned with its value
-    pqxx::connection c(pg_->url());
-    pqxx::work tx(c);
-    std::string sql = pg::chunks_by_digest_sql("c.data");
-    sql.replace(sql.find("$1"), 2, "'{00ff,11ee}'");
-    return explain(tx, sql);
-  };
   for (const std::string& plan : prepared_plans()) {
     EXPECT_EQ(plan.find("Seq Scan on chunks"), std::string::npos) << plan;
     EXPECT_NE(plan.find("Index"), std::string::npos) << plan;
@@ -987,13 +980,14 @@ TEST_F(PostgresStoreTest, ChunkLookUpsAreIndexLookUpsOnANewStoreAsItGrows) {
   pg_->exec("ANALYZE chunks");
   for (const std::string& plan : prepared_plans())
     EXPECT_EQ(plan.find("Seq Scan on chunks"), std::string::npos) << plan;
-  // Then grown much more, not analysed again: planned at the call, a look-up too.
+  // Then grown much more, not analysed again: still look-ups.
   pg_->exec(
       "INSERT INTO chunks(digest, records, bytes, data)"
       " SELECT sha256(('filler ' || i)::bytea), 1, 1, 'x' FROM generate_series(1, 20000) i");
-  const std::string plan = unprepared_plan();
-  EXPECT_EQ(plan.find("Seq Scan on chunks"), std::string::npos) << plan;
-  EXPECT_NE(plan.find("Index"), std::string::npos) << plan;
+  for (const std::string& plan : prepared_plans()) {
+    EXPECT_EQ(plan.find("Seq Scan on chunks"), std::string::npos) << plan;
+    EXPECT_NE(plan.find("Index"), std::string::npos) << plan;
+  }
 
   // And they find what is stored, in the order asked.
   std::vector<Sha256Digest> digests;
@@ -1021,12 +1015,15 @@ TEST_F(PostgresStoreTest, ChunkLookUpsAreIndexLookUpsOnANewStoreAsItGrows) {
 TEST_F(PostgresStoreTest, ChunkedScansGoThroughThePutScanFunction) {
   auto store = open();
   ASSERT_NE(store, nullptr);
-  const auto config = pg_->exec("SELECT array_to_string(proconfig, ' ') FROM pg_proc WHERE proname = 'put_scan'"
-                                " AND pronamespace = current_schema()::regnamespace");
-  ASSERT_EQ(config.size(), 1u);
-  const std::string settings = config[0][0].as<std::string>();
-  EXPECT_NE(settings.find("enable_seqscan=off"), std::string::npos) << settings;
-  EXPECT_NE(settings.find("search_path=" + pg_->name()), std::string::npos) << settings;
+  for (const char* function : {"put_scan", "stored_chunks"}) {
+    const auto config = pg_->exec(std::string("SELECT array_to_string(proconfig, ' ') FROM pg_proc WHERE proname = '") +
+                                  function + "' AND pronamespace = current_schema()::regnamespace");
+    ASSERT_EQ(config.size(), 1u) << function;
+    const std::string settings = config[0][0].as<std::string>();
+    EXPECT_NE(settings.find("enable_seqscan=off"), std::string::npos) << function << ": " << settings;
+    EXPECT_NE(settings.find("plan_cache_mode=force_generic_plan"), std::string::npos) << function << ": " << settings;
+    EXPECT_NE(settings.find("search_path=" + pg_->name()), std::string::npos) << function << ": " << settings;
+  }
 
   const ScanDocument doc = generated_scan(300);
   std::vector<std::string> encoded;
@@ -1055,11 +1052,18 @@ TEST_F(PostgresStoreTest, ChunkedScansGoThroughThePutScanFunction) {
   EXPECT_EQ(stats(*store).hosts, before.hosts);
   EXPECT_EQ(stats(*store).scans, before.scans);
 
-  // Without the function, a chunked scan cannot be stored: it is on the way.
-  pg_->exec("DROP FUNCTION put_scan");
+  // Without the functions, a chunked scan cannot be stored nor chunks looked up: they are on the way.
+  pg_->exec("DROP FUNCTION put_scan; DROP FUNCTION stored_chunks");
   auto without = store->put_scan("h3", doc, chunks);
   ASSERT_FALSE(without);
   EXPECT_NE(without.error().message.find("put_scan"), std::string::npos) << without.error().message;
+  const std::vector<Sha256Digest> one{chunks[0].digest};
+  auto held = store->has_chunks(one);
+  ASSERT_FALSE(held);
+  EXPECT_NE(held.error().message.find("stored_chunks"), std::string::npos) << held.error().message;
+  auto found = store->find_chunks(one);
+  ASSERT_FALSE(found);
+  EXPECT_NE(found.error().message.find("stored_chunks"), std::string::npos) << found.error().message;
 }
 
 TEST_F(PostgresStoreTest, ConcurrentWritersOfTheSameContentStoreItOnce) {
