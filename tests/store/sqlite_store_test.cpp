@@ -134,7 +134,7 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
         text += "INSERT INTO manifest_chunks VALUES (" + std::to_string(manifest) + ", " + std::to_string(seq) + ", " +
                 std::to_string((*ids)[seq]) + ");";
     }
-    if (pg_) text += "DROP FUNCTION put_scan; DROP FUNCTION stored_chunks;";  // migration 13's
+    if (pg_) text += "DROP FUNCTION put_scan; DROP FUNCTION stored_chunks; DROP INDEX chunks_digest_hash;";  // migration 13's
     text += "ALTER TABLE manifests DROP COLUMN chunk_ids; DELETE FROM schema_migrations WHERE version IN (11, 12, 13);";
     sql(text);
   }
