@@ -155,10 +155,10 @@ struct NewChunkArrays {
 // where they are long (PostgreSQL slices them): every chunk's digest in split order, and
 // the chunks sent with their content, in digest order.
 struct NewManifestArrays {
-  std::string chunks;                                 // 32 bytes per chunk
-  std::string sent_digests;                           // 32 bytes per chunk sent
+  std::string chunks;                                // 32 bytes per chunk
+  std::string sent_digests;                          // 32 bytes per chunk sent
   std::string sent_records = "{", sent_bytes = "{";  // bigint[]
-  std::string sent_data;                              // their contents, one after another
+  std::string sent_data;                             // their contents, one after another
 };
 
 pqxx::connection& PostgresStore::conn() {
@@ -343,19 +343,18 @@ std::optional<std::int64_t> PostgresStore::put_scan_row(pqxx::transaction_base& 
   const std::string id = m.id ? std::to_string(*m.id) : std::string();
   static const NewManifestArrays kNone;
   const NewManifestArrays& c = m.chunks != nullptr ? *m.chunks : kNone;
-  const auto row =
-      exec(tx,
-           "SELECT put_scan($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,"
-           "$25,$26,$27,$28,$29,$30,$31)",
-           host, m.id ? id.c_str() : nullptr,  // NULL as a null pointer (libpqxx 6 has no optional parameters)
-           bin(m.digest ? digest_bytes(*m.digest) : std::string_view()), m.records, bin(c.chunks),
-           bin(c.sent_digests), m.chunks != nullptr ? c.sent_records.c_str() : nullptr,
-           m.chunks != nullptr ? c.sent_bytes.c_str() : nullptr, bin(c.sent_data), std::int64_t{h.format_version},
-           h.scanner, h.host.hostname, h.host.os_id, h.host.os_version, h.host.os_pretty, h.host.kernel, h.host.arch,
-           bin(store::encode_strings(h.roots)), bin(store::encode_strings(h.excludes)),
-           std::int64_t{h.one_file_system ? 1 : 0}, std::int64_t{h.skip_pseudo_fs ? 1 : 0}, h.started_ns,
-           s.finished_ns, u(s.files), u(s.directories), u(s.symlinks), u(s.others), u(s.bytes_hashed), u(s.errors),
-           u(s.errors_dropped), bin(store::encode_scan_errors(scan.errors)));
+  const auto row = exec(
+      tx,
+      "SELECT put_scan($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,"
+      "$25,$26,$27,$28,$29,$30,$31)",
+      host, m.id ? id.c_str() : nullptr,  // NULL as a null pointer (libpqxx 6 has no optional parameters)
+      bin(m.digest ? digest_bytes(*m.digest) : std::string_view()), m.records, bin(c.chunks), bin(c.sent_digests),
+      m.chunks != nullptr ? c.sent_records.c_str() : nullptr, m.chunks != nullptr ? c.sent_bytes.c_str() : nullptr,
+      bin(c.sent_data), std::int64_t{h.format_version}, h.scanner, h.host.hostname, h.host.os_id, h.host.os_version,
+      h.host.os_pretty, h.host.kernel, h.host.arch, bin(store::encode_strings(h.roots)),
+      bin(store::encode_strings(h.excludes)), std::int64_t{h.one_file_system ? 1 : 0},
+      std::int64_t{h.skip_pseudo_fs ? 1 : 0}, h.started_ns, s.finished_ns, u(s.files), u(s.directories), u(s.symlinks),
+      u(s.others), u(s.bytes_hashed), u(s.errors), u(s.errors_dropped), bin(store::encode_scan_errors(scan.errors)));
   if (row[0][0].is_null()) return std::nullopt;
   const std::int64_t scan_id = row[0][0].as<std::int64_t>();
   if (h.inventory) {
@@ -402,7 +401,8 @@ std::optional<NewManifestArrays> one_statement_arrays(std::span<const ManifestCh
       sent_bytes += chunks[i].data.size();
     }
   if (2 * sent_bytes > kMaxChunkBatchChars) return std::nullopt;  // the long way's bound (it sends hex)
-  std::sort(sent.begin(), sent.end(), [&](std::size_t a, std::size_t b) { return chunks[a].digest < chunks[b].digest; });
+  std::sort(sent.begin(), sent.end(),
+            [&](std::size_t a, std::size_t b) { return chunks[a].digest < chunks[b].digest; });
   NewManifestArrays out;
   out.chunks.reserve(chunks.size() * 32);
   for (const ManifestChunkRef& c : chunks) out.chunks += digest_bytes(c.digest);

@@ -134,7 +134,8 @@ class StoreTest : public ::testing::TestWithParam<Backend> {
         text += "INSERT INTO manifest_chunks VALUES (" + std::to_string(manifest) + ", " + std::to_string(seq) + ", " +
                 std::to_string((*ids)[seq]) + ");";
     }
-    if (pg_) text += "DROP FUNCTION put_scan; DROP FUNCTION stored_chunks; DROP INDEX chunks_digest_hash;";  // migration 13's
+    if (pg_)
+      text += "DROP FUNCTION put_scan; DROP FUNCTION stored_chunks; DROP INDEX chunks_digest_hash;";  // migration 13's
     text += "ALTER TABLE manifests DROP COLUMN chunk_ids; DELETE FROM schema_migrations WHERE version IN (11, 12, 13);";
     sql(text);
   }
@@ -1082,9 +1083,8 @@ TEST_F(PostgresStoreTest, ConcurrentWritersOfTheSameContentStoreItOnce) {
         if (i % 2 == 1) doc = generated_scan(2'000 + static_cast<std::size_t>(i));  // same across writers
         // Every other writer uploads chunks (PostgreSQL's put_scan function), the others documents.
         std::vector<std::string> encoded;
-        const auto chunks =
-            w % 2 == 0 ? upload_chunks(doc.manifest, encoded, [](std::size_t) { return true; })
-                       : std::vector<ManifestChunkRef>();
+        const auto chunks = w % 2 == 0 ? upload_chunks(doc.manifest, encoded, [](std::size_t) { return true; })
+                                       : std::vector<ManifestChunkRef>();
         auto id = stores[static_cast<std::size_t>(w)]->put_scan(i == 0 ? "shared-host" : "host-" + std::to_string(w),
                                                                 doc, chunks);
         if (!id) {
