@@ -294,12 +294,13 @@ BEGIN
             FROM unnest(p_new_records, p_new_bytes) WITH ORDINALITY AS u(r, b, n)) t
       WHERE (SELECT c.id FROM chunks c WHERE c.digest = t.d) IS NULL
       ORDER BY t.n ON CONFLICT (digest) DO NOTHING;
+    -- OFFSET 0 keeps x a subquery: pulled up, each use of x.id would be a look-up of its own.
     SELECT coalesce(string_agg(int8send(x.id), ''::bytea ORDER BY x.n), ''::bytea),
            count(*) FILTER (WHERE x.id IS NULL)
       INTO v_ids, v_missing
       FROM (SELECT g.n, (SELECT c.id FROM chunks c WHERE c.digest = substring(p_chunks FROM 32 * (g.n - 1) + 1 FOR 32))
                         AS id
-            FROM generate_series(1, length(p_chunks) / 32) AS g(n)) x;
+            FROM generate_series(1, length(p_chunks) / 32) AS g(n) OFFSET 0) x;
     IF v_missing > 0 THEN
       RAISE EXCEPTION 'put_scan: % of the chunks named are not stored', v_missing USING ERRCODE = 'TB001';
     END IF;
