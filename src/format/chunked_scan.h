@@ -57,12 +57,14 @@ std::string encode_chunked_scan(std::string_view header_document,
 struct DecodedChunk {
   DecodedChunk() = default;
   // A copy holds the same records and looks their path ids up anew.
-  DecodedChunk(const DecodedChunk& other) : digest(other.digest), dir(other.dir), records(other.records) {}
+  DecodedChunk(const DecodedChunk& other)
+      : digest(other.digest), dir(other.dir), records(other.records), in_order(other.in_order) {}
   DecodedChunk& operator=(const DecodedChunk&) = delete;
 
   Sha256Digest digest;
   std::string dir;                  // the directory whose entries it lists ("" for "/")
-  std::vector<FileRecord> records;  // in path order, at least one
+  std::vector<FileRecord> records;  // at least one, in path order unless hostile:
+  bool in_order = false;            // each path_less than the next, checked once as decoded
   // Roughly the heap this takes, for a cache's bound (the path ids below add 4 bytes a
   // record, a few percent, once looked up).
   std::size_t memory_bytes() const;

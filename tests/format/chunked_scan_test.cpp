@@ -432,5 +432,43 @@ TEST(ChunkedScan, TwoChunksOfOneDirectoryAreNotTakenAsTheSplit) {
   EXPECT_EQ(whole->chunks[0].digest, hand_made_chunk("/etc", {"a", "b"}).digest);
 }
 
+// Records within a chunk are checked for path order once, as it is decoded; putting a
+// scan in order then compares only where it passes from chunk to chunk. A chunk listing
+// its entries out of order is never taken in place: the manifest is put together sorted.
+TEST(ChunkedScan, AChunkOutOfOrderIsNotTakenInPlace) {
+  ScanDocument doc = sample_document();
+  const auto read = [&](const EncodedChunk& c) {
+    return read_body(encode_chunked_scan(header_document(doc), std::vector<EncodedChunk>{c},
+                                         [](const Sha256Digest&) { return true; }));
+  };
+  auto in_order = read(hand_made_chunk("/etc", {"a", "b", "c"}));
+  ASSERT_TRUE(in_order) << in_order.error().message;
+  ASSERT_EQ(in_order->sent.size(), 1u);
+  EXPECT_TRUE(in_order->sent[0].chunk->in_order);
+  auto ordered = order_chunked_scan(*in_order, std::vector<SharedChunk>{});
+  ASSERT_TRUE(ordered && *ordered);
+  EXPECT_EQ((*ordered)->records.size(), 3u);
+
+  const EncodedChunk shuffled = hand_made_chunk("/etc", {"a", "c", "b"});
+  auto out_of_order = read(shuffled);
+  ASSERT_TRUE(out_of_order) << out_of_order.error().message;
+  EXPECT_FALSE(out_of_order->sent[0].chunk->in_order);
+  auto not_in_place = order_chunked_scan(*out_of_order, std::vector<SharedChunk>{});
+  ASSERT_TRUE(not_in_place) << not_in_place.error().message;
+  EXPECT_FALSE(*not_in_place);
+  auto assembled = assemble_chunked_scan(*out_of_order, std::vector<std::string>{});
+  ASSERT_TRUE(assembled) << assembled.error().message;
+  std::vector<std::string> paths;
+  for (const FileRecord& r : assembled->document.manifest.records()) paths.push_back(r.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{"/etc/a", "/etc/b", "/etc/c"}));
+
+  // A stored chunk is checked the same way.
+  auto stored = decode_stored_chunk(shuffled.digest, shuffled.data);
+  ASSERT_TRUE(stored) << stored.error().message;
+  EXPECT_FALSE((*stored)->in_order);
+  const EncodedChunk sorted = hand_made_chunk("/etc", {"a", "b"});
+  EXPECT_TRUE((*decode_stored_chunk(sorted.digest, sorted.data))->in_order);
+}
+
 }  // namespace
 }  // namespace tb
