@@ -498,10 +498,12 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   // offers, registered below once the enrolment holds); the nonce is claimed before the
   // scan is stored, so a replay stores nothing.
   std::optional<std::string> host_key = signing->offered_key;
+  std::optional<std::int64_t> generation;  // read with the key: the index below needs no look-up of its own
   if (!enrolling) {
-    auto stored = store_.with([&](Store& s) { return s.host_key(*host); });
-    if (!stored) return reply_store_error(res, stored.error());
-    host_key = std::move(*stored);
+    auto context = store_.with([&](Store& s) { return s.scan_context(*host); });
+    if (!context) return reply_store_error(res, context.error());
+    host_key = std::move(context->host_key);
+    generation = context->signature_generation;
   }
   const std::int64_t now_s =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -522,7 +524,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   }
 
   // The index first: a scan is acknowledged (stored) only when it can also be judged.
-  auto index = store_.index();
+  auto index = generation ? store_.index(*generation) : store_.index();
   if (!index) return reply_store_error(res, index.error());
   std::int64_t scan_id = 0;
   std::optional<Enrolment> enrolment;

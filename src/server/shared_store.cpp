@@ -119,21 +119,35 @@ std::size_t SharedStore::queued_writes() const {
   return queued_.size();
 }
 
-Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index() {
+Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index() { return index_at(std::nullopt); }
+
+Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index(std::int64_t generation) {
+  return index_at(generation);
+}
+
+Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index_at(std::optional<std::int64_t> known) {
   std::lock_guard lock(index_mutex_);
+  // An index built at a later generation than the caller read holds all it could expect.
+  if (known && index_ && *known <= index_generation_) return index_;
   return with([&](Store& store) -> Expected<std::shared_ptr<const SignatureIndex>> {
     // The generation (the highest signature id, an index look-up) and not a count (a scan
     // of the table, on every scan posted): it grows with every signature stored, by any
     // process (PostgreSQL: imports take their ids in commit order, under one lock).
-    auto generation = store.signature_generation();
-    if (!generation) return tl::unexpected(generation.error());
-    if (index_ && *generation == index_generation_) return index_;
+    std::int64_t generation = 0;
+    if (known) {
+      generation = *known;
+    } else {
+      auto read = store.signature_generation();
+      if (!read) return tl::unexpected(read.error());
+      generation = *read;
+    }
+    if (index_ && generation == index_generation_) return index_;
     auto signatures = store.signatures();
     if (!signatures) return tl::unexpected(signatures.error());
     auto built = SignatureIndex::build(std::move(*signatures));
     if (!built) return tl::unexpected(built.error());
     index_ = std::make_shared<const SignatureIndex>(std::move(*built));
-    index_generation_ = *generation;
+    index_generation_ = generation;
     return index_;
   });
 }

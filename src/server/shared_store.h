@@ -93,6 +93,9 @@ class SharedStore {
   // another process: `trustbase import` next to a running server). Requests keep the
   // index they got; a rebuild never disturbs them.
   Expected<std::shared_ptr<const SignatureIndex>> index();
+  // The same, given the store's signature generation as just read (Store::scan_context):
+  // no look-up unless the index must be rebuilt.
+  Expected<std::shared_ptr<const SignatureIndex>> index(std::int64_t generation);
 
   // Drops the cached index: the next index() rebuilds it from the store.
   void invalidate_index();
@@ -128,6 +131,7 @@ class SharedStore {
   void run_in_batch(PendingWrite& w);
   void run_batch(std::span<PendingWrite* const> batch);
   void count_batch(std::size_t writes);
+  Expected<std::shared_ptr<const SignatureIndex>> index_at(std::optional<std::int64_t> generation);
 
   std::vector<std::unique_ptr<Store>> connections_;
   std::mutex pool_mutex_;

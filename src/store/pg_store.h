@@ -131,6 +131,7 @@ class PostgresStore final : public Store {
   Expected<FleetVersion> fleet_version() override;
   Expected<void> set_host_key(std::string_view host_name, std::string_view public_key, std::string_view actor) override;
   Expected<std::optional<std::string>> host_key(std::string_view host_name) override;
+  Expected<ScanContext> scan_context(std::string_view host_name) override;
   Expected<bool> claim_nonce(std::string_view host_name, std::string_view nonce, std::int64_t time,
                              std::int64_t forget_before) override;
 

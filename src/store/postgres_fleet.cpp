@@ -444,6 +444,20 @@ Expected<std::optional<std::string>> PostgresStore::host_key(std::string_view ho
   });
 }
 
+Expected<Store::ScanContext> PostgresStore::scan_context(std::string_view host_name) {
+  return guarded("cannot read the key of host " + quoted(host_name), [&] {
+    pqxx::nontransaction tx(conn());  // one statement, on every scan posted (find_token: why)
+    auto r = exec(tx,
+                  "SELECT (SELECT k.public_key FROM host_keys k JOIN hosts h ON h.id = k.host_id WHERE h.name = $1),"
+                  " (SELECT COALESCE(max(id), 0) FROM signatures)",
+                  str(host_name));
+    ScanContext out;
+    if (!r[0][0].is_null()) out.host_key = bytes(r[0][0]);
+    out.signature_generation = integer(r[0][1]);
+    return out;
+  });
+}
+
 Expected<bool> PostgresStore::claim_nonce(std::string_view host_name, std::string_view nonce, std::int64_t time,
                                           std::int64_t forget_before) {
   return guarded("cannot record a nonce of host " + quoted(host_name), [&] {

@@ -367,6 +367,19 @@ class Store {
   virtual Expected<void> set_host_key(std::string_view host_name, std::string_view public_key,
                                       std::string_view actor) = 0;
   virtual Expected<std::optional<std::string>> host_key(std::string_view host_name) = 0;
+  // What a posted scan needs besides itself, read together: one round trip on a store
+  // across the network, on every scan posted.
+  struct ScanContext {
+    std::optional<std::string> host_key;    // host_key(host_name)
+    std::int64_t signature_generation = 0;  // signature_generation()
+  };
+  virtual Expected<ScanContext> scan_context(std::string_view host_name) {
+    auto key = host_key(host_name);
+    if (!key) return tl::unexpected(key.error());
+    auto generation = signature_generation();
+    if (!generation) return tl::unexpected(generation.error());
+    return ScanContext{std::move(*key), *generation};
+  }
   // Records the nonce of a signed upload; false when the host already used it (a replay).
   // Drops the nonces signed before `forget_before` (unix seconds) on the way: older
   // uploads are refused by their time alone.

@@ -227,10 +227,19 @@ TEST_F(SharedStoreTest, TheIndexIsSharedUntilAnImportChangesIt) {
   Signature sig2 = sig;
   sig2.info.ref = {"app", "2"};
   ASSERT_TRUE((*other)->put_signature(sig2));
-  auto outside = shared.index();
+  // Given the generation a posted scan read (Store::scan_context): the cached index when it
+  // is that generation's or a later one's, rebuilt when the store is ahead of it.
+  const std::int64_t before_other = *(*other)->signature_generation();
+  Signature sig3 = sig;
+  sig3.info.ref = {"app", "3"};
+  ASSERT_TRUE((*other)->put_signature(sig3));
+  EXPECT_EQ(shared.index(before_other)->get(), shared.index(before_other)->get());
+  auto outside = shared.index(*(*other)->signature_generation());
   ASSERT_TRUE(outside);
   EXPECT_NE(outside->get(), after->get());
-  EXPECT_EQ((*outside)->size(), (*after)->size() + 1);
+  EXPECT_EQ((*outside)->size(), (*after)->size() + 2);
+  EXPECT_EQ(shared.index(before_other)->get(), outside->get()) << "an older generation rebuilt the index";
+  EXPECT_EQ(shared.index()->get(), outside->get());
 }
 
 }  // namespace

@@ -866,6 +866,18 @@ TEST_P(StoreTest, HostKeysAndNoncesRefuseReplays) {
   ASSERT_TRUE(store->set_host_key("h", key, "test:alice").has_value());
   EXPECT_EQ(*store->host_key("h"), std::optional<std::string>(key));
   EXPECT_EQ(*store->host_key("other"), std::nullopt);
+  // Read with the signature generation in one go (a posted scan needs both).
+  Signature sig;
+  sig.info.ref = {"app", "1"};
+  sig.manifest = *Manifest::from_records({test::file("/opt/app/bin")});
+  ASSERT_TRUE(store->put_signature(sig));
+  for (const char* host : {"h", "other"}) {
+    auto context = store->scan_context(host);
+    ASSERT_TRUE(context) << context.error().message;
+    EXPECT_EQ(context->host_key, *store->host_key(host)) << host;
+    EXPECT_EQ(context->signature_generation, *store->signature_generation()) << host;
+    EXPECT_GT(context->signature_generation, 0);
+  }
   EXPECT_FALSE(store->set_host_key("h", "short", "test:alice").has_value());
   EXPECT_TRUE(*store->claim_nonce("h", "n1", 100, 0));
   EXPECT_FALSE(*store->claim_nonce("h", "n1", 100, 0)) << "a replayed nonce";
