@@ -119,7 +119,9 @@ std::size_t SharedStore::queued_writes() const {
   return queued_.size();
 }
 
-Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index() { return index_at(std::nullopt); }
+Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index() {
+  return index_at(std::nullopt);
+}
 
 Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index(std::int64_t generation) {
   return index_at(generation);
