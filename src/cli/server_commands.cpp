@@ -228,8 +228,8 @@ void add_server_commands(CLI::App& app, ServerCommands& c) {
                     "Seconds a signed scan's time may differ from the server's clock (default 300)")
       ->check(CLI::Range(std::int64_t{10}, std::int64_t{86400}));
   serve->add_option("--store-connections", c.serve.store_connections,
-                    "Connections to the store that requests share (default 4): reads run side by side, writers "
-                    "queue in the store")
+                    "Connections to the store that requests share (default 8, one per request thread): reads run "
+                    "side by side, writers queue in the store")
       ->check(CLI::Range(1u, 64u));
   serve->add_option("--chunk-cache-mb", c.serve.chunk_cache_mb,
                     "Memory for decoded directory chunks kept between chunked uploads (default 256; 0: none)")

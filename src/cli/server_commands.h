@@ -27,7 +27,10 @@ struct ServeArgs {
   std::string tls_cert, tls_key;            // both: HTTPS only (PEM files)
   bool require_signed_scans = false;        // refuse unsigned scans (server/scan_signing.h)
   std::int64_t signature_window_s = 300;    // accepted clock difference of signed scans
-  unsigned store_connections = 4;           // the server's pool of store connections (server/shared_store.h)
+  // The server's pool of store connections (server/shared_store.h): one per request thread
+  // (cpp-httplib's pool, 8 here), so no request waits for one while others wait on the network.
+  // PostgreSQL, 6,000 new hosts: 4 -> 8 connections, 508.9/563.8 -> 585.7/600.3 scans/s.
+  unsigned store_connections = 8;
   std::size_t chunk_cache_mb = 256;         // decoded chunks kept between uploads (server/chunk_cache.h)
   std::size_t analysis_cache_mb = 256;      // analyses of stored manifests (server/analysis_cache.h)
 };
