@@ -524,7 +524,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   }
 
   // The index first: a scan is acknowledged (stored) only when it can also be judged.
-  auto index = generation ? store_.index(*generation) : store_.index();
+  auto index = store_.index(generation);
   if (!index) return reply_store_error(res, index.error());
   std::int64_t scan_id = 0;
   std::optional<Enrolment> enrolment;

@@ -119,15 +119,7 @@ std::size_t SharedStore::queued_writes() const {
   return queued_.size();
 }
 
-Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index() {
-  return index_at(std::nullopt);
-}
-
-Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index(std::int64_t generation) {
-  return index_at(generation);
-}
-
-Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index_at(std::optional<std::int64_t> known) {
+Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index(std::optional<std::int64_t> known) {
   std::lock_guard lock(index_mutex_);
   // An index built at a later generation than the caller read holds all it could expect.
   if (known && index_ && *known <= index_generation_) return index_;
@@ -142,8 +134,8 @@ Expected<std::shared_ptr<const SignatureIndex>> SharedStore::index_at(std::optio
       auto read = store.signature_generation();
       if (!read) return tl::unexpected(read.error());
       generation = *read;
+      if (index_ && generation == index_generation_) return index_;
     }
-    if (index_ && generation == index_generation_) return index_;
     auto signatures = store.signatures();
     if (!signatures) return tl::unexpected(signatures.error());
     auto built = SignatureIndex::build(std::move(*signatures));

@@ -91,11 +91,10 @@ class SharedStore {
   // The signature index, built once and shared by every request until an import through
   // this object invalidates it, or the store's signature generation grows (an import by
   // another process: `trustbase import` next to a running server). Requests keep the
-  // index they got; a rebuild never disturbs them.
-  Expected<std::shared_ptr<const SignatureIndex>> index();
-  // The same, given the store's signature generation as just read (Store::scan_context):
-  // no look-up unless the index must be rebuilt.
-  Expected<std::shared_ptr<const SignatureIndex>> index(std::int64_t generation);
+  // index they got; a rebuild never disturbs them. Given the store's signature generation
+  // as the caller just read it (Store::scan_context), no look-up unless the index must be
+  // rebuilt.
+  Expected<std::shared_ptr<const SignatureIndex>> index(std::optional<std::int64_t> generation = std::nullopt);
 
   // Drops the cached index: the next index() rebuilds it from the store.
   void invalidate_index();
@@ -131,7 +130,6 @@ class SharedStore {
   void run_in_batch(PendingWrite& w);
   void run_batch(std::span<PendingWrite* const> batch);
   void count_batch(std::size_t writes);
-  Expected<std::shared_ptr<const SignatureIndex>> index_at(std::optional<std::int64_t> generation);
 
   std::vector<std::unique_ptr<Store>> connections_;
   std::mutex pool_mutex_;
