@@ -869,7 +869,8 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
   // One request per connection. httplib 0.11 closes a connection only when the request
   // asks for it: after a refused upload (401, 403, 413, 415 before or while the body
   // arrives) the unread rest of the body would be parsed as further requests on a kept-
-  // alive connection, which a proxy in front could turn into request smuggling. The API's
+  // alive connection, which a proxy in front could turn into request smuggling (even with
+  // "Connection: close" in the answer: ApiTest.ARefusedBodyIsNeverTakenForTheNextRequest). The API's
   // clients make one request per run (scanner) or a handful (dashboards): keep-alive buys
   // them little.
   server.set_keep_alive_max_count(1);
