@@ -98,6 +98,22 @@ void corrupt_bytes(ScanFormat format) {
 TEST(XmlReader, CorruptBytesNeverCrash) { corrupt_bytes(ScanFormat::xml); }
 TEST(JsonReader, CorruptBytesNeverCrash) { corrupt_bytes(ScanFormat::json); }
 
+// libxml2 reports an input it cannot convert ("<" and three NULs read as UCS-4) outside
+// any parser context: it must come back as the parse error, never be printed to stderr
+// (the server's log, JSON lines with --log-format json), twice in a row.
+TEST(XmlReader, AnUnconvertibleEncodingIsAnErrorNotALogLine) {
+  const std::string text("<\0\0\0\n<scan/>\n", 13);
+  for (int i = 0; i < 2; ++i) {
+    testing::internal::CaptureStderr();
+    auto doc = parse_scan(text);
+    const std::string printed = testing::internal::GetCapturedStderr();
+    ASSERT_FALSE(doc);
+    EXPECT_EQ(doc.error().code, ErrorCode::parse);
+    EXPECT_NE(doc.error().message.find("XML: "), std::string::npos) << doc.error().message;
+    EXPECT_EQ(printed, "");
+  }
+}
+
 TEST(XmlReader, WrongVersion) {
   EXPECT_TRUE(fails_with(parse_scan(xml_with("version=\"1\"", "version=\"2\"")), ErrorCode::parse,
                          "unsupported scan format version '2'"));
