@@ -20,12 +20,12 @@
 #include <system_error>
 #include <vector>
 
-#include <libxml/globals.h>
 #include <libxml/parser.h>
 #include <libxml/xmlreader.h>
 
 #include "format/byte_source.h"
 #include "format/encoding.h"
+#include "format/libxml_errors.h"
 #include "format/reader_support.h"
 #include "format/scan_reader.h"
 
@@ -207,9 +207,7 @@ class XmlScanReader {
   static void on_libxml_error(void* self, xmlErrorPtr error) {
     auto& reader = *static_cast<XmlScanReader*>(self);
     if (error == nullptr || error->level < XML_ERR_ERROR || reader.libxml_error_) return;
-    std::string message = error->message != nullptr ? sanitize_text(error->message) : "malformed XML";
-    while (!message.empty() && message.back() == ' ') message.pop_back();
-    reader.libxml_error_ = at_line(error->line, Error(ErrorCode::parse, "XML: " + message));
+    reader.libxml_error_ = at_line(error->line, Error(ErrorCode::parse, "XML: " + libxml_message(*error)));
   }
 
  private:
@@ -558,50 +556,22 @@ class XmlScanReader {
 // No substitution, no DTD loading, no network; huge-document protection left on.
 constexpr int kParseOptions = XML_PARSE_NONET | XML_PARSE_COMPACT;
 
-// libxml2 raises some errors with no parser context (converting the input's encoding:
-// "<\0\0\0" reads as UCS-4): those go to the thread's structured handler, or else to
-// stderr, where a hostile document would write lines of its making into the server's
-// log (JSON lines with --log-format json). For its lifetime this points the thread's
-// handler (per thread in libxml2) at a reader, and restores the previous one after.
-class ThreadErrorRoute {
- public:
-  ThreadErrorRoute(void* context, xmlStructuredErrorFunc handler)
-      : previous_context_(xmlStructuredErrorContext), previous_(xmlStructuredError) {
-    xmlSetStructuredErrorFunc(context, handler);
-  }
-  ~ThreadErrorRoute() { xmlSetStructuredErrorFunc(previous_context_, previous_); }
-  ThreadErrorRoute(const ThreadErrorRoute&) = delete;
-  ThreadErrorRoute& operator=(const ThreadErrorRoute&) = delete;
-  void to(void* context, xmlStructuredErrorFunc handler) { xmlSetStructuredErrorFunc(context, handler); }
-
- private:
-  void* previous_context_;
-  xmlStructuredErrorFunc previous_;
-};
-
-// The first error raised while the reader is being set up (before XmlScanReader exists).
-void keep_first_error(void* self, xmlErrorPtr error) {
-  auto& first = *static_cast<std::optional<Error>*>(self);
-  if (error == nullptr || error->level < XML_ERR_ERROR || first) return;
-  first = Error(ErrorCode::parse, "XML: " + (error->message != nullptr ? sanitize_text(error->message) : "malformed"));
-}
-
 Expected<void> read_from(Input& input, const ScanVisitor& visitor, const ReadLimits& limits) {
   // xmlInitParser is not safe to race on first use; a function-local static runs it once.
   static const bool initialised = (xmlInitParser(), true);
   (void)initialised;
 
   std::optional<Error> setup_error;
-  ThreadErrorRoute route(&setup_error, &keep_first_error);
+  LibxmlErrorRoute route(&setup_error, &keep_first_libxml_error);  // errors with no context (libxml_errors.h)
   std::unique_ptr<xmlTextReader, decltype(&xmlFreeTextReader)> reader(
       xmlReaderForIO(read_input, nullptr, &input, nullptr, nullptr, kParseOptions), xmlFreeTextReader);
   if (!reader) {
     if (input.error) return tl::unexpected(*input.error);
-    if (setup_error) return tl::unexpected(*setup_error);
+    if (setup_error) return fail(ErrorCode::parse, "XML: " + setup_error->message);
     return fail(ErrorCode::parse, "could not start the XML reader (empty document?)");
   }
   XmlScanReader scan_reader(reader.get(), input, visitor, limits);
-  if (setup_error) return tl::unexpected(*setup_error);
+  if (setup_error) return fail(ErrorCode::parse, "XML: " + setup_error->message);
   xmlTextReaderSetStructuredErrorHandler(reader.get(), &XmlScanReader::on_libxml_error, &scan_reader);
   route.to(&scan_reader, &XmlScanReader::on_libxml_error);
   return scan_reader.run();

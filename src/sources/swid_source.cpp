@@ -1,16 +1,18 @@
 #include "sources/swid_source.h"
 
-#include <libxml/parser.h>
-#include <libxml/tree.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string_view>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
 
 #include "core/path.h"
 #include "format/drift_report.h"  // printable()
+#include "format/libxml_errors.h"
 #include "sources/package_file.h"
 
 namespace tb {
@@ -180,10 +182,15 @@ Expected<SwidTag> read_swid_tag(const std::string& path, const std::string& inst
   (void)initialised;
   std::unique_ptr<xmlParserCtxt, XmlFree> ctxt(xmlNewParserCtxt());
   if (!ctxt) return fail(ErrorCode::internal, path + ": out of memory");
-  // No network, no DTD loading, no entity substitution; errors reported here, not on stderr.
+  // No network, no DTD loading, no entity substitution; errors reported here, not on stderr
+  // (those libxml2 raises with no context too: libxml_errors.h).
+  std::optional<Error> stray;
+  LibxmlErrorRoute route(&stray, &keep_first_libxml_error);
   std::unique_ptr<xmlDoc, XmlFree> doc(xmlCtxtReadMemory(ctxt.get(), text->data(), static_cast<int>(text->size()),
                                                          nullptr, nullptr,
                                                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  // Bytes the declared encoding cannot convert: refused even when libxml2 kept a document.
+  if (stray) return fail(ErrorCode::parse, path + ": not well-formed XML: " + stray->message);
   if (!doc) {
     const xmlError* e = xmlCtxtGetLastError(ctxt.get());
     std::string why = e != nullptr && e->message != nullptr ? e->message : "malformed XML";

@@ -147,6 +147,19 @@ TEST_F(SwidTest, InstallRootAppliesToElementsWithoutRoot) {
   EXPECT_EQ(t->signature.info.install_root, "/opt/tool");
 }
 
+// Bytes the declared encoding cannot convert: libxml2 raises that with no parser context
+// (libxml_errors.h); it is the refusal's reason and nothing reaches stderr (the server's
+// log when the tag comes through the API or the feed).
+TEST_F(SwidTest, AnUnconvertibleTagIsRefusedWithoutALogLine) {
+  std::string text = tag(R"(name="x" tagId="y")", "") + "\xff\xfe";
+  text.replace(text.find("utf-8"), 5, "ISO-2022-JP");
+  testing::internal::CaptureStderr();
+  const std::string why = refusal(text);
+  const std::string printed = testing::internal::GetCapturedStderr();
+  EXPECT_NE(why.find("not well-formed XML: input conversion failed"), std::string::npos) << why;
+  EXPECT_EQ(printed, "");
+}
+
 TEST_F(SwidTest, BadTagsAreRefusedWithTheReason) {
   const std::string file = R"(<Payload><File root="/opt" name="f" SHA256:hash=")" + hash_of("f") + R"("/></Payload>)";
   EXPECT_NE(refusal("<SoftwareIdentity name='x' tagId='y'>").find("not well-formed XML"), std::string::npos);
