@@ -574,7 +574,10 @@ Expected<void> read_from(Input& input, const ScanVisitor& visitor, const ReadLim
   if (setup_error) return fail(ErrorCode::parse, "XML: " + setup_error->message);
   xmlTextReaderSetStructuredErrorHandler(reader.get(), &XmlScanReader::on_libxml_error, &scan_reader);
   route.to(&scan_reader, &XmlScanReader::on_libxml_error);
-  return scan_reader.run();
+  auto result = scan_reader.run();
+  // scan_reader goes before the reader is freed: nothing may point at it by then.
+  route.to(&setup_error, &keep_first_libxml_error);
+  return result;
 }
 
 }  // namespace
