@@ -269,7 +269,8 @@ int main(int argc, char** argv) {
                  "Skip matching entries: a glob with '/' matches the absolute path, without '/' the name")
       ->type_name("GLOB")->allow_extra_args(false);
   app.add_option("--sysroot", opts.sysroot,
-                 "Scan the system mounted or unpacked at DIR as if it were / (images, chroots, containers)")
+                 "Scan the system mounted or unpacked at DIR as if it were / (images, chroots, containers); "
+                 "without a root, all of it")
       ->type_name("DIR");
   bool inventory = true;
   app.add_flag("--inventory,!--no-inventory", inventory,
@@ -291,7 +292,9 @@ int main(int argc, char** argv) {
       ->type_name("PIN")->allow_extra_args(false);
   app.add_option("--token-file", token_file, "File holding the bearer token (or $TRUSTBASE_TOKEN)")->type_name("FILE");
   app.add_option("--token", token, "Bearer token (visible in ps: prefer --token-file)");
-  app.add_option("--host", upload.host, "Host name to file the scan under (default: this host's name)");
+  app.add_option("--host", upload.host,
+                 "Host name written in the document and filed under by the server (default: this host's name)")
+      ->type_name("NAME");
   app.add_option("--enrol-token-file", enrol_token_file,
                  "Enrolment token: when the --token-file does not exist yet, enrol this host with it and save "
                  "the host token the server returns there")
@@ -360,7 +363,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   opts.roots.insert(opts.roots.end(), positional_roots.begin(), positional_roots.end());
-  if (opts.roots.empty()) return fatal("no root given (use --root DIR); see --help");
+  // A system image without roots is scanned whole: "/" inside the sysroot.
+  if (opts.roots.empty() && !opts.sysroot.empty()) opts.roots.emplace_back("/");
+  if (opts.roots.empty())
+    return fatal("no root given (use --root DIR, or --sysroot DIR for a whole image); see --help");
   // Enrolment: the first run on a new host, when its token file does not exist yet.
   bool enrolling = false;
   if (!enrol_token_file.empty() || !upload.cluster.empty() || !upload.role.empty()) {
@@ -409,6 +415,8 @@ int main(int argc, char** argv) {
   tb::ScanHeader header;
   header.scanner = "trustbase-scan " TB_VERSION;
   header.host = tb::collect_host_facts();
+  // --host names the document's host, whether it is written (-o) or sent (--server).
+  if (!upload.host.empty()) header.host.hostname = upload.host;
   header.roots = roots->shown;
   header.excludes = opts.excludes;
   header.one_file_system = opts.one_file_system;

@@ -330,6 +330,22 @@ FleetMatrix build_fleet_matrix(std::span<const HostStatus> hosts, std::span<cons
 
 // ---- verify -----------------------------------------------------------------------------
 
+DeviationAttribution attribute_deviations(std::span<const FileDeviation> deviations) {
+  DeviationAttribution a;
+  for (const FileDeviation& d : deviations) {
+    if (d.owners.empty() && d.content_owners.empty()) {
+      ++a.unexplained;
+      continue;
+    }
+    ++a.attributed;
+    a.signatures.insert(a.signatures.end(), d.owners.begin(), d.owners.end());
+    a.signatures.insert(a.signatures.end(), d.content_owners.begin(), d.content_owners.end());
+  }
+  std::sort(a.signatures.begin(), a.signatures.end());
+  a.signatures.erase(std::unique(a.signatures.begin(), a.signatures.end()), a.signatures.end());
+  return a;
+}
+
 namespace {
 
 VerifyReason make_reason(VerifyProblem problem, std::optional<SignatureRef> ref = std::nullopt,
@@ -460,6 +476,7 @@ HostVerdict verify_host(const HostStatus& host, std::span<const StageAssignment>
   if (!request.allow_deviations && host.deviations > 0) {
     reasons.push_back(make_reason(VerifyProblem::deviations));
     reasons.back().count = host.deviations;
+    reasons.back().attribution = host.attribution;
   }
   if (!request.allow_deviations && host.inventory_mismatches > 0) {
     reasons.push_back(make_reason(VerifyProblem::inventory));

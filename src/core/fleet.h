@@ -49,6 +49,17 @@ struct SnapshotDrift {
   bool operator==(const SnapshotDrift&) const = default;
 };
 
+// How a host's deviating files divide between the signatures they concern and nothing:
+// a deviation is attributed when a signature lists its path or holds the content found.
+struct DeviationAttribution {
+  std::size_t unexplained = 0;           // no signature lists the path or has the content
+  std::size_t attributed = 0;            // attributed to one signature or more
+  std::vector<SignatureRef> signatures;  // those of the attributed files: sorted, each once
+  std::size_t total() const { return unexplained + attributed; }
+  bool operator==(const DeviationAttribution&) const = default;
+};
+DeviationAttribution attribute_deviations(std::span<const FileDeviation> deviations);
+
 struct HostStatus {
   std::string name;
   std::string cluster;          // "" for hosts not assigned to a cluster yet (shown as their own group)
@@ -63,6 +74,9 @@ struct HostStatus {
   // comparison has not been made.
   std::optional<SnapshotDrift> drift;
   std::size_t deviations = 0;  // the analysis' deviating files (outside or against every signature)
+  // The same files divided by attribution; nullopt when not worked out (the cached results
+  // hold counts by change only: fleet::verify analyses a failing host's scan for it).
+  std::optional<DeviationAttribution> attribution;
   // Packages the host's package manager lists at a version its files do not show
   // (analysis InventoryCheck::issues); 0 when the scan had no inventory.
   std::size_t inventory_mismatches = 0;
@@ -270,6 +284,7 @@ struct VerifyReason {
   std::optional<Stage> stage;
   std::optional<SnapshotDrift> drift;
   std::size_t count = 0;  // deviations, inventory
+  std::optional<DeviationAttribution> attribution;  // deviations, when the host's status has it
   std::string detail;     // scan_error: the error text
   bool operator==(const VerifyReason&) const = default;
 };

@@ -45,6 +45,13 @@ DeviationCounts count_deviations(const std::vector<FileDeviation>& deviations) {
   return c;
 }
 
+// The analysis whose deviations a scan's cached result counts (judge_scan); verify divides
+// the same deviations by attribution. `snapshot`: the host's cluster's latest, or nullptr.
+Analysis judged_analysis(const ScanDocument& scan, const SignatureSet& signatures,
+                         [[maybe_unused]] const Snapshot* snapshot) {
+  return analyze(scan, signatures.index);
+}
+
 std::size_t config_changes(const Analysis& analysis) {
   std::size_t n = 0;
   for (const SignatureVerdict& v : analysis.verdicts) n += v.counts.config_changed;
@@ -76,7 +83,7 @@ Expected<SignatureSet> load_signatures(Store& store) {
 }
 
 ScanResult judge_scan(const ScanDocument& scan, const SignatureSet& signatures, const Snapshot* snapshot) {
-  const Analysis analysis = analyze(scan, signatures.index);
+  const Analysis analysis = judged_analysis(scan, signatures, snapshot);
   ScanResult result;
   result.signature_generation = signatures.generation;
   result.states.reserve(analysis.verdicts.size());
@@ -244,6 +251,17 @@ Expected<Verification> verify(Store& store, const SignatureSet& signatures, std:
   auto stages = stage_assignments(store);
   if (!stages) return tl::unexpected(stages.error());
   Verification v{std::move(*it), {}};
+  // The cached result counts deviations by change only; what the gate says of them names
+  // which a signature explains, so a failing host's scan is analysed again for that.
+  if (v.host.deviations > 0 && !request.allow_deviations && v.host.scan && !v.host.error) {
+    auto scan = store.get_scan(v.host.scan->id);
+    if (!scan) return tl::unexpected(scan.error());
+    SnapshotCache snapshots(store);
+    auto snapshot = snapshots.latest(v.host.cluster);
+    if (!snapshot) return tl::unexpected(snapshot.error());
+    const Analysis analysis = judged_analysis(*scan, signatures, *snapshot);
+    v.host.attribution = attribute_deviations(analysis.deviations);
+  }
   v.verdict = verify_host(v.host, *stages, request);
   return v;
 }

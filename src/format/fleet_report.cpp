@@ -555,6 +555,21 @@ void html_report(const FleetReportContext& context, const FleetMatrix& m, Output
 
 // ---- verify ------------------------------------------------------------------------------
 
+// "4 that no signature explains, 3 attributed to a@1, b@2": the parts of a deviation count.
+std::string attribution_text(const DeviationAttribution& a) {
+  constexpr std::size_t kNamed = 5;  // signatures named; the rest counted
+  std::string o;
+  if (a.unexplained != 0) o += fmt::format("{} that no signature explains", a.unexplained);
+  if (a.attributed != 0) {
+    if (!o.empty()) o += ", ";
+    o += fmt::format("{} attributed to ", a.attributed);
+    for (std::size_t i = 0; i < a.signatures.size() && i < kNamed; ++i)
+      o += (i == 0 ? "" : ", ") + printable(a.signatures[i].id());
+    if (a.signatures.size() > kNamed) o += fmt::format(" and {} more", a.signatures.size() - kNamed);
+  }
+  return o;
+}
+
 std::string reason_text(const VerifyReason& r) {
   std::string o = fmt::format("  {:<12} ", problem_label(r.problem));
   switch (r.problem) {
@@ -565,7 +580,8 @@ std::string reason_text(const VerifyReason& r) {
       o += printable(r.detail);
       break;
     case VerifyProblem::deviations:
-      o += plural(r.count, "file", "files") + " no known signature explains";
+      o += plural(r.count, "deviating file", "deviating files");
+      if (r.attribution) o += ": " + attribution_text(*r.attribution);
       break;
     case VerifyProblem::inventory:
       o += plural(r.count, "package", "packages") + " whose files are not the version the package manager lists";
@@ -688,6 +704,15 @@ std::string verify_report_json(const HostStatus& host, const HostVerdict& verdic
     }
     if (r.problem == VerifyProblem::deviations || r.problem == VerifyProblem::inventory)
       o += fmt::format(",\"count\":{}", r.count);
+    if (r.attribution) {
+      o += fmt::format(",\"unexplained\":{},\"attributed\":{},\"attributed_to\":[", r.attribution->unexplained,
+                       r.attribution->attributed);
+      for (std::size_t k = 0; k < r.attribution->signatures.size(); ++k) {
+        if (k != 0) o += ',';
+        append_json_text(o, r.attribution->signatures[k].id());
+      }
+      o += ']';
+    }
     if (r.problem == VerifyProblem::scan_error) {
       o += ",\"detail\":";
       append_json_text(o, r.detail);

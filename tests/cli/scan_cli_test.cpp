@@ -1,6 +1,5 @@
 // End-to-end tests of the trustbase-scan executable: exit codes, output files, the
 // documents it writes (valid against the XSD, parsed back to the tree's contents).
-#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,11 +7,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
-#include "core/sha256.h"
+#include <gtest/gtest.h>
+
 #include "cli/cli_test_support.h"
+#include "core/sha256.h"
 #include "format/scan_reader.h"
 
 namespace fs = std::filesystem;
@@ -197,6 +200,68 @@ TEST_F(ScanCli, UnreadableEntriesGiveExitOneAndAreListed) {
   ASSERT_NE(rec, nullptr) << "unreadable file must still be listed";
   EXPECT_FALSE(rec->has(tb::Attr::sha256));
   EXPECT_EQ(doc->summary.errors, 1u);
+}
+
+// --host names the document's host with -o too, not only the scan the server files
+// (it once wrote the machine's own name there, and `ingest` filed the scan under it).
+TEST_F(ScanCli, HostOptionNamesTheDocumentsHost) {
+  const RunResult r = run("-q --host web-07.example " + quote(tree_) + " -o " + quote(dir_ / "scan.xml"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto doc = tb::parse_scan(slurp(dir_ / "scan.xml"));
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ(doc->header.host.hostname, "web-07.example");
+  EXPECT_FALSE(doc->header.host.kernel.empty());  // the other facts are still this machine's
+
+  const RunResult j = run("-q --format json --host web-08 " + quote(tree_) + " -o " + quote(dir_ / "scan.json"));
+  ASSERT_EQ(j.status, 0) << j.err;
+  auto json_doc = tb::parse_scan(slurp(dir_ / "scan.json"));
+  ASSERT_TRUE(json_doc) << json_doc.error().message;
+  EXPECT_EQ(json_doc->header.host.hostname, "web-08");
+}
+
+// --sysroot without a root scans the whole image: "/" inside it, recorded as "/".
+TEST_F(ScanCli, SysrootAloneScansTheImageAsRoot) {
+  const RunResult r = run("-q --no-inventory --sysroot " + quote(tree_) + " -o " + quote(dir_ / "scan.xml"));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto doc = tb::parse_scan(slurp(dir_ / "scan.xml"));
+  ASSERT_TRUE(doc) << doc.error().message;
+  EXPECT_EQ(doc->header.roots, std::vector<std::string>{"/"});
+  // /, /bin, /bin/app, /etc, /etc/app.conf, /etc/empty, /etc/link: the tree, nothing of the live system.
+  EXPECT_EQ(doc->manifest.size(), 7u);
+  const tb::FileRecord* app = doc->manifest.find("/bin/app");
+  ASSERT_NE(app, nullptr);
+  EXPECT_EQ(app->sha256, tb::Sha256::of("#!/bin/sh\necho app\n"));
+  ASSERT_NE(doc->manifest.find("/etc/link"), nullptr);
+
+  // A root given with it is still a path inside the image.
+  const RunResult etc =
+      run("-q --no-inventory --sysroot " + quote(tree_) + " --root /etc -o " + quote(dir_ / "etc.xml"));
+  ASSERT_EQ(etc.status, 0) << etc.err;
+  auto only_etc = tb::parse_scan(slurp(dir_ / "etc.xml"));
+  ASSERT_TRUE(only_etc) << only_etc.error().message;
+  EXPECT_EQ(only_etc->header.roots, std::vector<std::string>{"/etc"});
+  EXPECT_EQ(only_etc->manifest.size(), 4u);
+}
+
+// The README's option table ("Using the scanner") names every option --help lists.
+TEST_F(ScanCli, ReadmeListsEveryOption) {
+  const RunResult help = run("--help");
+  ASSERT_EQ(help.status, 0);
+  const std::string readme = slurp(fs::path(TB_SOURCE_DIR) / "README.md");
+  const auto begin = readme.find("## Using the scanner");
+  ASSERT_NE(begin, std::string::npos);
+  const std::string section = readme.substr(begin, readme.find("\n## ", begin + 1) - begin);
+  const std::regex long_option(R"((?:^|[\s,])(--[a-z][a-z0-9-]*))");
+  std::size_t seen = 0;
+  for (auto it = std::sregex_iterator(help.out.begin(), help.out.end(), long_option); it != std::sregex_iterator();
+       ++it) {
+    const std::string option = (*it)[1];
+    ++seen;
+    // Whole option names only: `--root` must not be found inside `--root-dir`.
+    const std::regex listed("`" + option + "[ `=]|[ ,]" + option + "[ `]");
+    EXPECT_TRUE(std::regex_search(section, listed)) << option << " is not in README.md's option table";
+  }
+  EXPECT_GT(seen, 30u) << help.out;
 }
 
 TEST_F(ScanCli, UsageErrorsExitTwo) {

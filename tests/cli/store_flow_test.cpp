@@ -133,6 +133,38 @@ TEST_F(StoreFlow, EditedFileIsTamperingAttributedToItsProductAndUnknownFilesAreL
   EXPECT_TRUE(devs[1]["owners"].empty());
 }
 
+// verify counts exactly what it names: of 5 deviating files, the 3 a signature explains
+// (an edited and a removed file of app@1.0, a copy of its binary) are not called
+// files that no signature explains (it once said "5 files no known signature explains").
+TEST_F(StoreFlow, VerifyCountsAttributedAndUnexplainedDeviationsApart) {
+  const fs::path root = make_host("mixed", false);
+  write(root / "etc/app.conf", "port=2");  // modified: app@1.0 lists the path
+  fs::remove(root / "lib/libx.so");        // removed: app@1.0 lists the path
+  write(root / "bin/app-copy", "v1");      // added, with the content of app@1.0's bin/app
+  write(root / "notes.txt", "hand-made");  // added, nothing explains it
+  write(root / "etc/local.conf", "x=1");   // added, nothing explains it
+  import_signatures(root.string());
+  scan_and_ingest("mixed", root);
+
+  std::string out;
+  ASSERT_EQ(tb("verify --host mixed", &out), 1) << out;
+  EXPECT_NE(out.find("\n  deviations   5 deviating files: 2 that no signature explains, 3 attributed to app@1.0\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("no known signature"), std::string::npos) << out;
+
+  ASSERT_EQ(tb("verify --host mixed --format json", &out), 1) << out;
+  const auto verdict = nlohmann::json::parse(out);
+  const nlohmann::json* deviations = nullptr;
+  for (const auto& r : verdict["reasons"])
+    if (r["problem"] == "deviations") deviations = &r;
+  ASSERT_NE(deviations, nullptr) << out;
+  EXPECT_EQ((*deviations)["count"], 5);
+  EXPECT_EQ((*deviations)["unexplained"], 2);
+  EXPECT_EQ((*deviations)["attributed"], 3);
+  EXPECT_EQ((*deviations)["attributed_to"], nlohmann::json::array({"app@1.0"}));
+}
+
 TEST_F(StoreFlow, RemovedFileMakesTheProductPartial) {
   const fs::path root = make_host("removed", false);
   fs::remove(root / "lib/libx.so");

@@ -627,6 +627,30 @@ TEST(Verify, DeviationsFailUnlessAllowed) {
   EXPECT_TRUE(verify_host(h, {}, req).ok);
 }
 
+// A deviation is attributed when a signature lists its path or has the content found;
+// the reason carries the host's division of its count.
+TEST(Verify, DeviationsAreDividedByAttribution) {
+  std::vector<FileDeviation> devs(5);
+  devs[0].change = Change::added;  // nothing
+  devs[1].owners = {sig("b@1")};   // modified file of b@1
+  devs[2].change = Change::removed;
+  devs[2].owners = {sig("a@1"), sig("b@1")};
+  devs[3].change = Change::added;
+  devs[3].content_owners = {sig("a@1")};  // a copy of a@1's file
+  devs[4].change = Change::added;         // nothing
+  const DeviationAttribution a = attribute_deviations(devs);
+  EXPECT_EQ(a, (DeviationAttribution{2, 3, {sig("a@1"), sig("b@1")}}));
+  EXPECT_EQ(a.total(), 5u);
+
+  HostStatus h = host("a", "c", "active", {{"fix@1", S::complete}});
+  h.deviations = 5;
+  h.attribution = a;
+  const HostVerdict v = verify_host(h, {});
+  ASSERT_EQ(v.reasons.size(), 1u);
+  EXPECT_EQ(v.reasons[0].count, 5u);
+  EXPECT_EQ(v.reasons[0].attribution, a);
+}
+
 TEST(Verify, ClusterIdentityOnlyWhenAsked) {
   HostStatus h = host("a", "c", "active", {});
   VerifyRequest req;

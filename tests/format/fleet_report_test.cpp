@@ -403,7 +403,7 @@ TEST(VerifyReport, TextForOkAndForEveryKindOfReason) {
             "  unexpected   app-fix@1.2  (complete; stage tested)\n"
             "  tampered     mw-sec@2.0  (tampered)\n"
             "  no result    zz@9  (no analysis result)\n"
-            "  deviations   2 files no known signature explains\n"
+            "  deviations   2 deviating files\n"
             "  drift        snapshot v2: 1 added, 0 removed, 2 modified\n");
 
   EXPECT_EQ(verify_report_text(f.hosts[5], verify_host(f.hosts[5], f.stages)),
@@ -419,6 +419,38 @@ TEST(VerifyReport, TextForOkAndForEveryKindOfReason) {
             "host a-2 (cluster (none), role inactive, scan 3 of 2026-11-26T05:55:09.123456789Z): FAILED\n"
             "  no result    zz@9  (no analysis result)\n"
             "  no snapshot  not compared with a cluster snapshot\n");
+}
+
+// The deviation count divided as the host's status divides it: each part counts what it
+// names (the whole once said "N files no known signature explains", attributed ones included).
+TEST(VerifyReport, DeviationsAreCountedByWhatExplainsThem) {
+  const SmallFleet f;
+  HostStatus h = f.hosts[0];
+  h.deviations = 7;
+  h.attribution = DeviationAttribution{4, 3, {sig("curl@7.88.1-10+deb12u15"), sig("tzdata@2024a")}};
+  EXPECT_EQ(verify_report_text(h, verify_host(h, f.stages)),
+            "host a-1 (cluster alpha, role active, scan 3 of 2026-11-26T05:55:09.123456789Z): FAILED\n"
+            "  deviations   7 deviating files: 4 that no signature explains, 3 attributed to "
+            "curl@7.88.1-10+deb12u15, tzdata@2024a\n");
+  const json j = json::parse(verify_report_json(h, verify_host(h, f.stages)));
+  EXPECT_EQ(j["reasons"][0], (json{{"problem", "deviations"},
+                                   {"count", 7},
+                                   {"unexplained", 4},
+                                   {"attributed", 3},
+                                   {"attributed_to", {"curl@7.88.1-10+deb12u15", "tzdata@2024a"}}}));
+
+  h.deviations = 1;
+  h.attribution = DeviationAttribution{1, 0, {}};
+  EXPECT_NE(verify_report_text(h, verify_host(h, f.stages))
+                .find("  deviations   1 deviating file: 1 that no "
+                      "signature explains\n"),
+            std::string::npos);
+  h.deviations = 8;
+  h.attribution = DeviationAttribution{0, 8, {}};
+  for (int i = 0; i < 7; ++i) h.attribution->signatures.push_back(sig("p" + std::to_string(i) + "@1"));
+  EXPECT_NE(verify_report_text(h, verify_host(h, f.stages))
+                .find("  deviations   8 deviating files: 8 attributed to p0@1, p1@1, p2@1, p3@1, p4@1 and 2 more\n"),
+            std::string::npos);
 }
 
 TEST(VerifyReport, JsonParsesBack) {
