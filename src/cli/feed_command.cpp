@@ -39,6 +39,9 @@ std::vector<std::string> feed_poll_lines(const FeedPoll& poll) {
     lines.push_back(fmt::format("imported {} {}{} ({} records) as signature {} from {}", to_string(i.kind),
                                 printable(i.ref.id()), i.patches ? " of " + printable(i.patches->id()) : "",
                                 i.records, i.id, printable(i.path)));
+    for (const SignatureRef& ref : i.relinked)
+      lines.push_back(
+          fmt::format("re-linked {} after {} (older) was stored", printable(ref.id()), printable(i.ref.id())));
   }
   for (const FeedFailure& f : poll.failed) lines.push_back(fmt::format("failed {}: {}", printable(f.path), printable(f.reason)));
   if (!poll.imported.empty() || !poll.failed.empty() || poll.duplicates != 0)

@@ -15,11 +15,12 @@
 #include "sources/archive_source.h"
 #include "sources/deb_source.h"
 #include "sources/directory_source.h"
-#include "sources/package_verifier.h"
 #include "sources/package_format.h"
+#include "sources/package_verifier.h"
 #include "sources/relations.h"
 #include "sources/rpm_source.h"
 #include "sources/swid_source.h"
+#include "store/release_links.h"  // describe_relations()
 #include "store/sqlite_store.h"
 
 namespace tb {
@@ -259,12 +260,15 @@ class PackageImport {
     return nullptr;
   }
 
+  // A package's relations follow the version order of its releases (the store re-links
+  // the stored ones of its name) unless the command line gives them.
   void store(const std::string& path, Signature signature, std::optional<VersionScheme> scheme) {
     SignatureInfo& info = signature.info;
     const SignatureInfo* stored = find_known(info.ref);
     if (overrides_.any()) overrides_.apply(info);
-    else if (scheme && stored == nullptr) infer_package_relations(info, known_, *scheme);
-    auto id = store_.put_signature(signature);
+    else if (scheme && stored == nullptr)
+      info.linked_by = scheme;
+    auto id = info.linked_by ? store_.put_release(signature, link_releases) : store_.put_signature(signature);
     if (!id) {
       failed(path, id.error().message);
       return;
@@ -274,18 +278,23 @@ class PackageImport {
       if (!quiet_) fmt::print("already stored: {} (signature {})\n", printable(info.ref.id()), *id);
       return;
     }
-    if (!quiet_) {
-      std::string relation;
-      if (info.patches) relation = " of " + info.patches->id();
-      if (!info.supersedes.empty()) {
-        relation += ", superseding ";
-        for (std::size_t k = 0; k < info.supersedes.size(); ++k)
-          relation += (k != 0 ? ", " : "") + info.supersedes[k].id();
-      }
-      fmt::print("imported {} {}{} ({} records) as signature {}{}\n", to_string(info.kind), printable(info.ref.id()),
-                 printable(relation), signature.manifest.size(), *id, printable(describe_provenance(info.provenance)));
+    std::vector<SignatureRef> relinked;
+    if (info.linked_by)
+      relinked = link_into(info, known_);  // what the store did, in known_
+    else
+      known_.push_back(info);
+    if (quiet_) return;
+    std::string relation;
+    if (info.patches) relation = " of " + info.patches->id();
+    if (!info.supersedes.empty()) {
+      relation += ", superseding ";
+      for (std::size_t k = 0; k < info.supersedes.size(); ++k)
+        relation += (k != 0 ? ", " : "") + info.supersedes[k].id();
     }
-    known_.push_back(std::move(info));
+    fmt::print("imported {} {}{} ({} records) as signature {}{}\n", to_string(info.kind), printable(info.ref.id()),
+               printable(relation), signature.manifest.size(), *id, printable(describe_provenance(info.provenance)));
+    for (const SignatureRef& ref : relinked)
+      fmt::print("re-linked {}: now {}\n", printable(ref.id()), printable(store::describe_relations(*find_known(ref))));
   }
 
   Store& store_;
@@ -334,12 +343,25 @@ void collect(const std::vector<std::string>& sources, std::vector<Item>& items, 
   }
 }
 
+// The releases of each package in version order, so each is linked as it is stored (the
+// store would re-link them in any order, at the cost of an audit entry per change).
+std::vector<Item> in_release_order(std::vector<Item> items) {
+  std::vector<std::string> paths;
+  paths.reserve(items.size());
+  for (const Item& item : items) paths.push_back(item.path);
+  std::vector<Item> out;
+  out.reserve(items.size());
+  for (const std::size_t i : release_order(paths)) out.push_back(std::move(items[i]));
+  return out;
+}
+
 int import_packages(const StoreArgs& s, const ImportArgs& a, const Overrides& overrides, const PackageVerifier& verifier) {
   std::vector<Item> items;
   std::vector<Failure> failures;
   std::size_t skipped = 0;
   collect(a.sources, items, failures, skipped);
   if (items.empty() && failures.empty()) return usage_error("no package (.deb, .rpm, SWID tag) found");
+  items = in_release_order(std::move(items));
 
   // Each package is its own transaction, committed without an fsync: a bulk import can be
   // replayed (it is idempotent), and one fsync per small package would cost more than

@@ -28,6 +28,16 @@ std::optional<ProvenanceMethod> provenance_method_from_string(std::string_view n
   return std::nullopt;
 }
 
+std::string_view to_string(VersionScheme scheme) noexcept {
+  return scheme == VersionScheme::rpm ? "rpm" : "debian";
+}
+
+std::optional<VersionScheme> version_scheme_from_string(std::string_view name) noexcept {
+  if (name == "debian") return VersionScheme::debian;
+  if (name == "rpm") return VersionScheme::rpm;
+  return std::nullopt;
+}
+
 std::optional<SignatureRef> SignatureRef::parse(std::string_view id) {
   const std::size_t at = id.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == id.size()) return std::nullopt;

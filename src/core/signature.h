@@ -53,6 +53,15 @@ struct SignatureProvenance {
   bool operator==(const SignatureProvenance&) const = default;
 };
 
+// The version order of a package format: how releases of one package sort
+// (sources/version_order.h compares versions in it).
+enum class VersionScheme : std::uint8_t {
+  debian,  // dpkg: [epoch:]upstream[-revision], Debian policy 5.6.12 ('~' sorts before all)
+  rpm,     // rpm: [epoch:]version-release compared with rpmvercmp
+};
+std::string_view to_string(VersionScheme scheme) noexcept;  // "debian", "rpm"
+std::optional<VersionScheme> version_scheme_from_string(std::string_view name) noexcept;
+
 struct SignatureInfo {
   SignatureRef ref;
   std::string vendor;
@@ -68,6 +77,12 @@ struct SignatureInfo {
   std::vector<std::string> config_paths;   // byte order, unique
   std::string tag_id;                      // SWID tags: the tag's tagId (how patch tags link); else empty
   SignatureProvenance provenance;          // the package's own signature, when verified on import
+  // Set when kind, patches and supersedes follow the version order of the stored releases
+  // of this package (sources/relations.h link_releases): derived, they are re-linked each
+  // time a release of the same name is stored (Store::put_release), so a release imported
+  // after newer ones still takes its place. nullopt: the relations were given (command
+  // line, SWID tag links) and nothing changes them. The manifest is immutable either way.
+  std::optional<VersionScheme> linked_by;
   bool operator==(const SignatureInfo&) const = default;
 
   bool is_config(std::string_view path) const;

@@ -287,4 +287,34 @@ Expected<DebPackage> read_deb(const std::string& path, const ArchiveLimits& limi
   return out;
 }
 
+Expected<DebControl> read_deb_control(const std::string& path) {
+  auto file = PackageFile::open(path);
+  if (!file) return tl::unexpected(file.error());
+  ArchiveLimits limits;
+  limits.max_entries = 64;
+  auto ar = ArchiveReader::open(*file, kArchiveAr, path, limits);
+  if (!ar) return fail(ar.error().code, path + ": not a Debian package (" + ar.error().message + ")");
+  for (;;) {
+    auto next = ar->next();
+    if (!next) return tl::unexpected(next.error());
+    if (*next == nullptr) return fail(ErrorCode::parse, path + ": no control.tar member");
+    if (!starts_with((*next)->path, "control.tar")) continue;
+    auto inner = ArchiveReader::open_entry(*ar, kArchiveTar, path, ArchiveLimits{});
+    if (!inner) return tl::unexpected(inner.error());
+    for (;;) {
+      auto entry = inner->next();
+      if (!entry) return tl::unexpected(entry.error());
+      if (*entry == nullptr) return fail(ErrorCode::parse, path + ": no control file");
+      std::string_view n = (*entry)->path;
+      while (starts_with(n, "./")) n.remove_prefix(2);
+      if (n != "control" || (*entry)->type != FileType::file) continue;
+      auto text = inner->read_all(kMaxControlBytes);
+      if (!text) return tl::unexpected(text.error());
+      auto control = parse_deb_control(*text);
+      if (!control) return fail(ErrorCode::parse, path + ": " + control.error().message);
+      return control;
+    }
+  }
+}
+
 }  // namespace tb

@@ -45,4 +45,8 @@ struct DebPackage {
 // read_archive_tree() refuses.
 Expected<DebPackage> read_deb(const std::string& path, const ArchiveLimits& limits = {});
 
+// Reads only the control file of a .deb (the first members of the container: cheap), for
+// ordering releases before importing them. Checks nothing else: read_deb() does.
+Expected<DebControl> read_deb_control(const std::string& path);
+
 }  // namespace tb

@@ -128,13 +128,17 @@ class PollImport {
       return;
     }
     const bool stored = std::any_of(known_.begin(), known_.end(), [&](const SignatureInfo& k) { return k.ref == info.ref; });
-    if (scheme && !stored) infer_package_relations(info, known_, *scheme);
-    auto id = store_.put_signature(signature);
+    if (scheme && !stored) info.linked_by = scheme;  // the store re-links the releases of the name
+    auto id = info.linked_by ? store_.put_release(signature, link_releases) : store_.put_signature(signature);
     if (!id) return failed(path, id.error().message);
-    result_.imported.push_back(
-        FeedImport{path, info.ref, info.kind, info.patches, *id, signature.manifest.size(), stored});
     if (info.source_sha256) stored_files_.insert(*info.source_sha256);
-    if (!stored) known_.push_back(std::move(info));
+    std::vector<SignatureRef> relinked;
+    if (info.linked_by)
+      relinked = link_into(info, known_);  // what the store did, in known_
+    else if (!stored)
+      known_.push_back(info);
+    result_.imported.push_back(FeedImport{path, info.ref, info.kind, info.patches, *id, signature.manifest.size(),
+                                          stored, std::move(relinked)});
   }
 
   Store& store_;
@@ -197,7 +201,10 @@ Expected<FeedPoll> FeedWatcher::poll_once() {
   auto known = store_.signature_infos();
   if (!known) return fail(known.error().code, "reading the stored signatures: " + known.error().message);
   PollImport import(store_, std::move(*known), options_, result);
-  for (const Candidate& f : ready) {
+  std::vector<std::string> paths;
+  for (const Candidate& f : ready) paths.push_back(f.path);
+  for (const std::size_t i : release_order(paths)) {  // each package's releases in version order
+    const Candidate& f = ready[i];
     import.package(f.path);
     pending_.erase(f.path);
     handled_[f.path] = FileState{f.size, f.mtime_ns};

@@ -48,6 +48,7 @@ struct FeedImport {
   std::int64_t id = 0;           // the stored signature
   std::uint64_t records = 0;
   bool already_stored = false;   // name@version was stored with the same files (another build)
+  std::vector<SignatureRef> relinked;  // stored releases whose relations this one changed (an older release)
 };
 
 struct FeedFailure {

@@ -162,25 +162,65 @@ struct HeaderFile {
 
 }  // namespace
 
-Expected<RpmPackage> read_rpm(const std::string& path, const ArchiveLimits& limits) {
-  auto file = PackageFile::open(path);
-  if (!file) return tl::unexpected(file.error());
-  auto lead = file->read_exact(kLeadBytes, "lead");
+namespace {
+
+// The lead, signature header and main header at the start of a package file.
+struct RpmHeaders {
+  std::string lead;
+  RawHeader signature, main;
+};
+
+Expected<RpmHeaders> read_headers(PackageFile& file, const std::string& path) {
+  RpmHeaders out;
+  auto lead = file.read_exact(kLeadBytes, "lead");
   if (!lead) return tl::unexpected(lead.error());
   if (std::memcmp(lead->data(), kLeadMagic, sizeof kLeadMagic) != 0)
     return fail(ErrorCode::parse, path + ": not an RPM package (bad lead magic)");
   const int major = static_cast<unsigned char>((*lead)[4]);
   if (major != 3 && major != 4) return fail(ErrorCode::parse, path + ": unsupported RPM format " + std::to_string(major));
-
-  auto signature = read_header(*file, path, "signature header");
+  out.lead = std::move(*lead);
+  auto signature = read_header(file, path, "signature header");
   if (!signature) return tl::unexpected(signature.error());
   const std::size_t pad = (8 - signature->magic_and_blob.size() % 8) % 8;
   if (pad != 0) {
-    auto padding = file->read_exact(pad, "signature header");
+    auto padding = file.read_exact(pad, "signature header");
     if (!padding) return tl::unexpected(padding.error());
   }
-  auto main = read_header(*file, path, "header");
+  out.signature = std::move(*signature);
+  auto main = read_header(file, path, "header");
   if (!main) return tl::unexpected(main.error());
+  out.main = std::move(*main);
+  return out;
+}
+
+// "[E:]V-R": how signatures name an rpm's version.
+std::string evr_of(Header h) {
+  std::string evr = string_tag(h, RPMTAG_VERSION) + "-" + string_tag(h, RPMTAG_RELEASE);
+  if (headerIsEntry(h, RPMTAG_EPOCH) != 0) evr = std::to_string(headerGetNumber(h, RPMTAG_EPOCH)) + ":" + evr;
+  return evr;
+}
+
+}  // namespace
+
+Expected<RpmIdentity> read_rpm_identity(const std::string& path) {
+  auto file = PackageFile::open(path);
+  if (!file) return tl::unexpected(file.error());
+  auto headers = read_headers(*file, path);
+  if (!headers) return tl::unexpected(headers.error());
+  Header h = headers->main.header.get();
+  RpmIdentity out{string_tag(h, RPMTAG_NAME), evr_of(h), string_tag(h, RPMTAG_ARCH)};
+  if (out.name.empty()) return fail(ErrorCode::parse, path + ": the header lacks a name");
+  return out;
+}
+
+Expected<RpmPackage> read_rpm(const std::string& path, const ArchiveLimits& limits) {
+  auto file = PackageFile::open(path);
+  if (!file) return tl::unexpected(file.error());
+  auto headers = read_headers(*file, path);
+  if (!headers) return tl::unexpected(headers.error());
+  const std::string* lead = &headers->lead;
+  RawHeader* signature = &headers->signature;
+  RawHeader* main = &headers->main;
   Header h = main->header.get();
 
   // The signature header carries the SHA-256 of the main header: a flipped byte there
@@ -199,9 +239,7 @@ Expected<RpmPackage> read_rpm(const std::string& path, const ArchiveLimits& limi
   out.source_rpm = string_tag(h, RPMTAG_SOURCERPM);
   if (out.source_rpm.empty() || static_cast<unsigned char>((*lead)[7]) == 1)
     return fail(ErrorCode::invalid_argument, path + ": a source package (nothing of it is installed)");
-  std::string evr = version + "-" + release;
-  if (headerIsEntry(h, RPMTAG_EPOCH) != 0) evr = std::to_string(headerGetNumber(h, RPMTAG_EPOCH)) + ":" + evr;
-  info.ref = SignatureRef{name, evr};
+  info.ref = SignatureRef{name, evr_of(h)};
   info.architecture = string_tag(h, RPMTAG_ARCH);
   info.vendor = string_tag(h, RPMTAG_VENDOR);
   if (info.vendor.empty()) info.vendor = string_tag(h, RPMTAG_PACKAGER);

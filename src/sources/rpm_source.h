@@ -33,4 +33,11 @@ struct RpmPackage {
 // part of the signature.
 Expected<RpmPackage> read_rpm(const std::string& path, const ArchiveLimits& limits = {});
 
+// The name, [E:]V-R and architecture of a binary .rpm, from its header alone (cheap), for
+// ordering releases before importing them. Checks little: read_rpm() does.
+struct RpmIdentity {
+  std::string name, version, architecture;
+};
+Expected<RpmIdentity> read_rpm_identity(const std::string& path);
+
 }  // namespace tb

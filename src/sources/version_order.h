@@ -2,16 +2,12 @@
 // the newer one (product/patch relations between imports).
 #pragma once
 
-#include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace tb {
+#include "core/signature.h"  // VersionScheme
 
-enum class VersionScheme : std::uint8_t {
-  debian,  // dpkg: [epoch:]upstream[-revision], Debian policy 5.6.12 ('~' sorts before all)
-  rpm,     // rpm: [epoch:]version-release compared with rpmvercmp
-};
+namespace tb {
 
 // <0 when a is older than b, 0 when equal in the scheme's order, >0 when newer.
 int compare_debian_versions(std::string_view a, std::string_view b);

@@ -356,6 +356,12 @@ BEGIN
 END
 $do$;
 )sql"},
+    {14, "relations of package releases follow their version order", R"sql(
+-- As SQLite's migration 14: the version order a signature's relations follow, re-linked by
+-- put_release(); '' when they were given.
+ALTER TABLE signatures ADD COLUMN linked_by text COLLATE "C" NOT NULL DEFAULT ''
+  CHECK (linked_by IN ('', 'debian', 'rpm'));
+)sql"},
 };
 
 constexpr int kLatest = kMigrations[std::size(kMigrations) - 1].version;

@@ -21,6 +21,7 @@
 
 #include "store/pg_util.h"
 #include "store/postgres_store.h"
+#include "store/release_links.h"
 #include "store/store.h"
 
 namespace tb::pg {
@@ -76,7 +77,7 @@ struct ScanManifest {
 // one for their transaction, as SQLite's single writer serialised them.
 inline constexpr std::int64_t kTokensLock = 0x7462000000000001;   // tokens, enrolment
 inline constexpr std::int64_t kFleetLock = 0x7462000000000002;    // clusters, hosts, snapshots, stages
-inline constexpr std::int64_t kSignatureLock = 0x7462000000000003;  // put_signature
+inline constexpr std::int64_t kSignatureLock = 0x7462000000000003;  // put_signature, put_release
 
 class PostgresStore final : public Store {
  public:
@@ -98,7 +99,8 @@ class PostgresStore final : public Store {
   Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) override;
   Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) override;
   Expected<std::vector<HostListing>> list_hosts() override;
-  Expected<std::int64_t> put_signature(const Signature& signature) override;
+  Expected<std::int64_t> put_signature(const Signature& signature) override { return put_release(signature, {}); }
+  Expected<std::int64_t> put_release(const Signature& signature, const ReleaseLinker& link) override;
   Expected<std::vector<Signature>> signatures() override;
   Expected<std::vector<SignatureInfo>> signature_infos() override;
   Expected<std::optional<StoredSignature>> find_signature(const SignatureRef& ref) override;
@@ -151,6 +153,9 @@ class PostgresStore final : public Store {
 
   // Core tables (postgres_store.cpp), inside the caller's transaction.
   std::int64_t host_id(pqxx::transaction_base& tx, const std::string& name);  // creating it
+  // put_release()'s steps, inside its transaction (holding kSignatureLock).
+  std::int64_t insert_signature(pqxx::transaction_base& tx, const SignatureInfo& info, std::int64_t manifest);
+  void relink(pqxx::transaction_base& tx, const store::Relink& relink, const SignatureRef& cause);
   std::int64_t put_manifest(pqxx::transaction_base& tx, const Manifest& manifest,
                             std::span<const ManifestChunkRef> known = {});
   Manifest get_manifest(pqxx::transaction_base& tx, std::int64_t id);

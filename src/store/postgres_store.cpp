@@ -92,11 +92,13 @@ T value(Expected<T> e) {
 }
 
 // Every signature's metadata, with the columns signature_info() reads.
-const std::string kSelectSignatureInfos =
+const std::string kSignatureInfoColumns =
     "SELECT s.name, s.version, s.kind, s.vendor, s.patches, s.supersedes, s.install_root, s.source,"
     " s.source_sha256, s.manifest_id, s.architecture, s.config_paths, s.tag_id,"
-    " p.method, p.signer_fingerprint, p.signer_key_id, p.origin, p.suite, p.codename, p.release_sha256"
-    " FROM signatures s LEFT JOIN signature_provenance p ON p.signature_id = s.id ORDER BY s.id";
+    " p.method, p.signer_fingerprint, p.signer_key_id, p.origin, p.suite, p.codename, p.release_sha256,"
+    " s.linked_by FROM signatures s LEFT JOIN signature_provenance p ON p.signature_id = s.id";
+const std::string kSelectSignatureInfos = kSignatureInfoColumns + " ORDER BY s.id";
+const std::string kSelectSignatureInfosNamed = kSignatureInfoColumns + " WHERE s.name = $1 ORDER BY s.id";
 
 SignatureInfo signature_info(const pqxx::row& r) {
   SignatureInfo info;
@@ -113,6 +115,10 @@ SignatureInfo signature_info(const pqxx::row& r) {
   info.architecture = text(r[10]);
   if (!r[11].is_null()) info.config_paths = value(store::decode_strings(bytes(r[11])));
   info.tag_id = text(r[12]);
+  if (const std::string by = text(r[20]); !by.empty()) {  // relations follow the version order (migration 14)
+    info.linked_by = version_scheme_from_string(by);
+    if (!info.linked_by) raise(ErrorCode::parse, "corrupt signature version order in the store");
+  }
   if (!r[13].is_null()) {  // verified on import (migration 8)
     SignatureProvenance& p = info.provenance;
     auto method = provenance_method_from_string(text(r[13]));
@@ -622,7 +628,44 @@ Expected<std::vector<HostListing>> PostgresStore::list_hosts() {
 
 // ---- signatures ---------------------------------------------------------------------
 
-Expected<std::int64_t> PostgresStore::put_signature(const Signature& sig) {
+std::int64_t PostgresStore::insert_signature(pqxx::transaction_base& tx, const SignatureInfo& info,
+                                             std::int64_t manifest) {
+  std::vector<std::string> supersedes;
+  for (const SignatureRef& ref : info.supersedes) supersedes.push_back(ref.id());
+  const std::string no_digest;
+  const std::int64_t id =
+      exec(tx,
+           "INSERT INTO signatures(name, version, kind, vendor, patches, supersedes, install_root, source,"
+           " source_sha256, manifest_id, architecture, config_paths, tag_id, linked_by)"
+           " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, NULLIF($9, ''::bytea), $10, $11,"
+           " NULLIF($12, ''::bytea), $13, $14) RETURNING id",
+           info.ref.name, info.ref.version, str(to_string(info.kind)), info.vendor,
+           info.patches ? info.patches->id() : std::string(), bin(store::encode_strings(supersedes)), info.install_root,
+           info.source, info.source_sha256 ? bin(*info.source_sha256) : bin(no_digest), manifest, info.architecture,
+           bin(info.config_paths.empty() ? std::string() : store::encode_strings(info.config_paths)), info.tag_id,
+           info.linked_by ? str(to_string(*info.linked_by)) : std::string())[0][0]
+          .as<std::int64_t>();
+  if (const SignatureProvenance& p = info.provenance; p.verified())
+    exec(tx,
+         "INSERT INTO signature_provenance(signature_id, method, signer_fingerprint, signer_key_id, origin, suite,"
+         " codename, release_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''::bytea))",
+         id, str(to_string(p.method)), p.signer_fingerprint, p.signer_key_id, p.origin, p.suite, p.codename,
+         p.release_sha256 ? bin(*p.release_sha256) : bin(no_digest));
+  return id;
+}
+
+void PostgresStore::relink(pqxx::transaction_base& tx, const store::Relink& r, const SignatureRef& cause) {
+  const SignatureInfo& info = r.after;
+  std::vector<std::string> supersedes;
+  for (const SignatureRef& ref : info.supersedes) supersedes.push_back(ref.id());
+  exec(tx,
+       "UPDATE signatures SET kind = $1, patches = NULLIF($2, ''), supersedes = $3 WHERE name = $4 AND version = $5",
+       str(to_string(info.kind)), info.patches ? info.patches->id() : std::string(),
+       bin(store::encode_strings(supersedes)), info.ref.name, info.ref.version);
+  audit(tx, store::kRelinkActor, store::kRelinkAction, info.ref.id(), store::relink_detail(r.before, r.after, cause));
+}
+
+Expected<std::int64_t> PostgresStore::put_release(const Signature& sig, const ReleaseLinker& link) {
   const SignatureInfo& info = sig.info;
   return guarded("cannot store signature " + info.ref.id(), [&]() -> std::int64_t {
     pqxx::work tx(conn());
@@ -637,28 +680,14 @@ Expected<std::int64_t> PostgresStore::put_signature(const Signature& sig) {
             "signature " + info.ref.id() +
                 " is already stored with different files; signatures are immutable, store it under a new version");
     }
-    const std::int64_t manifest = put_manifest(tx, sig.manifest);
-    std::vector<std::string> supersedes;
-    for (const SignatureRef& ref : info.supersedes) supersedes.push_back(ref.id());
-    const std::string no_digest;
-    const std::int64_t id =
-        exec(tx,
-             "INSERT INTO signatures(name, version, kind, vendor, patches, supersedes, install_root, source,"
-             " source_sha256, manifest_id, architecture, config_paths, tag_id)"
-             " VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8, NULLIF($9, ''::bytea), $10, $11,"
-             " NULLIF($12, ''::bytea), $13) RETURNING id",
-             info.ref.name, info.ref.version, str(to_string(info.kind)), info.vendor,
-             info.patches ? info.patches->id() : std::string(), bin(store::encode_strings(supersedes)),
-             info.install_root, info.source, info.source_sha256 ? bin(*info.source_sha256) : bin(no_digest), manifest,
-             info.architecture, bin(info.config_paths.empty() ? std::string() : store::encode_strings(info.config_paths)),
-             info.tag_id)[0][0]
-            .as<std::int64_t>();
-    if (const SignatureProvenance& p = info.provenance; p.verified())
-      exec(tx,
-           "INSERT INTO signature_provenance(signature_id, method, signer_fingerprint, signer_key_id, origin, suite,"
-           " codename, release_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, NULLIF($8, ''::bytea))",
-           id, str(to_string(p.method)), p.signer_fingerprint, p.signer_key_id, p.origin, p.suite, p.codename,
-           p.release_sha256 ? bin(*p.release_sha256) : bin(no_digest));
+    store::ReleaseLinks links{info, {}};
+    if (link) {
+      std::vector<SignatureInfo> stored;
+      for (const auto& row : exec(tx, kSelectSignatureInfosNamed, info.ref.name)) stored.push_back(signature_info(row));
+      links = value(store::link_release(info, std::move(stored), link));
+    }
+    const std::int64_t id = insert_signature(tx, links.incoming, put_manifest(tx, sig.manifest));
+    for (const store::Relink& r : links.relinked) relink(tx, r, info.ref);
     tx.commit();
     return id;
   });

@@ -64,10 +64,12 @@ class FleetTables {
   Expected<bool> claim_nonce(std::string_view host, std::string_view nonce, std::int64_t time,
                              std::int64_t forget_before);
 
- private:
-  Expected<std::int64_t> cluster_id(std::string_view name);  // not_found when unknown
+  // Adds an audit_log entry (in the caller's transaction, when one is open).
   Expected<void> audit(std::string_view actor, std::string_view action, std::string_view object,
                        std::string_view detail);
+
+ private:
+  Expected<std::int64_t> cluster_id(std::string_view name);  // not_found when unknown
   // The ids of every stored signature, ascending; reloaded when the generation moves.
   Expected<const std::vector<std::int64_t>*> signature_ids(std::int64_t generation);
 

@@ -363,6 +363,14 @@ DROP TABLE manifest_chunks;
 -- SQLite store has no round trips to save. Numbered all the same: the two schemas' versions
 -- stay equal (trustbase migrate copies between equal versions only).
 )sql"},
+    {14, "relations of package releases follow their version order", R"sql(
+-- The version order ('debian', 'rpm') a signature's kind, patches and supersedes follow
+-- (core/signature.h SignatureInfo::linked_by): derived, they are re-linked in place when a
+-- release of the same name is stored (Store::put_release), in that write's transaction.
+-- '': the relations were given (command line, SWID tag links), never changed. Signatures
+-- stored before keep theirs as given.
+ALTER TABLE signatures ADD COLUMN linked_by TEXT NOT NULL DEFAULT '' CHECK (linked_by IN ('', 'debian', 'rpm'));
+)sql"},
 };
 
 constexpr int kLatest = std::size(kMigrations) == 0 ? 0 : kMigrations[std::size(kMigrations) - 1].version;

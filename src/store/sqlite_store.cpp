@@ -1,12 +1,13 @@
 #include "store/sqlite_store.h"
 
-#include <openssl/rand.h>
-
 #include <chrono>
 #include <string>
 #include <utility>
 
+#include <openssl/rand.h>
+
 #include "store/chunk_codec.h"
+#include "store/release_links.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_fleet.h"
 #include "store/sqlite_schema.h"
@@ -92,7 +93,8 @@ class SqliteStore final : public Store {
   Expected<std::optional<std::int64_t>> latest_scan(std::string_view host_name) override;
   Expected<std::vector<ScanListing>> list_scans(std::string_view host_name) override;
   Expected<std::vector<HostListing>> list_hosts() override;
-  Expected<std::int64_t> put_signature(const Signature& signature) override;
+  Expected<std::int64_t> put_signature(const Signature& signature) override { return put_release(signature, {}); }
+  Expected<std::int64_t> put_release(const Signature& signature, const ReleaseLinker& link) override;
   Expected<std::vector<Signature>> signatures() override;
   Expected<std::vector<SignatureInfo>> signature_infos() override;
   Expected<std::uint64_t> signature_count() override;
@@ -166,6 +168,11 @@ class SqliteStore final : public Store {
   // written) when the store has no such chunk.
   Expected<Manifest> get_manifest(std::int64_t id);
   Expected<std::int64_t> insert_scan(std::int64_t host, std::int64_t manifest, const ScanDocument& scan);
+  // put_release()'s steps, inside its transaction.
+  Expected<std::optional<std::int64_t>> stored_signature_id(const Signature& signature);
+  Expected<std::vector<SignatureInfo>> signature_infos_named(const std::string& name);
+  Expected<std::int64_t> insert_signature(const SignatureInfo& info, std::int64_t manifest);
+  Expected<void> relink(const store::Relink& relink, const SignatureRef& cause);
   Expected<void> put_inventory(std::int64_t scan_id, const PackageInventory& inventory);
 
   Db db_;
@@ -558,64 +565,6 @@ Expected<std::vector<HostListing>> SqliteStore::list_hosts() {
   }
 }
 
-Expected<std::int64_t> SqliteStore::put_signature(const Signature& sig) {
-  const SignatureInfo& info = sig.info;
-  auto tx = Transaction::begin(db_);
-  if (!tx) return tl::unexpected(tx.error());
-  {
-    auto stmt = db_.cached(
-        "SELECT s.id, m.digest FROM signatures s JOIN manifests m ON m.id = s.manifest_id"
-        " WHERE s.name = ? AND s.version = ?");
-    if (!stmt) return tl::unexpected(stmt.error());
-    Use q(**stmt);
-    q->bind_text(1, info.ref.name).bind_text(2, info.ref.version);
-    auto row = q->step();
-    if (!row) return tl::unexpected(row.error());
-    if (*row) {
-      const std::int64_t existing = q->column_int(0);
-      if (q->column_blob(1) == digest_bytes(manifest_digest(sig.manifest))) return existing;  // same: idempotent
-      return fail(ErrorCode::invalid_argument,
-                  "signature " + info.ref.id() +
-                      " is already stored with different files; signatures are immutable, store it under a new version");
-    }
-  }
-  auto manifest = put_manifest(sig.manifest);
-  if (!manifest) return manifest;
-  std::vector<std::string> supersedes;
-  for (const SignatureRef& ref : info.supersedes) supersedes.push_back(ref.id());
-  const std::string supersedes_blob = store::encode_strings(supersedes);
-  const std::string config_blob = store::encode_strings(info.config_paths);
-  auto id = insert(
-      "INSERT INTO signatures(name, version, kind, vendor, patches, supersedes, install_root, source,"
-      " source_sha256, manifest_id, architecture, config_paths, tag_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-      [&](Stmt& q) {
-        q.bind_text(1, info.ref.name).bind_text(2, info.ref.version).bind_text(3, to_string(info.kind));
-        q.bind_text(4, info.vendor);
-        if (info.patches) q.bind_text(5, info.patches->id()); else q.bind_null(5);
-        q.bind_blob(6, supersedes_blob).bind_text(7, info.install_root).bind_text(8, info.source);
-        if (info.source_sha256) q.bind_blob(9, digest_bytes(*info.source_sha256)); else q.bind_null(9);
-        q.bind(10, *manifest);
-        q.bind_text(11, info.architecture);
-        if (info.config_paths.empty()) q.bind_null(12); else q.bind_blob(12, config_blob);
-        q.bind_text(13, info.tag_id);
-      });
-  if (!id) return fail(id.error().code, "cannot store signature " + info.ref.id() + ": " + id.error().message);
-  if (const SignatureProvenance& p = info.provenance; p.verified()) {
-    auto row = insert(
-        "INSERT INTO signature_provenance(signature_id, method, signer_fingerprint, signer_key_id, origin, suite,"
-        " codename, release_sha256) VALUES (?,?,?,?,?,?,?,?)",
-        [&](Stmt& q) {
-          q.bind(1, *id).bind_text(2, to_string(p.method)).bind_text(3, p.signer_fingerprint);
-          q.bind_text(4, p.signer_key_id).bind_text(5, p.origin).bind_text(6, p.suite).bind_text(7, p.codename);
-          if (p.release_sha256) q.bind_blob(8, digest_bytes(*p.release_sha256)); else q.bind_null(8);
-        });
-    if (!row)
-      return fail(row.error().code, "cannot store the provenance of signature " + info.ref.id() + ": " + row.error().message);
-  }
-  if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
-  return id;
-}
-
 Expected<SignatureRef> parse_ref(std::string_view id) {
   auto ref = SignatureRef::parse(id);
   if (!ref) return fail(ErrorCode::parse, "corrupt signature reference in the store: " + std::string(id));
@@ -623,11 +572,13 @@ Expected<SignatureRef> parse_ref(std::string_view id) {
 }
 
 // Every signature's metadata, with the columns read_signature_info() expects.
-constexpr const char* kSelectSignatureInfos =
+const std::string kSignatureInfoColumns =
     "SELECT s.name, s.version, s.kind, s.vendor, s.patches, s.supersedes, s.install_root, s.source,"
     " s.source_sha256, s.manifest_id, s.architecture, s.config_paths, s.tag_id,"
-    " p.method, p.signer_fingerprint, p.signer_key_id, p.origin, p.suite, p.codename, p.release_sha256"
-    " FROM signatures s LEFT JOIN signature_provenance p ON p.signature_id = s.id ORDER BY s.id";
+    " p.method, p.signer_fingerprint, p.signer_key_id, p.origin, p.suite, p.codename, p.release_sha256,"
+    " s.linked_by FROM signatures s LEFT JOIN signature_provenance p ON p.signature_id = s.id";
+const std::string kSelectSignatureInfos = kSignatureInfoColumns + " ORDER BY s.id";
+const std::string kSelectSignatureInfosNamed = kSignatureInfoColumns + " WHERE s.name = ? ORDER BY s.id";
 
 // One row of kSelectSignatureInfos.
 Expected<SignatureInfo> read_signature_info(Stmt& row) {
@@ -664,6 +615,10 @@ Expected<SignatureInfo> read_signature_info(Stmt& row) {
     info.config_paths = std::move(*config);
   }
   info.tag_id = q->column_text(12);
+  if (const std::string by = q->column_text(20); !by.empty()) {  // relations follow the version order (migration 14)
+    info.linked_by = version_scheme_from_string(by);
+    if (!info.linked_by) return fail(ErrorCode::parse, "corrupt signature version order in the store");
+  }
   if (!q->column_is_null(13)) {  // verified on import (migration 8)
     SignatureProvenance& p = info.provenance;
     auto method = provenance_method_from_string(q->column_text(13));
@@ -685,7 +640,7 @@ Expected<SignatureInfo> read_signature_info(Stmt& row) {
 }
 
 Expected<std::vector<SignatureInfo>> SqliteStore::signature_infos() {
-  auto stmt = db_.cached(kSelectSignatureInfos);
+  auto stmt = db_.cached(kSelectSignatureInfos.c_str());
   if (!stmt) return tl::unexpected(stmt.error());
   Use q(**stmt);
   std::vector<SignatureInfo> out;
@@ -699,10 +654,139 @@ Expected<std::vector<SignatureInfo>> SqliteStore::signature_infos() {
   }
 }
 
+Expected<std::vector<SignatureInfo>> SqliteStore::signature_infos_named(const std::string& name) {
+  auto stmt = db_.cached(kSelectSignatureInfosNamed.c_str());
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  q->bind_text(1, name);
+  std::vector<SignatureInfo> out;
+  for (;;) {
+    auto row = q->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) return out;
+    auto info = read_signature_info(*q);
+    if (!info) return tl::unexpected(info.error());
+    out.push_back(std::move(*info));
+  }
+}
+
+// The id of the stored signature name@version when its manifest is this one's; nullopt
+// when there is none; invalid_argument when it is stored with other files.
+Expected<std::optional<std::int64_t>> SqliteStore::stored_signature_id(const Signature& sig) {
+  auto stmt = db_.cached(
+      "SELECT s.id, m.digest FROM signatures s JOIN manifests m ON m.id = s.manifest_id"
+      " WHERE s.name = ? AND s.version = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  q->bind_text(1, sig.info.ref.name).bind_text(2, sig.info.ref.version);
+  auto row = q->step();
+  if (!row) return tl::unexpected(row.error());
+  if (!*row) return std::optional<std::int64_t>();
+  if (q->column_blob(1) == digest_bytes(manifest_digest(sig.manifest)))  // same: idempotent
+    return std::optional<std::int64_t>(q->column_int(0));
+  return fail(ErrorCode::invalid_argument,
+              "signature " + sig.info.ref.id() +
+                  " is already stored with different files; signatures are immutable, store it under a new version");
+}
+
+Expected<std::int64_t> SqliteStore::insert_signature(const SignatureInfo& info, std::int64_t manifest) {
+  std::vector<std::string> supersedes;
+  for (const SignatureRef& ref : info.supersedes) supersedes.push_back(ref.id());
+  const std::string supersedes_blob = store::encode_strings(supersedes);
+  const std::string config_blob = store::encode_strings(info.config_paths);
+  auto id = insert(
+      "INSERT INTO signatures(name, version, kind, vendor, patches, supersedes, install_root, source,"
+      " source_sha256, manifest_id, architecture, config_paths, tag_id, linked_by)"
+      " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+      [&](Stmt& q) {
+        q.bind_text(1, info.ref.name).bind_text(2, info.ref.version).bind_text(3, to_string(info.kind));
+        q.bind_text(4, info.vendor);
+        if (info.patches)
+          q.bind_text(5, info.patches->id());
+        else
+          q.bind_null(5);
+        q.bind_blob(6, supersedes_blob).bind_text(7, info.install_root).bind_text(8, info.source);
+        if (info.source_sha256)
+          q.bind_blob(9, digest_bytes(*info.source_sha256));
+        else
+          q.bind_null(9);
+        q.bind(10, manifest);
+        q.bind_text(11, info.architecture);
+        if (info.config_paths.empty())
+          q.bind_null(12);
+        else
+          q.bind_blob(12, config_blob);
+        q.bind_text(13, info.tag_id);
+        q.bind_text(14, info.linked_by ? to_string(*info.linked_by) : "");
+      });
+  if (!id) return fail(id.error().code, "cannot store signature " + info.ref.id() + ": " + id.error().message);
+  if (const SignatureProvenance& p = info.provenance; p.verified()) {
+    auto row = insert(
+        "INSERT INTO signature_provenance(signature_id, method, signer_fingerprint, signer_key_id, origin, suite,"
+        " codename, release_sha256) VALUES (?,?,?,?,?,?,?,?)",
+        [&](Stmt& q) {
+          q.bind(1, *id).bind_text(2, to_string(p.method)).bind_text(3, p.signer_fingerprint);
+          q.bind_text(4, p.signer_key_id).bind_text(5, p.origin).bind_text(6, p.suite).bind_text(7, p.codename);
+          if (p.release_sha256)
+            q.bind_blob(8, digest_bytes(*p.release_sha256));
+          else
+            q.bind_null(8);
+        });
+    if (!row)
+      return fail(row.error().code,
+                  "cannot store the provenance of signature " + info.ref.id() + ": " + row.error().message);
+  }
+  return id;
+}
+
+Expected<void> SqliteStore::relink(const store::Relink& r, const SignatureRef& cause) {
+  const SignatureInfo& info = r.after;
+  std::vector<std::string> supersedes;
+  for (const SignatureRef& ref : info.supersedes) supersedes.push_back(ref.id());
+  const std::string supersedes_blob = store::encode_strings(supersedes);
+  auto stmt = db_.cached("UPDATE signatures SET kind = ?, patches = ?, supersedes = ? WHERE name = ? AND version = ?");
+  if (!stmt) return tl::unexpected(stmt.error());
+  Use q(**stmt);
+  q->bind_text(1, to_string(info.kind));
+  if (info.patches)
+    q->bind_text(2, info.patches->id());
+  else
+    q->bind_null(2);
+  q->bind_blob(3, supersedes_blob).bind_text(4, info.ref.name).bind_text(5, info.ref.version);
+  if (auto done = q->run(); !done)
+    return fail(done.error().code, "cannot re-link signature " + info.ref.id() + ": " + done.error().message);
+  return fleet_.audit(store::kRelinkActor, store::kRelinkAction, info.ref.id(),
+                      store::relink_detail(r.before, r.after, cause));
+}
+
+Expected<std::int64_t> SqliteStore::put_release(const Signature& sig, const ReleaseLinker& link) {
+  auto tx = Transaction::begin(db_);
+  if (!tx) return tl::unexpected(tx.error());
+  auto existing = stored_signature_id(sig);
+  if (!existing) return tl::unexpected(existing.error());
+  if (*existing) return **existing;
+  store::ReleaseLinks links{sig.info, {}};
+  if (link) {
+    auto stored = signature_infos_named(sig.info.ref.name);
+    if (!stored) return tl::unexpected(stored.error());
+    auto linked = store::link_release(sig.info, std::move(*stored), link);
+    if (!linked) return tl::unexpected(linked.error());
+    links = std::move(*linked);
+  }
+  auto manifest = put_manifest(sig.manifest);
+  if (!manifest) return manifest;
+  auto id = insert_signature(links.incoming, *manifest);
+  if (!id) return id;
+  for (const store::Relink& r : links.relinked)
+    if (auto done = relink(r, sig.info.ref); !done) return tl::unexpected(done.error());
+  if (auto r = tx->commit(); !r) return tl::unexpected(r.error());
+  return id;
+}
+
 Expected<std::vector<Signature>> SqliteStore::signatures() {
   std::vector<std::pair<Signature, std::int64_t>> rows;  // signature, manifest id
   {
-    auto stmt = db_.cached(kSelectSignatureInfos);
+    auto stmt = db_.cached(kSelectSignatureInfos.c_str());
     if (!stmt) return tl::unexpected(stmt.error());
     Use q(**stmt);
     for (;;) {

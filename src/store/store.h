@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -194,11 +195,15 @@ struct AuditEntry {
   std::int64_t id = 0;
   std::int64_t at_ns = 0;
   std::string actor;   // "cli:alice", "token:deploy-bot"...
-  std::string action;  // cluster.add, host.set, snapshot.publish, stage.set
+  std::string action;  // cluster.add, host.set, snapshot.publish, stage.set, signature.relink
   std::string object;  // the cluster, host or "cluster:patch@version" concerned
   std::string detail;  // what changed, in words
   bool operator==(const AuditEntry&) const = default;
 };
+
+// Sets the relations (kind, patches, supersedes) of the releases of one package name,
+// given all of them; it changes no other field. Store::put_release() runs it.
+using ReleaseLinker = std::function<void(std::span<SignatureInfo> releases)>;
 
 class Store {
  public:
@@ -264,6 +269,15 @@ class Store {
   // same name@version with the same manifest again returns the existing id (metadata of
   // the first import is kept); with a different manifest it is ErrorCode::invalid_argument.
   virtual Expected<std::int64_t> put_signature(const Signature& signature) = 0;
+  // Stores a package release as put_signature() does and, in the same transaction, links
+  // it among the stored releases of its name: `link` (sources/relations.h link_releases)
+  // is given every stored signature of that name, the new one last, and sets the relations
+  // of those whose `linked_by` is set. The new one is stored with the relations it gets;
+  // each stored one whose relations change is updated (manifests and every other field
+  // stay as stored) and recorded in the audit log as signature.relink. Nothing is linked
+  // when name@version is stored already. `link` may run more than once (a retried
+  // transaction); without one this is put_signature().
+  virtual Expected<std::int64_t> put_release(const Signature& signature, const ReleaseLinker& link) = 0;
   // Every signature, in the order they were stored.
   virtual Expected<std::vector<Signature>> signatures() = 0;
   // The metadata of every signature (no manifest: cheap), in the order they were stored.

@@ -86,6 +86,36 @@ TEST_F(Feed, ImportsANewPackageOnceAndNothingOnTheNextPoll) {
   EXPECT_EQ(infos().size(), 1u);
 }
 
+TEST_F(Feed, ReleasesAreLinkedInVersionOrderInOnePollAndAcrossPolls) {
+  // One poll: u15 sorts first by file name, u5 first by version.
+  for (const char* v : {"1.0-10+deb12u15", "1.0-10+deb12u5"}) {
+    const fs::path pkg = deb(v, v);
+    fs::copy_file(pkg, feed_ / pkg.filename());
+  }
+  FeedWatcher watcher(*store_, feed_.string(), no_settle());
+  auto poll = watcher.poll_once();
+  ASSERT_TRUE(poll) << poll.error().message;
+  ASSERT_EQ(poll->imported.size(), 2u);
+  EXPECT_EQ(poll->imported[0].ref.version, "1.0-10+deb12u5");
+  EXPECT_EQ(poll->imported[0].kind, SignatureKind::product);
+  EXPECT_EQ(poll->imported[1].patches, (SignatureRef{"app", "1.0-10+deb12u5"}));
+  EXPECT_TRUE(poll->imported[1].relinked.empty());
+
+  // A later poll brings an older release: the stored ones are re-linked to it.
+  const fs::path older = deb("1.0-10+deb12u4", "u4");
+  fs::copy_file(older, feed_ / older.filename());
+  poll = watcher.poll_once();
+  ASSERT_TRUE(poll) << poll.error().message;
+  ASSERT_EQ(poll->imported.size(), 1u);
+  EXPECT_EQ(poll->imported[0].kind, SignatureKind::product);
+  EXPECT_EQ(poll->imported[0].relinked,
+            (std::vector<SignatureRef>{{"app", "1.0-10+deb12u5"}, {"app", "1.0-10+deb12u15"}}));  // store order
+  for (const SignatureInfo& i : infos()) {
+    if (i.ref.version == "1.0-10+deb12u4") continue;
+    EXPECT_EQ(i.patches, (SignatureRef{"app", "1.0-10+deb12u4"})) << i.ref.id();
+  }
+}
+
 TEST_F(Feed, ACorruptFileFailsAndTheNextPackageIsStillImported) {
   const fs::path good = deb("1.0-1", "v1");
   const std::string bytes = slurp(good);

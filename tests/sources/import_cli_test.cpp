@@ -142,6 +142,84 @@ TEST_F(ImportCli, ExplicitRelationsOverrideTheInferredOnes) {
   EXPECT_TRUE(find(list, "app@3.1-1").supersedes.empty());
 }
 
+// Debian security updates: deb12u15 sorts before deb12u5 by file name, after it by version.
+constexpr const char* kU5 = "1.0-10+deb12u5";
+constexpr const char* kU15 = "1.0-10+deb12u15";
+
+TEST_F(ImportCli, ReleasesInADirectoryAreLinkedInVersionOrderWhateverTheirFileNames) {
+  const fs::path repo = dir_ / "repo";
+  fs::create_directories(repo);
+  const fs::path u15 = deb(dir_ / "b15", kU15, "u15");
+  const fs::path u5 = deb(dir_ / "b5", kU5, "u5");
+  fs::copy_file(u15, repo / u15.filename());
+  fs::copy_file(u5, repo / u5.filename());
+  ASSERT_LT(u15.filename(), u5.filename());  // what made u15 the product before
+
+  std::string out;
+  ASSERT_EQ(tb("import " + quote(repo.string()), &out), 0) << out;
+  EXPECT_NE(out.find("imported patch app@1.0-10+deb12u15 of app@1.0-10+deb12u5 ("), std::string::npos) << out;
+  EXPECT_EQ(out.find("re-linked"), std::string::npos) << out;  // stored in order: nothing to re-link
+  const auto list = infos();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].ref.version, kU5);  // imported first
+  EXPECT_EQ(find(list, "app@1.0-10+deb12u5").kind, SignatureKind::product);
+  EXPECT_EQ(find(list, "app@1.0-10+deb12u15").kind, SignatureKind::patch);
+  EXPECT_EQ(find(list, "app@1.0-10+deb12u15").patches, (SignatureRef{"app", kU5}));
+}
+
+TEST_F(ImportCli, AnOlderReleaseImportedLaterBecomesTheProductOfTheNewerOne) {
+  std::string out;
+  ASSERT_EQ(tb("import " + quote(deb(dir_ / "b15", kU15, "u15").string()), &out), 0) << out;
+  EXPECT_NE(out.find("imported product app@1.0-10+deb12u15 ("), std::string::npos) << out;
+  ASSERT_EQ(tb("import " + quote(deb(dir_ / "b5", kU5, "u5").string()), &out), 0) << out;
+  EXPECT_NE(out.find("imported product app@1.0-10+deb12u5 ("), std::string::npos) << out;
+  EXPECT_NE(out.find("re-linked app@1.0-10+deb12u15: now patch of app@1.0-10+deb12u5\n"), std::string::npos) << out;
+
+  const auto list = infos();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(find(list, "app@1.0-10+deb12u5").kind, SignatureKind::product);
+  EXPECT_EQ(find(list, "app@1.0-10+deb12u15").kind, SignatureKind::patch);
+  EXPECT_EQ(find(list, "app@1.0-10+deb12u15").patches, (SignatureRef{"app", kU5}));
+  auto store = open_sqlite_store((dir_ / "store.db").string());
+  ASSERT_TRUE(store.has_value()) << store.error().message;
+  auto audit = (*store)->audit_log(10);
+  ASSERT_TRUE(audit.has_value()) << audit.error().message;
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].action, "signature.relink");
+  EXPECT_EQ((*audit)[0].object, "app@1.0-10+deb12u15");
+
+  // A third, newest release: patch of u5, superseding u15.
+  ASSERT_EQ(tb("import " + quote(deb(dir_ / "b16", "1.0-10+deb12u16", "u16").string()), &out), 0) << out;
+  EXPECT_NE(out.find("imported patch app@1.0-10+deb12u16 of app@1.0-10+deb12u5, superseding app@1.0-10+deb12u15 ("),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(ImportCli, RpmReleasesAreLinkedInVersionOrderWhateverTheirFileNames) {
+  const fs::path repo = dir_ / "repo";
+  fs::create_directories(repo);
+  std::vector<fs::path> rpms;
+  for (const char* release : {"15", "5"}) {
+    RpmSpec r;
+    r.name = "tool";
+    r.release = release;
+    r.install = std::string("mkdir -p %{buildroot}/opt/tool\nprintf '") + release + "\\n' > %{buildroot}/opt/tool/t";
+    r.files = "/opt/tool";
+    const fs::path built = build_rpm(dir_ / ("b" + std::string(release)), r);
+    fs::copy_file(built, repo / built.filename());
+    rpms.push_back(repo / built.filename());
+  }
+  ASSERT_LT(rpms[0].filename(), rpms[1].filename());  // tool-1.0-15 before tool-1.0-5
+
+  std::string out;
+  ASSERT_EQ(tb("import " + quote(repo.string()), &out), 0) << out;
+  const auto list = infos();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(find(list, "tool@1.0-5").kind, SignatureKind::product);
+  EXPECT_EQ(find(list, "tool@1.0-15").kind, SignatureKind::patch);
+  EXPECT_EQ(find(list, "tool@1.0-15").patches, (SignatureRef{"tool", "1.0-5"}));
+}
+
 TEST_F(ImportCli, ArchivesNeedANameAndVersion) {
   write(dir_ / "src/app-1.0/bin/app", "bin", 0755);
   write(dir_ / "src/app-1.0/etc/app.conf", "c");

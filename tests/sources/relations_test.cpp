@@ -119,6 +119,39 @@ TEST(Relations, TheOldestProductIsTheBase) {
   EXPECT_TRUE(next.supersedes.empty());
 }
 
+TEST(Relations, LinkingReleasesIsTheirVersionOrderWhateverTheOrderGiven) {
+  auto linked = [](std::string version) {
+    SignatureInfo i = info("curl", std::move(version));
+    i.linked_by = VersionScheme::debian;
+    return i;
+  };
+  // As stored: u15 first (a product then), u16 a patch of it, u5 last.
+  std::vector<SignatureInfo> releases = {linked("7.88.1-10+deb12u15"), linked("7.88.1-10+deb12u16"),
+                                         linked("7.88.1-10+deb12u5")};
+  releases[1].kind = SignatureKind::patch;
+  releases[1].patches = releases[0].ref;
+  SignatureInfo given = info("curl", "8.0-1");  // relations given (command line): kept
+  given.kind = SignatureKind::patch;
+  given.patches = SignatureRef{"curl", "6.0-1"};
+  releases.push_back(given);
+  link_releases(releases);
+  EXPECT_EQ(releases[2].kind, SignatureKind::product);
+  EXPECT_FALSE(releases[2].patches);
+  EXPECT_EQ(releases[0].kind, SignatureKind::patch);
+  EXPECT_EQ(releases[0].patches, (SignatureRef{"curl", "7.88.1-10+deb12u5"}));
+  EXPECT_TRUE(releases[0].supersedes.empty());
+  EXPECT_EQ(releases[1].patches, (SignatureRef{"curl", "7.88.1-10+deb12u5"}));
+  EXPECT_EQ(releases[1].supersedes, std::vector<SignatureRef>{(SignatureRef{"curl", "7.88.1-10+deb12u15"})});
+  EXPECT_EQ(releases[3], given);
+
+  std::vector<SignatureInfo> known = {linked("7.88.1-10+deb12u15")};
+  SignatureInfo u5 = linked("7.88.1-10+deb12u5");
+  EXPECT_EQ(link_into(u5, known), std::vector<SignatureRef>{known[0].ref});
+  EXPECT_EQ(u5.kind, SignatureKind::product);
+  ASSERT_EQ(known.size(), 2u);
+  EXPECT_EQ(known[0].patches, u5.ref);
+}
+
 // --- format detection ---------------------------------------------------------------------------
 
 class FormatTest : public TempDirTest {};

@@ -675,6 +675,91 @@ TEST_P(StoreTest, SameSignatureWithDifferentFilesIsRefused) {
   EXPECT_EQ(stats(*store).manifests, 1u);
 }
 
+// A release of "lib" whose relations follow the version order (versions compare as text
+// here: the store does not know version orders, the linker it is given does).
+Signature release(const std::string& version) {
+  Signature s = signature("lib", version, "lib " + version);
+  s.info.kind = SignatureKind::product;
+  s.info.patches.reset();
+  s.info.supersedes.clear();
+  s.info.linked_by = VersionScheme::debian;
+  return s;
+}
+
+// The first release by version is the product; every later linked one a patch of it.
+void link_by_text(std::span<SignatureInfo> releases) {
+  const SignatureInfo* oldest = nullptr;
+  for (const SignatureInfo& r : releases)
+    if (oldest == nullptr || r.ref.version < oldest->ref.version) oldest = &r;
+  const SignatureRef base = oldest->ref;
+  for (SignatureInfo& r : releases) {
+    if (!r.linked_by) continue;
+    r.kind = r.ref == base ? SignatureKind::product : SignatureKind::patch;
+    r.patches = r.ref == base ? std::nullopt : std::optional<SignatureRef>(base);
+  }
+}
+
+const SignatureInfo& info_of(const std::vector<SignatureInfo>& infos, const std::string& id) {
+  for (const SignatureInfo& i : infos)
+    if (i.ref.id() == id) return i;
+  throw std::runtime_error("not stored: " + id);
+}
+
+TEST_P(StoreTest, AnOlderReleaseStoredLateReLinksTheNewerOnesInOneAuditedWrite) {
+  auto store = open();
+  Signature given = signature("lib", "9-given", "given");  // relations given: never re-linked
+  given.info.kind = SignatureKind::product;
+  given.info.patches.reset();
+  given.info.supersedes.clear();
+  ASSERT_TRUE(store->put_signature(given).has_value());
+  ASSERT_TRUE(store->put_release(release("3"), link_by_text).has_value());
+  ASSERT_TRUE(store->put_release(release("5"), link_by_text).has_value());
+  auto before = store->signature_infos();
+  ASSERT_TRUE(before.has_value()) << before.error().message;
+  EXPECT_EQ(info_of(*before, "lib@5").patches, (SignatureRef{"lib", "3"}));
+  const auto generation = *store->signature_generation();
+
+  ASSERT_TRUE(store->put_release(release("2"), link_by_text).has_value());
+  auto after = store->signature_infos();
+  ASSERT_TRUE(after.has_value()) << after.error().message;
+  ASSERT_EQ(after->size(), 4u);
+  EXPECT_EQ(info_of(*after, "lib@2").kind, SignatureKind::product);
+  EXPECT_EQ(info_of(*after, "lib@2").linked_by, VersionScheme::debian);
+  EXPECT_EQ(info_of(*after, "lib@3").kind, SignatureKind::patch);
+  EXPECT_EQ(info_of(*after, "lib@3").patches, (SignatureRef{"lib", "2"}));
+  EXPECT_EQ(info_of(*after, "lib@5").patches, (SignatureRef{"lib", "2"}));
+  EXPECT_EQ(info_of(*after, "lib@9-given"), given.info);
+  EXPECT_GT(*store->signature_generation(), generation);  // cached analyses are stale
+  auto audit = store->audit_log(10);
+  ASSERT_TRUE(audit.has_value()) << audit.error().message;
+  ASSERT_EQ(audit->size(), 2u);  // lib@3 and lib@5, newest first
+  EXPECT_EQ((*audit)[0].action, "signature.relink");
+  EXPECT_EQ((*audit)[0].object, "lib@5");
+  EXPECT_EQ((*audit)[1].object, "lib@3");
+  EXPECT_EQ((*audit)[1].detail, "patch of lib@2 (was product), in debian version order when lib@2 was stored");
+
+  // Storing a stored release again links nothing; the manifests never change.
+  ASSERT_TRUE(store->put_release(release("2"), link_by_text).has_value());
+  EXPECT_EQ(store->audit_log(10)->size(), 2u);
+  auto all = store->signatures();
+  ASSERT_TRUE(all.has_value());
+  for (const Signature& s : *all) {
+    if (s.info.ref.version == "9-given") continue;
+    EXPECT_EQ(s.manifest, release(s.info.ref.version).manifest);
+  }
+}
+
+TEST_P(StoreTest, ALinkerThatChangesMoreThanRelationsStoresNothing) {
+  auto store = open();
+  ASSERT_TRUE(store->put_release(release("3"), link_by_text).has_value());
+  const auto rename = [](std::span<SignatureInfo> releases) { releases.front().vendor = "someone else"; };
+  auto r = store->put_release(release("2"), rename);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::internal);
+  EXPECT_EQ(stats(*store).signatures, 1u);
+  EXPECT_EQ(store->signature_infos()->front().vendor, "Acme");
+}
+
 TEST_P(StoreTest, FailedPutScanLeavesNoPartialRows) {
   auto store = open();
   const ScanDocument good = varied_scan();
