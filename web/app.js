@@ -5,8 +5,8 @@
 'use strict';
 
 const TOKEN_KEY = 'trustbase-token';
-const STATES = ['complete', 'partial', 'absent', 'superseded', 'tampered', 'unexpected', 'missing', 'unscanned'];
-const LETTERS = { complete: 'C', partial: 'P', absent: '-', superseded: 'S', tampered: 'T', unexpected: 'U', missing: 'M', unscanned: '?' };
+const STATES = ['complete', 'partial', 'absent', 'superseded', 'tampered', 'unexpected', 'missing', 'unscanned', 'unverified'];
+const LETTERS = { complete: 'C', partial: 'P', absent: '-', superseded: 'S', tampered: 'T', unexpected: 'U', missing: 'M', unscanned: '?', unverified: 'V' };
 const STAGE_LETTERS = { tested: 'T', inactive: 'I', active: 'A' };
 const PAGE_SIZE = 100;
 

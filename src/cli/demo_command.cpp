@@ -128,11 +128,30 @@ Expected<void> Demo::scan_hosts(const demo::FleetPlan& plan, const std::string& 
   }
   // Two scanners at a time: each host is small, and this machine may have two cores.
   auto scan_one = [&](const demo::HostPlan& h) -> Expected<void> {
-    auto r = os::run_process({scanner_, "--sysroot", (hosts / h.name).string(), "--root", "/opt", "--root",
-                                "/etc/acme", "--root", "/usr/local", "--server", url, "--host", h.name,
-                                "--enrol-token-file", enrol_file.string(), "--token-file",
-                                (hosts / (h.name + ".token")).string(), "--cluster", h.cluster, "--role", h.role,
-                                "--quiet", "--jobs", "1"});
+    auto r = os::run_process({scanner_,
+                              "--sysroot",
+                              (hosts / h.name).string(),
+                              "--root",
+                              "/opt",
+                              "--root",
+                              "/etc/acme",
+                              "--root",
+                              "/usr/local",
+                              "--server",
+                              url,
+                              "--host",
+                              h.name,
+                              "--enrol-token-file",
+                              enrol_file.string(),
+                              "--token-file",
+                              (hosts / (h.name + ".token")).string(),
+                              "--cluster",
+                              h.cluster,
+                              "--role",
+                              h.role,
+                              "--quiet",
+                              "--jobs",
+                              "1"});
     if (!r) return tl::unexpected(r.error());
     // 0 clean, 1 deviations found: both mean the scan was stored.
     if (r->exit_code != 0 && r->exit_code != 1)
@@ -140,9 +159,8 @@ Expected<void> Demo::scan_hosts(const demo::FleetPlan& plan, const std::string& 
     return {};
   };
   for (std::size_t i = 0; i < plan.hosts.size(); i += 2) {
-    auto second = i + 1 < plan.hosts.size()
-                      ? std::async(std::launch::async, scan_one, std::cref(plan.hosts[i + 1]))
-                      : std::future<Expected<void>>{};
+    auto second = i + 1 < plan.hosts.size() ? std::async(std::launch::async, scan_one, std::cref(plan.hosts[i + 1]))
+                                            : std::future<Expected<void>>{};
     auto first = scan_one(plan.hosts[i]);
     if (second.valid())
       if (auto r = second.get(); !r) return r;
@@ -203,6 +221,12 @@ Expected<int> Demo::check(const demo::FleetPlan& plan) {
         found.insert({m.at("host").get<std::string>(), d.at("change").get<std::string>(),
                       d.at("path").get<std::string>(), owners_text(d.at("owners"))});
   }
+  // A patched file edited by hand is the patch's tampering and, at a path its releases
+  // list with content none of them has, drift from the cluster's reference too.
+  for (const demo::Planted& p : plan.planted)
+    if (p.kind == "modified" && p.signature.rfind("acme-trader@", 0) == 0)
+      for (const Finding& f : found)
+        if (f.host == p.host && f.kind == "modified" && f.what == p.path) expected.insert(f);
   // Configuration changes are not problems; they show in each host's own report.
   for (const demo::HostPlan& h : plan.hosts) {
     auto host = trustbase({"report", "host", h.name, "--format", "json"}, true);
@@ -215,7 +239,8 @@ Expected<int> Demo::check(const demo::FleetPlan& plan) {
       if (v.at("state") != "complete" || !v.at("patched_by").empty()) continue;
       for (const auto& i : v.at("issues"))
         if (i.at("kind") == "config_changed")
-          found.insert({h.name, "config_changed", i.at("path").get<std::string>(), v.at("signature").get<std::string>()});
+          found.insert(
+              {h.name, "config_changed", i.at("path").get<std::string>(), v.at("signature").get<std::string>()});
     }
   }
 
@@ -235,7 +260,8 @@ Expected<int> Demo::check(const demo::FleetPlan& plan) {
       fmt::print("  {} {} {} [{}]\n", f.host, f.kind, f.what, f.attributed);
     }
   for (const Finding& e : expected)
-    if (!found.count(e)) fmt::print("  expected {} {} {} [{}]: not reported as such\n", e.host, e.kind, e.what, e.attributed);
+    if (!found.count(e))
+      fmt::print("  expected {} {} {} [{}]: not reported as such\n", e.host, e.kind, e.what, e.attributed);
   const bool ok = expected == found;
   fmt::print("{}\n", ok ? "every planted deviation was found and attributed, and nothing else was reported"
                         : "the report does NOT match the planted deviations");
@@ -258,15 +284,16 @@ int Demo::run() {
   if (auto r = build_and_import(*plan); !r) return fail_with(r.error());
   if (auto r = set_up_clusters(*plan); !r) return fail_with(r.error());
 
-  auto server = os::ChildProcess::start({self_, "--db", db_, "serve", "--listen", "127.0.0.1:0"},
-                                         (dir_ / "server.log").string());
+  auto server =
+      os::ChildProcess::start({self_, "--db", db_, "serve", "--listen", "127.0.0.1:0"}, (dir_ / "server.log").string());
   if (!server) return fail_with(server.error());
   auto line = server->read_line();
   if (!line) return fail_with(line.error());
   const std::string prefix = "listening on ";
   if (line->rfind(prefix, 0) != 0) return fail_with(Error{ErrorCode::io, "unexpected server output: " + *line});
   const std::string url = "http://" + line->substr(prefix.size());
-  if (!options_.quiet) fmt::print(stderr, "demo: server on {} (SQLite {}, log {})\n", url, db_, (dir_ / "server.log").string());
+  if (!options_.quiet)
+    fmt::print(stderr, "demo: server on {} (SQLite {}, log {})\n", url, db_, (dir_ / "server.log").string());
   if (auto r = scan_hosts(*plan, url); !r) return fail_with(r.error());
   server->stop();
 

@@ -369,19 +369,16 @@ int run_snapshot_publish(Store& store, const SnapshotArgs& a) {
   if (auto c = existing_cluster(store, a.cluster); !c) return error(cmd, c.error().message);
   auto source = snapshot_source(store, a);
   if (!source) return error(cmd, source.error().message);
-  auto signatures = store.signatures();
-  if (!signatures) return error(cmd, signatures.error().message);
-  auto index = SignatureIndex::build(std::move(*signatures));
-  if (!index) return error(cmd, index.error().message);
-  // Patch files are judged per patch signature, so a snapshot never pins them.
-  const Manifest manifest = without_patch_files(source->scan.manifest, *index);
+  // The whole scan: at the paths patches list, drift accepts any release's content
+  // (compare_with_snapshot), so upgrades that are patches leave the snapshot whole.
+  const Manifest& manifest = source->scan.manifest;
   auto version = store.publish_snapshot(a.cluster, source->host, source->scan_id, manifest, cli_actor());
   if (!version) return error(cmd, version.error().message);
   std::string from = "host " + sanitize_text(source->host);
   if (source->scan_id != 0) from += " (scan " + std::to_string(source->scan_id) + ")";
   else from += " (" + a.from + ")";
-  fmt::print("published snapshot {} of cluster {} from {}: {} records, {} patch paths left out\n", *version, a.cluster,
-             from, manifest.size(), source->scan.manifest.size() - manifest.size());
+  fmt::print("published snapshot {} of cluster {} from {}: {} records\n", *version, a.cluster, from,
+             manifest.size());
   return kOk;
 }
 

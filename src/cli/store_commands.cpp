@@ -91,7 +91,7 @@ int print_analysis(std::string_view command, Store& store, const ScanDocument& s
                                       analysis, out);
       !st)
     return error(command, st.error().message);
-  return analysis_is_clean(analysis) ? kOk : kDeviations;
+  return is_clean(analysis) ? kOk : kDeviations;
 }
 
 int run_report(const StoreArgs& s, const ReportArgs& a) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
+#include <set>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
@@ -12,22 +14,34 @@ namespace tb {
 
 std::string_view to_string(SignatureState state) noexcept {
   switch (state) {
-    case SignatureState::complete: return "complete";
-    case SignatureState::partial: return "partial";
-    case SignatureState::absent: return "absent";
-    case SignatureState::superseded: return "superseded";
-    case SignatureState::tampered: return "tampered";
+    case SignatureState::complete:
+      return "complete";
+    case SignatureState::partial:
+      return "partial";
+    case SignatureState::absent:
+      return "absent";
+    case SignatureState::superseded:
+      return "superseded";
+    case SignatureState::tampered:
+      return "tampered";
+    case SignatureState::unverified:
+      return "unverified";
   }
   return "unknown";
 }
 
 std::string_view to_string(IssueKind kind) noexcept {
   switch (kind) {
-    case IssueKind::missing: return "missing";
-    case IssueKind::modified: return "modified";
-    case IssueKind::not_applied: return "not_applied";
-    case IssueKind::replaced: return "replaced";
-    case IssueKind::config_changed: return "config_changed";
+    case IssueKind::missing:
+      return "missing";
+    case IssueKind::modified:
+      return "modified";
+    case IssueKind::not_applied:
+      return "not_applied";
+    case IssueKind::replaced:
+      return "replaced";
+    case IssueKind::config_changed:
+      return "config_changed";
   }
   return "unknown";
 }
@@ -67,13 +81,61 @@ std::vector<SignatureRef> refs_of(const SignatureIndex& index, std::vector<Id> i
   return out;
 }
 
+// The package manager a signature's package belongs to, told by the package it came from;
+// nullopt for releases imported from directories, archives or SWID tags.
+std::optional<PackageManager> manager_of(const SignatureInfo& info) {
+  if (info.provenance.method == ProvenanceMethod::deb_release) return PackageManager::dpkg;
+  if (info.provenance.method == ProvenanceMethod::rpm_gpg) return PackageManager::rpm;
+  const std::string_view source = info.source;
+  if (source.ends_with(".deb") || source.ends_with(".udeb")) return PackageManager::dpkg;
+  if (source.ends_with(".rpm")) return PackageManager::rpm;
+  return std::nullopt;
+}
+
+// What the inventory says of each signature: nullopt when it cannot say (no inventory,
+// not a package, or a manager the inventory does not cover); else the state the inventory
+// forces (absent, unverified), or `complete` meaning "installed at this version or later
+// in its chain: judge the files".
+std::vector<std::optional<SignatureState>> inventory_says(const SignatureIndex& index,
+                                                          const PackageInventory* inventory) {
+  std::vector<std::optional<SignatureState>> out(index.size());
+  if (inventory == nullptr) return out;
+  std::set<PackageManager> managers;
+  std::map<std::pair<PackageManager, std::string_view>, std::vector<std::string_view>> listed;
+  for (const InstalledPackage& p : inventory->packages) {
+    managers.insert(p.manager);
+    listed[{p.manager, p.name}].push_back(p.version);
+  }
+  for (SignatureIndex::Id id = 0; id < index.size(); ++id) {
+    const SignatureInfo& info = index.signature(id).info;
+    const auto manager = manager_of(info);
+    if (!manager || !managers.contains(*manager)) continue;
+    const auto it = listed.find({*manager, info.ref.name});
+    if (it == listed.end()) {
+      out[id] = SignatureState::absent;
+      continue;
+    }
+    bool judge_files = false, another_stored = false;
+    for (const std::string_view version : it->second) {
+      if (version == info.ref.version) judge_files = true;
+      const auto other = index.find(SignatureRef{info.ref.name, std::string(version)});
+      if (!other) continue;
+      another_stored = true;
+      if (index.is_later(id, *other)) judge_files = true;  // upgraded along its chain
+    }
+    out[id] =
+        judge_files ? SignatureState::complete : (another_stored ? SignatureState::absent : SignatureState::unverified);
+  }
+  return out;
+}
+
 // A signature file that does not match the scan, before it is turned into a FileIssue.
 struct Finding {
   std::uint32_t record;  // position in the signature's manifest
   IssueKind kind;
   AttrSet changed;
-  Id other = kNone;      // the signature whose record the scan matches
-  bool by_later = false; // `other` is later in the chain (else: earlier or other version)
+  Id other = kNone;       // the signature whose record the scan matches
+  bool by_later = false;  // `other` is later in the chain (else: earlier or other version)
 };
 
 struct Work {
@@ -90,13 +152,18 @@ class Analyzer {
   // `path_ids`: each record's PathId when known already (empty: looked up here).
   Analyzer(std::span<const FileRecord* const> scan, std::span<const PathId> path_ids, const SignatureIndex& index,
            const AnalysisOptions& options)
-      : index_(index), options_(options), compare_(options.compare | Attr::type), work_(index.size()) {
+      : index_(index),
+        options_(options),
+        policy_(options.policy.for_roots(options.roots)),
+        compare_(options.compare | Attr::type),
+        work_(index.size()) {
     place(scan, path_ids);
   }
 
   Analysis run() {
+    said_ = inventory_says(index_, options_.inventory);
     own_match_.resize(index_.size());
-    for (Id id = 0; id < index_.size(); ++id) own_match_[id] = has_own_match(id);
+    for (Id id = 0; id < index_.size(); ++id) own_match_[id] = !not_installed(id) && has_own_match(id);
     for (const Id id : chain_order()) {
       classify(id);
       decide(id);
@@ -105,6 +172,8 @@ class Analyzer {
     out.verdicts.reserve(index_.size());
     for (Id id = 0; id < index_.size(); ++id) out.verdicts.push_back(verdict(id));
     out.deviations = deviations();
+    out.policy = policy_.name;
+    out.explained_by_policy = explained_by_policy_;
     return out;
   }
 
@@ -112,6 +181,8 @@ class Analyzer {
   bool same(const FileRecord& expected, const FileRecord& actual) const {
     return (changed_attributes(expected, actual) & compare_).empty();
   }
+  // The inventory says this package is not installed at this version (absent, unverified).
+  bool not_installed(Id id) const { return said_[id] && *said_[id] != SignatureState::complete; }
   bool good(Id id) const {
     const Work& w = work_[id];
     return w.decided && (w.state == SignatureState::complete || w.state == SignatureState::superseded);
@@ -124,9 +195,24 @@ class Analyzer {
     for (std::size_t i = 0; i < scan.size(); ++i) {
       const FileRecord* r = scan[i];
       const PathId p = given ? path_ids[i] : index_.find_path(r->path).value_or(SignatureIndex::kNoPath);
-      if (p != SignatureIndex::kNoPath) actual_[p] = r;
-      else unknown_.push_back(r);
+      if (p != SignatureIndex::kNoPath) {
+        actual_[p] = r;
+        continue;
+      }
+      // A scan root, or a directory with entries below it (path order puts them right after
+      // it), is no deviation of its own: what is below is judged entry by entry.
+      const bool parent = i + 1 < scan.size() && path_is_under(scan[i + 1]->path, r->path);
+      if (r->type == FileType::directory && (parent || is_root(r->path))) continue;
+      if (policy_.explains(r->path)) {
+        ++explained_by_policy_;
+        continue;
+      }
+      unknown_.push_back(r);
     }
+  }
+
+  bool is_root(std::string_view path) const {
+    return std::find(options_.roots.begin(), options_.roots.end(), path) != options_.roots.end();
   }
 
   // Every signature after all those later in its chain: later(T) is a strict subset of
@@ -166,11 +252,20 @@ class Analyzer {
         f.kind = IssueKind::config_changed;
       w.findings.push_back(f);
       switch (f.kind) {
-        case IssueKind::missing: break;
-        case IssueKind::modified: ++w.counts.modified; break;
-        case IssueKind::not_applied: ++w.counts.not_applied; break;
-        case IssueKind::replaced: ++w.counts.replaced; break;
-        case IssueKind::config_changed: ++w.counts.config_changed; break;
+        case IssueKind::missing:
+          break;
+        case IssueKind::modified:
+          ++w.counts.modified;
+          break;
+        case IssueKind::not_applied:
+          ++w.counts.not_applied;
+          break;
+        case IssueKind::replaced:
+          ++w.counts.replaced;
+          break;
+        case IssueKind::config_changed:
+          ++w.counts.config_changed;
+          break;
       }
     }
   }
@@ -208,6 +303,8 @@ class Analyzer {
     const auto records = index_.signature(id).manifest.records();
     const auto paths = index_.path_ids(id);
     for (std::size_t i = 0; i < records.size(); ++i) {
+      // Directories (and links) are shared by many packages: only a regular file proves one.
+      if (records[i].type != FileType::file) continue;
       const FileRecord* actual = actual_[paths[i]];
       if (actual == nullptr || !same(records[i], *actual)) continue;
       const auto owners = index_.owners(paths[i]);
@@ -237,7 +334,29 @@ class Analyzer {
   void decide(Id id) {
     Work& w = work_[id];
     w.state = state_of(id);
+    // What the package manager says wins over what the files look like: another release's
+    // files are never this one's tampering. Unverified only when something of it is there.
+    if (not_installed(id)) {
+      const bool something_there = w.state != SignatureState::absent;
+      w.state = *said_[id] == SignatureState::unverified && something_there ? SignatureState::unverified
+                                                                            : SignatureState::absent;
+    }
     w.decided = true;
+  }
+
+  // True when some regular file of the signature is on the host at its path (whatever its
+  // content), or the signature has no regular file under the scanned roots at all.
+  bool regular_file_present(Id id) const {
+    const auto records = index_.signature(id).manifest.records();
+    const auto paths = index_.path_ids(id);
+    bool any_regular = false;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (records[i].type != FileType::file || !(*covered_)[paths[i]]) continue;
+      any_regular = true;
+      const FileRecord* actual = actual_[paths[i]];
+      if (actual != nullptr && actual->type == FileType::file) return true;
+    }
+    return !any_regular;
   }
 
   SignatureState state_of(Id id) const {
@@ -259,6 +378,8 @@ class Analyzer {
                                                                     : SignatureState::complete;
     }
     const VerdictCounts& c = w.counts;
+    // Without one of its regular files there, shared directories and links prove nothing.
+    if (by_good_later + by_other_later == 0 && !regular_file_present(id)) return SignatureState::absent;
     if (by_good_later + by_other_later == 0 && !own_match_[id]) {
       // No file of its own is there. Absent, unless the modified files can only be its own
       // (nothing missing, or nobody else with evidence of being installed lists them).
@@ -320,10 +441,13 @@ class Analyzer {
     std::vector<Raw> raw;
     for (Id id = 0; id < index_.size(); ++id) {
       const Work& w = work_[id];
-      if (w.state == SignatureState::absent || w.state == SignatureState::superseded) continue;
+      if (w.state == SignatureState::absent || w.state == SignatureState::superseded ||
+          w.state == SignatureState::unverified)
+        continue;
       const auto paths = index_.path_ids(id);
       for (const Finding& f : w.findings) {
         if (f.by_later || f.kind == IssueKind::config_changed) continue;
+        if (policy_.explains(index_.signature(id).manifest[f.record].path)) continue;
         const Change change = f.kind == IssueKind::missing ? Change::removed : Change::modified;
         raw.push_back(Raw{paths[f.record], change, f.changed});
       }
@@ -332,8 +456,10 @@ class Analyzer {
     std::sort(raw.begin(), raw.end(), [](const Raw& a, const Raw& b) { return a.path < b.path; });
     std::vector<Raw> merged;
     for (const Raw& r : raw) {
-      if (!merged.empty() && merged.back().path == r.path) merged.back().changed |= r.changed;
-      else merged.push_back(r);
+      if (!merged.empty() && merged.back().path == r.path)
+        merged.back().changed |= r.changed;
+      else
+        merged.push_back(r);
     }
     return merged;
   }
@@ -368,12 +494,15 @@ class Analyzer {
 
   const SignatureIndex& index_;
   const AnalysisOptions& options_;
+  const PathPolicy policy_;  // options_.policy for the scan's roots
   const AttrSet compare_;
-  std::vector<const FileRecord*> actual_;   // per PathId: the scan's record, or null
+  std::vector<const FileRecord*> actual_;             // per PathId: the scan's record, or null
   std::shared_ptr<const std::vector<bool>> covered_;  // per PathId: inside the scanned roots
-  std::vector<const FileRecord*> unknown_;  // scan records no signature lists, path order
-  std::vector<Work> work_;                  // per signature Id
-  std::vector<bool> own_match_;             // per signature Id: see has_own_match()
+  std::vector<const FileRecord*> unknown_;            // scan records no signature lists, path order
+  std::vector<Work> work_;                            // per signature Id
+  std::vector<bool> own_match_;                       // per signature Id: see has_own_match()
+  std::vector<std::optional<SignatureState>> said_;   // per signature Id: inventory_says()
+  std::size_t explained_by_policy_ = 0;
 };
 
 }  // namespace
@@ -395,42 +524,103 @@ Analysis analyze(std::span<const FileRecord* const> scan, std::span<const Signat
   return Analyzer(scan, path_ids, index, options).run();
 }
 
+namespace {
+
+// Whether a member may hold `actual` (null: nothing) at a path patches list: the content of
+// a release or patch listing the path, or, for nothing, some release of an owner's package
+// that does not list the path.
+bool legitimate_at_patch_path(const SignatureIndex& index, SignatureIndex::PathId path, const FileRecord* actual) {
+  const auto owners = index.owners(path);
+  if (actual != nullptr) {
+    return std::any_of(owners.begin(), owners.end(), [&](const SignatureIndex::Entry& e) {
+      return (changed_attributes(*e.record, *actual) & (kSignatureAttrs | Attr::type)).empty();
+    });
+  }
+  auto lists_path = [&](Id id) {
+    return std::any_of(owners.begin(), owners.end(), [&](const SignatureIndex::Entry& e) { return e.signature == id; });
+  };
+  for (const SignatureIndex::Entry& e : owners) {
+    for (const auto related : {index.earlier(e.signature), index.later(e.signature)})
+      for (const Id id : related)
+        if (!lists_path(id)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Drift compare_with_snapshot(const Manifest& member, const Manifest& snapshot, const SignatureIndex& index,
-                            AttrSet compare) {
-  // Filtering the differences equals filtering both inputs first: a patch path present on
-  // either side only ever yields a difference at that same path.
+                            const DriftOptions& options) {
   Drift drift;
+  const PathPolicy policy = options.policy.for_roots(options.roots);
   for_each_difference(
       snapshot, member,
       [&](const DiffEntry& d) {
+        if (policy.explains(d.path())) return;
         const auto path = index.find_path(d.path());
-        if (path && index.listed_by_patch(*path)) return;
+        if (path && index.listed_by_patch(*path) && legitimate_at_patch_path(index, *path, d.after)) return;
         const auto owners = path ? index.owners(*path) : std::span<const SignatureIndex::Entry>();
-        drift.deviations.push_back(FileDeviation{std::string(d.path()), d.change, d.changed,
-                                                 refs_of(index, owners, /*products_only=*/true),
+        drift.deviations.push_back(FileDeviation{std::string(d.path()), d.change, d.changed, refs_of(index, owners),
                                                  content_refs(index, d.after)});
         switch (d.change) {
-          case Change::added: ++drift.counts.added; break;
-          case Change::removed: ++drift.counts.removed; break;
-          case Change::modified: ++drift.counts.modified; break;
+          case Change::added:
+            ++drift.counts.added;
+            break;
+          case Change::removed:
+            ++drift.counts.removed;
+            break;
+          case Change::modified:
+            ++drift.counts.modified;
+            break;
         }
       },
-      compare);
+      options.compare);
+  // A directory only one side has is no drift of its own when entries below it are drift
+  // (they are listed one by one); a changed mode or owner of a directory still is.
+  std::vector<FileDeviation> kept;
+  kept.reserve(drift.deviations.size());
+  for (std::size_t i = 0; i < drift.deviations.size(); ++i) {
+    FileDeviation& d = drift.deviations[i];
+    const bool parent = d.change != Change::modified && i + 1 < drift.deviations.size() &&
+                        path_is_under(drift.deviations[i + 1].path, d.path);
+    if (!parent) {
+      kept.push_back(std::move(d));
+      continue;
+    }
+    --(d.change == Change::added ? drift.counts.added : drift.counts.removed);
+  }
+  drift.deviations = std::move(kept);
   return drift;
 }
 
-Manifest without_patch_files(const Manifest& manifest, const SignatureIndex& index) {
-  std::vector<FileRecord> kept;
-  kept.reserve(manifest.size());
-  for (const FileRecord& r : manifest) {
-    if (!index.listed_by_patch(r.path)) kept.push_back(r);
-  }
-  // A subsequence of a valid manifest is sorted and unique.
-  return *Manifest::from_sorted(std::move(kept));
+void explain_by_snapshot(Analysis& analysis, const Manifest& scan, const Manifest& snapshot) {
+  const auto before = analysis.deviations.size();
+  std::erase_if(analysis.deviations, [&](const FileDeviation& d) {
+    if (d.change != Change::added || !d.owners.empty()) return false;
+    const FileRecord* reference = snapshot.find(d.path);
+    const FileRecord* actual = scan.find(d.path);
+    return reference != nullptr && actual != nullptr &&
+           (changed_attributes(*reference, *actual) & kSnapshotAttrs).empty();
+  });
+  analysis.explained_by_snapshot += before - analysis.deviations.size();
+}
+
+std::size_t blocking_inventory_issues(const InventoryCheck& inventory, bool require_signatures) {
+  return static_cast<std::size_t>(std::count_if(
+      inventory.issues.begin(), inventory.issues.end(),
+      [&](const InventoryIssue& i) { return require_signatures || i.kind != InventoryIssueKind::unverified; }));
+}
+
+bool is_clean(const Analysis& analysis, bool require_signatures) {
+  for (const SignatureVerdict& v : analysis.verdicts)
+    if (v.state == SignatureState::partial || v.state == SignatureState::tampered) return false;
+  if (analysis.inventory && blocking_inventory_issues(*analysis.inventory, require_signatures) != 0) return false;
+  return analysis.deviations.empty();
 }
 
 Analysis analyze(const ScanDocument& scan, const SignatureIndex& index, AnalysisOptions options) {
   options.roots = scan.header.roots;
+  if (scan.header.inventory) options.inventory = &*scan.header.inventory;
   Analysis out = analyze(scan.manifest, index, options);
   if (scan.header.inventory) out.inventory = check_inventory(*scan.header.inventory, out.verdicts);
   return out;
@@ -438,8 +628,12 @@ Analysis analyze(const ScanDocument& scan, const SignatureIndex& index, Analysis
 
 std::string_view to_string(InventoryIssueKind kind) noexcept {
   switch (kind) {
-    case InventoryIssueKind::mismatch: return "inventory_mismatch";
-    case InventoryIssueKind::incomplete: return "inventory_incomplete";
+    case InventoryIssueKind::mismatch:
+      return "inventory_mismatch";
+    case InventoryIssueKind::incomplete:
+      return "inventory_incomplete";
+    case InventoryIssueKind::unverified:
+      return "unverified";
   }
   return "unknown";
 }
@@ -458,13 +652,15 @@ std::string versions_of(const std::vector<SignatureRef>& refs) {
 std::string incomplete_message(const InstalledPackage& p, const SignatureVerdict& v) {
   std::string m = std::string(to_string(p.manager)) + " says " + p.name + " " + p.version + " is installed, ";
   switch (v.state) {
-    case SignatureState::absent: return m + "but none of its files are there";
+    case SignatureState::absent:
+      return m + "but none of its files are there";
     case SignatureState::partial:
       return m + "but its files are partly there (" + std::to_string(v.counts.matching) + " of " +
              std::to_string(v.counts.expected) + " match)";
     case SignatureState::tampered:
       return m + "but " + std::to_string(v.counts.modified) + " of its files are modified";
-    default: return m + "but its signature is " + std::string(to_string(v.state));
+    default:
+      return m + "but its signature is " + std::string(to_string(v.state));
   }
 }
 
@@ -506,8 +702,8 @@ InventoryCheck check_inventory(const PackageInventory& inventory, std::span<cons
       ++out.not_covered;  // nothing of it under the scanned roots: the files cannot tell
       continue;
     }
-    const bool listed_installed = std::any_of(installed.begin(), installed.end(),
-                                              [&](const SignatureRef& r) { return r.version == p->version; });
+    const bool listed_installed =
+        std::any_of(installed.begin(), installed.end(), [&](const SignatureRef& r) { return r.version == p->version; });
     if (listed_installed) {
       ++out.confirmed;
       continue;
@@ -525,6 +721,12 @@ InventoryCheck check_inventory(const PackageInventory& inventory, std::span<cons
       out.issues.push_back(std::move(issue));
     } else if (listed == nullptr) {
       ++out.unknown_version;
+      issue.kind = InventoryIssueKind::unverified;
+      std::vector<SignatureRef> stored;
+      for (const SignatureVerdict* v : it->second) stored.push_back(v->ref);
+      issue.message = std::string(to_string(p->manager)) + ": " + p->name + " " + p->version +
+                      " installed; no signature of that version; stored: " + versions_of(stored);
+      out.issues.push_back(std::move(issue));
     } else if (listed->state == SignatureState::superseded) {
       ++out.confirmed;  // its files were taken over by a later patch (of another name)
     } else {

@@ -14,8 +14,9 @@
 
 #include "core/diff.h"
 #include "core/manifest.h"
-#include "core/signature.h"
+#include "core/path_policy.h"
 #include "core/scan_document.h"
+#include "core/signature.h"
 #include "core/signature_index.h"
 
 namespace tb {
@@ -39,6 +40,16 @@ struct AnalysisOptions {
   // every root are not expected: a scan of /opt says nothing about a package's /usr/bin
   // or about the /etc directory above a scanned /etc/app. Empty: the whole tree.
   std::vector<std::string> roots;
+  // What the host's package managers list as installed (ScanHeader::inventory), or null.
+  // With it, a package signature (imported from a .deb or .rpm) of a manager the
+  // inventory covers is judged as what the manager says: not listed, or listed at
+  // another stored version that is not later in its chain, is `absent` whatever its files
+  // look like; listed at a version the store has no signature of is `unverified`. Its
+  // files are then never blamed on it.
+  const PackageInventory* inventory = nullptr;
+  // Paths that are ignored or expected to differ: never deviations. Default: the default
+  // policy (logs, caches, machine-id...); the server may configure another.
+  PathPolicy policy = default_path_policy();
 };
 
 enum class SignatureState : std::uint8_t {
@@ -47,14 +58,16 @@ enum class SignatureState : std::uint8_t {
   absent,      // nothing of it is installed (or another version of it is)
   superseded,  // a patch whose changed files are all replaced by a complete later patch
   tampered,    // every file present, some modified
+  unverified,  // the package manager lists a version of it the store has no signature of
 };
+inline constexpr SignatureState kLastSignatureState = SignatureState::unverified;  // stores check against it
 std::string_view to_string(SignatureState state) noexcept;
 
 enum class IssueKind : std::uint8_t {
-  missing,      // no record at the path
-  modified,     // content no known signature explains
-  not_applied,  // still the content of an earlier signature of the chain (base, superseded patch)
-  replaced,     // content of a later signature of the chain, or of another version
+  missing,         // no record at the path
+  modified,        // content no known signature explains
+  not_applied,     // still the content of an earlier signature of the chain (base, superseded patch)
+  replaced,        // content of a later signature of the chain, or of another version
   config_changed,  // a configuration file (conffile, %config) the admin changed: expected, not tampering
 };
 std::string_view to_string(IssueKind kind) noexcept;
@@ -80,11 +93,11 @@ struct SignatureVerdict {
   SignatureKind kind = SignatureKind::product;
   SignatureState state = SignatureState::absent;
   VerdictCounts counts;
-  std::vector<FileIssue> issues;             // path order (config_changed included); empty for
-                                             // absent unless asked
-  std::vector<SignatureRef> superseded_by;   // superseded patch: the later patches holding its files
-  std::vector<SignatureRef> patched_by;      // product: later patches installed (complete or superseded)
-  std::vector<SignatureRef> other_version;   // absent: the versions of the same name found instead
+  std::vector<FileIssue> issues;            // path order (config_changed included); empty for
+                                            // absent unless asked
+  std::vector<SignatureRef> superseded_by;  // superseded patch: the later patches holding its files
+  std::vector<SignatureRef> patched_by;     // product: later patches installed (complete or superseded)
+  std::vector<SignatureRef> other_version;  // absent: the versions of the same name found instead
 };
 
 // One deviating path, attributed to the signatures it concerns.
@@ -101,29 +114,32 @@ struct FileDeviation {
 // The host's package managers against its files (ScanHeader::inventory): where what dpkg
 // or rpm says is installed is not what the signatures found on disk.
 enum class InventoryIssueKind : std::uint8_t {
-  mismatch,     // "inventory_mismatch": the files match another version of the package
-  incomplete,   // "inventory_incomplete": the listed version's signature is absent, partial
-                // or tampered, and no other version's files are there either
+  mismatch,    // "inventory_mismatch": the files match another version of the package
+  incomplete,  // "inventory_incomplete": the listed version's signature is absent, partial
+               // or tampered, and no other version's files are there either
+  unverified,  // "unverified": the listed version has no signature, other versions do; a
+               // warning (the files cannot be checked), not a deviation
 };
 std::string_view to_string(InventoryIssueKind kind) noexcept;
 
 struct InventoryIssue {
   InventoryIssueKind kind = InventoryIssueKind::mismatch;
-  InstalledPackage package;                // as the package manager lists it
-  std::vector<SignatureRef> found;         // mismatch: the versions whose files are installed
-  std::optional<SignatureState> state;     // the listed version's signature state, when there is one
-  std::string message;                     // "dpkg says openssl 3.0.11 is installed, its files match 3.0.9"
+  InstalledPackage package;             // as the package manager lists it
+  std::vector<SignatureRef> found;      // mismatch: the versions whose files are installed
+  std::optional<SignatureState> state;  // the listed version's signature state, when there is one
+  std::string message;                  // "dpkg says openssl 3.0.11 is installed, its files match 3.0.9"
   bool operator==(const InventoryIssue&) const = default;
 };
 
 struct InventoryCheck {
-  std::size_t listed = 0;           // packages the inventory lists (name, version, manager once)
-  std::size_t confirmed = 0;        // the listed version's signature is complete (or superseded)
-  std::size_t without_signature = 0;  // no signature of that name: counted, not an issue
-  std::size_t unknown_version = 0;  // signatures of the name, none of that version, none installed
-  std::size_t not_covered = 0;      // the listed version's files lie outside the scanned roots
+  std::size_t listed = 0;              // packages the inventory lists (name, version, manager once)
+  std::size_t confirmed = 0;           // the listed version's signature is complete (or superseded)
+  std::size_t without_signature = 0;   // no signature of that name: counted, not an issue
+  std::size_t unknown_version = 0;     // signatures of the name, none of that version (each also an
+                                       // `unverified` issue)
+  std::size_t not_covered = 0;         // the listed version's files lie outside the scanned roots
   std::vector<InventoryIssue> issues;  // by manager, name, version
-  std::size_t warnings = 0;         // the inventory's own warnings (it may be incomplete)
+  std::size_t warnings = 0;            // the inventory's own warnings (it may be incomplete)
   bool operator==(const InventoryCheck&) const = default;
 };
 
@@ -131,7 +147,21 @@ struct Analysis {
   std::vector<SignatureVerdict> verdicts;   // one per signature, in index (Id) order
   std::vector<FileDeviation> deviations;    // path order, each path once
   std::optional<InventoryCheck> inventory;  // nullopt when the scan listed no inventory
+  std::string policy;                       // the path policy's name
+  std::size_t explained_by_policy = 0;      // scan entries the policy explained
+  std::size_t explained_by_snapshot = 0;    // unknown entries the cluster snapshot explained
 };
+
+// The one definition of a clean host: no signature partial or tampered, no inventory
+// issue (`unverified` ones only with require_signatures), no deviating file.
+bool is_clean(const Analysis& analysis, bool require_signatures = false);
+// Inventory issues that make a host unclean (all but `unverified`, unless required).
+std::size_t blocking_inventory_issues(const InventoryCheck& inventory, bool require_signatures = false);
+
+// Files no signature lists that hold exactly what the cluster's reference snapshot holds
+// at that path (kSnapshotAttrs) are explained by the snapshot: they leave `deviations`.
+// Signature files are judged by their signatures alone, whatever the snapshot says.
+void explain_by_snapshot(Analysis& analysis, const Manifest& scan, const Manifest& snapshot);
 
 // Cross-checks an inventory with the verdicts of an analysis of the same scan. For each
 // listed package whose name some signature has: the "installed" versions are the name's
@@ -168,13 +198,20 @@ struct Drift {
   DiffCounts counts;
 };
 
-// A cluster member against the cluster's reference snapshot, with every path listed by a
-// patch signature left out on both sides (patches are judged per signature instead).
-// Differences are attributed: owners = products listing the path, content_owners by hash.
-Drift compare_with_snapshot(const Manifest& member, const Manifest& snapshot, const SignatureIndex& index,
-                            AttrSet compare = kSnapshotAttrs);
+struct DriftOptions {
+  AttrSet compare = kSnapshotAttrs;
+  PathPolicy policy = default_path_policy();  // paths it explains are never drift
+  std::vector<std::string> roots;             // the member's scan roots (PathPolicy::for_roots)
+};
 
-// `manifest` without the paths patch signatures list: what a published snapshot holds.
-Manifest without_patch_files(const Manifest& manifest, const SignatureIndex& index);
+// A cluster member against the cluster's reference snapshot. At a path some patch lists,
+// the member may hold the snapshot's content or the content of any release or patch that
+// lists the path (so a patch rolled out to this member is not drift, a hand-edited patched
+// binary or a half-applied library is), and may lack the path when some release of the
+// package lacks it. Whether a patch belongs on this member at all is its promotion
+// stage's question, answered once, by the fleet matrix (unexpected / missing), not here.
+// Differences are attributed: owners = signatures listing the path, content_owners by hash.
+Drift compare_with_snapshot(const Manifest& member, const Manifest& snapshot, const SignatureIndex& index,
+                            const DriftOptions& options = {});
 
 }  // namespace tb

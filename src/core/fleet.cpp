@@ -12,7 +12,7 @@ namespace tb {
 namespace {
 
 constexpr std::array<std::string_view, kFleetCellStateCount> kCellStateNames = {
-    "complete", "partial", "absent", "superseded", "tampered", "unexpected", "missing", "unscanned"};
+    "complete", "partial", "absent", "superseded", "tampered", "unexpected", "missing", "unscanned", "unverified"};
 
 bool installed(SignatureState s) {
   return s == SignatureState::complete || s == SignatureState::partial || s == SignatureState::tampered;
@@ -30,6 +30,8 @@ FleetCellState as_cell_state(SignatureState s) {
       return FleetCellState::superseded;
     case SignatureState::tampered:
       return FleetCellState::tampered;
+    case SignatureState::unverified:
+      return FleetCellState::unverified;
   }
   return FleetCellState::unscanned;
 }

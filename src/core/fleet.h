@@ -115,8 +115,9 @@ enum class FleetCellState : std::uint8_t {
   unexpected,  // installed (complete, partial or tampered) where the stage does not expect it yet
   missing,     // expected by the stage on this member, but absent
   unscanned,   // no scan, no result for this signature, or the scan could not be judged
+  unverified,  // the package manager lists a version of the package the store cannot check
 };
-inline constexpr std::size_t kFleetCellStateCount = 8;
+inline constexpr std::size_t kFleetCellStateCount = 9;
 std::string_view to_string(FleetCellState state) noexcept;
 std::optional<FleetCellState> fleet_cell_state_from_string(std::string_view name) noexcept;
 

@@ -1,7 +1,11 @@
 #include "core/scan_document.h"
 
+#include <algorithm>
 #include <array>
+#include <tuple>
 #include <utility>
+
+#include "core/sha256.h"
 
 namespace tb {
 
@@ -32,8 +36,10 @@ std::optional<ScanErrorKind> scan_error_kind_from_string(std::string_view name) 
 
 std::string_view to_string(PackageManager manager) noexcept {
   switch (manager) {
-    case PackageManager::dpkg: return "dpkg";
-    case PackageManager::rpm: return "rpm";
+    case PackageManager::dpkg:
+      return "dpkg";
+    case PackageManager::rpm:
+      return "rpm";
   }
   return "dpkg";
 }
@@ -42,6 +48,24 @@ std::optional<PackageManager> package_manager_from_string(std::string_view name)
   if (name == "dpkg") return PackageManager::dpkg;
   if (name == "rpm") return PackageManager::rpm;
   return std::nullopt;
+}
+
+Sha256Digest inventory_digest(const PackageInventory& inventory) {
+  std::vector<const InstalledPackage*> sorted;
+  sorted.reserve(inventory.packages.size());
+  for (const InstalledPackage& p : inventory.packages) sorted.push_back(&p);
+  auto key = [](const InstalledPackage* p) { return std::tie(p->manager, p->name, p->version, p->arch); };
+  std::sort(sorted.begin(), sorted.end(), [&](auto* a, auto* b) { return key(a) < key(b); });
+  Sha256 hash;
+  for (const InstalledPackage* p : sorted) {
+    // Each field with its length first: fields may hold any byte.
+    hash.update(to_string(p->manager));
+    for (const std::string* field : {&p->name, &p->version, &p->arch}) {
+      hash.update(std::to_string(field->size()) + ":");
+      hash.update(*field);
+    }
+  }
+  return hash.finish();
 }
 
 }  // namespace tb

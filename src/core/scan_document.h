@@ -60,6 +60,10 @@ struct PackageInventory {
   bool operator==(const PackageInventory&) const = default;
 };
 
+// A digest of what an inventory lists (manager, name, version, arch of each package, in
+// a canonical order; warnings left out): equal inventories judge files alike.
+Sha256Digest inventory_digest(const PackageInventory& inventory);
+
 struct ScanHeader {
   int format_version = kScanFormatVersion;
   std::string scanner;                 // "trustbase-scan 0.1.0"

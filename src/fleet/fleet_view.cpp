@@ -21,8 +21,10 @@ class SnapshotCache {
     if (it == cache_.end()) {
       auto snap = store_.get_snapshot(cluster, std::nullopt);
       std::unique_ptr<Snapshot> held;
-      if (snap) held = std::make_unique<Snapshot>(std::move(*snap));
-      else if (snap.error().code != ErrorCode::not_found) return tl::unexpected(snap.error());
+      if (snap)
+        held = std::make_unique<Snapshot>(std::move(*snap));
+      else if (snap.error().code != ErrorCode::not_found)
+        return tl::unexpected(snap.error());
       it = cache_.emplace(cluster, std::move(held)).first;
     }
     return it->second.get();
@@ -37,9 +39,15 @@ DeviationCounts count_deviations(const std::vector<FileDeviation>& deviations) {
   DeviationCounts c;
   for (const FileDeviation& d : deviations) {
     switch (d.change) {
-      case Change::added: ++c.added; break;
-      case Change::removed: ++c.removed; break;
-      case Change::modified: ++c.modified; break;
+      case Change::added:
+        ++c.added;
+        break;
+      case Change::removed:
+        ++c.removed;
+        break;
+      case Change::modified:
+        ++c.modified;
+        break;
     }
   }
   return c;
@@ -47,9 +55,10 @@ DeviationCounts count_deviations(const std::vector<FileDeviation>& deviations) {
 
 // The analysis whose deviations a scan's cached result counts (judge_scan); verify divides
 // the same deviations by attribution. `snapshot`: the host's cluster's latest, or nullptr.
-Analysis judged_analysis(const ScanDocument& scan, const SignatureSet& signatures,
-                         [[maybe_unused]] const Snapshot* snapshot) {
-  return analyze(scan, signatures.index);
+Analysis judged_analysis(const ScanDocument& scan, const SignatureSet& signatures, const Snapshot* snapshot) {
+  Analysis analysis = analyze(scan, signatures.index);
+  if (snapshot != nullptr) explain_by_snapshot(analysis, scan.manifest, snapshot->manifest);
+  return analysis;
 }
 
 std::size_t config_changes(const Analysis& analysis) {
@@ -97,7 +106,8 @@ ScanResult judge_scan(const ScanDocument& scan, const SignatureSet& signatures, 
   result.deviations.config = config_changes(analysis);
   if (analysis.inventory) result.inventory_mismatches = analysis.inventory->issues.size();
   if (snapshot != nullptr) {
-    const Drift drift = compare_with_snapshot(scan.manifest, snapshot->manifest, signatures.index, kSnapshotAttrs);
+    const Drift drift = compare_with_snapshot(scan.manifest, snapshot->manifest, signatures.index,
+                                              DriftOptions{.roots = scan.header.roots});
     result.snapshot_version = snapshot->info.version;
     result.drift = count_deviations(drift.deviations);
   }
@@ -232,7 +242,8 @@ Expected<std::vector<MemberDrift>> cluster_drift(Store& store, const SignatureSe
       auto scan = store.get_scan(m.scan_id);
       if (!scan) return tl::unexpected(scan.error());
       m.snapshot_version = (*snapshot)->info.version;
-      m.drift = compare_with_snapshot(scan->manifest, (*snapshot)->manifest, signatures.index, kSnapshotAttrs);
+      m.drift = compare_with_snapshot(scan->manifest, (*snapshot)->manifest, signatures.index,
+                                      DriftOptions{.roots = scan->header.roots});
     }
     out.push_back(std::move(m));
   }

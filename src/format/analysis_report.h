@@ -13,14 +13,13 @@ namespace tb {
 struct AnalysisContext {
   const ScanHeader* scan = nullptr;
   std::string host;                 // as stored (may differ from the scan's own hostname)
-  bool include_absent = false;      // list signatures that are not installed at all
+  bool include_absent = false;      // --all: every signature (absent ones too) and every
+                                    // deviation; the text report otherwise shows a summary,
+                                    // the problems and the largest groups only
+  bool verbose = false;             // text: list `replaced` files too (normal patching)
 };
 
 Expected<void> write_analysis_report(ReportFormat format, const AnalysisContext& context, const Analysis& analysis,
                                      ByteSink& sink);
-
-// True when the host matches what is installed: no signature partial or tampered, no
-// deviating file, and no package its package manager lists at a version its files deny. (Expected states per stage come with the fleet issue.)
-bool analysis_is_clean(const Analysis& analysis);
 
 }  // namespace tb

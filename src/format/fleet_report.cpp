@@ -18,7 +18,7 @@ namespace {
 
 // ---- shared ------------------------------------------------------------------------------
 
-constexpr std::array<char, kFleetCellStateCount> kLetters = {'C', 'P', '-', 'S', 'T', 'U', 'M', '?'};
+constexpr std::array<char, kFleetCellStateCount> kLetters = {'C', 'P', '-', 'S', 'T', 'U', 'M', '?', 'V'};
 
 FleetCellState state_at(std::size_t i) {
   return static_cast<FleetCellState>(i);
@@ -446,7 +446,7 @@ td.notes{color:#555;white-space:nowrap}
 td.x{font-weight:bold}
 .s-complete{background:#c8e6c9}.s-partial{background:#ffcc80}.s-absent{background:#fafafa;color:#999}
 .s-superseded{background:#dcedc8;color:#555}.s-tampered{background:#e57373}.s-unexpected{background:#ce93d8}
-.s-missing{background:#ffcdd2}.s-unscanned{background:#fff9c4;color:#777}
+.s-missing{background:#ffcdd2}.s-unscanned{background:#fff9c4;color:#777}.s-unverified{background:#ffe0b2;color:#555}
 )";
 
 void html(std::string& o, std::string_view text) {

@@ -204,7 +204,7 @@ std::string xml_analysis_report(const AnalysisContext& c, const Analysis& a) {
     put_text(o, "scan-host", c.scan->host.hostname);
     put_timestamp(o, "scan-started", c.scan->started_ns);
   }
-  put_text(o, "clean", analysis_is_clean(a) ? "true" : "false");
+  put_text(o, "clean", is_clean(a) ? "true" : "false");
   o += ">\n  <signatures>\n";
   for (const SignatureVerdict& v : a.verdicts)
     if (c.include_absent || v.state != SignatureState::absent) put_verdict(o, v);

@@ -3,8 +3,12 @@
 namespace tb::server {
 
 // The digest's bytes, then each root with its length first (roots may hold any byte).
-std::string AnalysisCache::key(const Sha256Digest& chunk_list, const std::vector<std::string>& roots) {
+std::string AnalysisCache::key(const Sha256Digest& chunk_list, const std::vector<std::string>& roots,
+                               const std::optional<Sha256Digest>& inventory) {
   std::string k(reinterpret_cast<const char*>(chunk_list.bytes.data()), chunk_list.bytes.size());
+  // Fixed size, and before the roots: never confused with them.
+  k += inventory ? 'I' : '-';
+  if (inventory) k.append(reinterpret_cast<const char*>(inventory->bytes.data()), inventory->bytes.size());
   for (const std::string& r : roots) {
     k += std::to_string(r.size());
     k += ':';
@@ -15,8 +19,9 @@ std::string AnalysisCache::key(const Sha256Digest& chunk_list, const std::vector
 
 std::shared_ptr<const Analysis> AnalysisCache::find(const Sha256Digest& chunk_list,
                                                     const std::vector<std::string>& roots,
-                                                    const std::shared_ptr<const SignatureIndex>& index) {
-  const std::string k = key(chunk_list, roots);
+                                                    const std::shared_ptr<const SignatureIndex>& index,
+                                                    const std::optional<Sha256Digest>& inventory) {
+  const std::string k = key(chunk_list, roots, inventory);
   std::lock_guard lock(mutex_);
   auto it = entries_.find(k);
   if (it == entries_.end()) return nullptr;
@@ -26,9 +31,10 @@ std::shared_ptr<const Analysis> AnalysisCache::find(const Sha256Digest& chunk_li
 }
 
 void AnalysisCache::add(const Sha256Digest& chunk_list, const std::vector<std::string>& roots,
-                        const std::shared_ptr<const SignatureIndex>& index, std::shared_ptr<const Analysis> analysis) {
+                        const std::shared_ptr<const SignatureIndex>& index, std::shared_ptr<const Analysis> analysis,
+                        const std::optional<Sha256Digest>& inventory) {
   if (!analysis) return;
-  std::string k = key(chunk_list, roots);
+  std::string k = key(chunk_list, roots, inventory);
   const std::size_t size = memory_bytes(*analysis) + 2 * k.size() + sizeof(Entry) + 64;  // key in map and list
   if (size > max_bytes_) return;
   std::lock_guard lock(mutex_);
@@ -51,8 +57,12 @@ void AnalysisCache::add(const Sha256Digest& chunk_list, const std::vector<std::s
 }
 
 namespace {
-std::size_t heap(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
-std::size_t heap(const SignatureRef& r) { return heap(r.name) + heap(r.version); }
+std::size_t heap(const std::string& s) {
+  return s.capacity() > 15 ? s.capacity() + 1 : 0;
+}
+std::size_t heap(const SignatureRef& r) {
+  return heap(r.name) + heap(r.version);
+}
 std::size_t heap(const std::vector<SignatureRef>& refs) {
   std::size_t n = refs.capacity() * sizeof(SignatureRef);
   for (const SignatureRef& r : refs) n += heap(r);

@@ -4,8 +4,9 @@
 // (chunk_list_digest: equal exactly when the manifests are), the scan's roots (they
 // decide which signature files are expected) and the signature index it was made with:
 // an import builds a new index, and entries made with another one miss (and age out).
-// What depends on the scan alone (its package inventory, cross-checked with the
-// verdicts) is not part of an entry. Least recently used entries go beyond max_bytes (a
+// The package inventory decides states too (a package it does not list is absent), so
+// its digest (inventory_digest) joins the key; the cross-check of the inventory with the
+// verdicts is not part of an entry. Least recently used entries go beyond max_bytes (a
 // clean host's analysis is a few hundred bytes per signature; 10,000 hosts that each
 // have files of their own need 10,000 entries for their rescans to hit).
 // Thread-safe.
@@ -15,6 +16,7 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,11 +33,14 @@ class AnalysisCache {
 
   // The analysis of the manifest with this chunk list under these roots, made with
   // `index`; null when there is none.
+  // `inventory`: inventory_digest() of the scan's inventory, nullopt when it has none.
   std::shared_ptr<const Analysis> find(const Sha256Digest& chunk_list, const std::vector<std::string>& roots,
-                                       const std::shared_ptr<const SignatureIndex>& index);
-  // `analysis` must be analyze(manifest, *index, {roots}) without an inventory check.
+                                       const std::shared_ptr<const SignatureIndex>& index,
+                                       const std::optional<Sha256Digest>& inventory = std::nullopt);
+  // `analysis` must be analyze(manifest, *index, {roots, inventory}) without an inventory check.
   void add(const Sha256Digest& chunk_list, const std::vector<std::string>& roots,
-           const std::shared_ptr<const SignatureIndex>& index, std::shared_ptr<const Analysis> analysis);
+           const std::shared_ptr<const SignatureIndex>& index, std::shared_ptr<const Analysis> analysis,
+           const std::optional<Sha256Digest>& inventory = std::nullopt);
 
   std::size_t size() const;   // entries
   std::size_t bytes() const;  // their approximate memory
@@ -50,7 +55,8 @@ class AnalysisCache {
     std::size_t bytes = 0;
     std::list<std::string>::iterator age;
   };
-  static std::string key(const Sha256Digest& chunk_list, const std::vector<std::string>& roots);
+  static std::string key(const Sha256Digest& chunk_list, const std::vector<std::string>& roots,
+                         const std::optional<Sha256Digest>& inventory);
 
   const std::size_t max_bytes_;
   mutable std::mutex mutex_;

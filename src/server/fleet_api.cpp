@@ -562,10 +562,9 @@ void FleetApi::snapshot(const httplib::Request& req, httplib::Response& res) {
   if (facts->host.cluster != cluster)
     return reply_error(res, 400, "host '" + sanitize_text(host) + "' is not a member of cluster '" +
                                      sanitize_text(cluster) + "'");
-  auto index = store_.index();
-  if (!index) return reply_store_error(res, index.error());
-  // Patch files are judged per patch signature, so a snapshot never pins them.
-  const Manifest manifest = without_patch_files(facts->scan.manifest, **index);
+  // The whole scan: at the paths patches list, drift accepts any release's content
+  // (compare_with_snapshot), so upgrades that are patches leave the snapshot whole.
+  const Manifest& manifest = facts->scan.manifest;
   const std::string actor = "token:" + token->name;
   auto version = store_.with(
       [&](Store& s) { return s.publish_snapshot(cluster, host, facts->latest.id, manifest, actor); });
@@ -575,7 +574,6 @@ void FleetApi::snapshot(const httplib::Request& req, httplib::Response& res) {
                             {"host", host},
                             {"scan_id", facts->latest.id},
                             {"records", manifest.size()},
-                            {"patch_paths_left_out", facts->scan.manifest.size() - manifest.size()},
                             {"actor", actor}}));
 }
 

@@ -94,7 +94,7 @@ Expected<Judged> render_judgement(const Analysis& analysis, const ScanHeader& he
   StringSink sink(out.report);
   const AnalysisContext context{&header, host, include_absent};
   if (auto r = write_analysis_report(format, context, analysis, sink); !r) return tl::unexpected(r.error());
-  out.clean = analysis_is_clean(analysis);
+  out.clean = is_clean(analysis);
   return out;
 }
 
@@ -534,8 +534,10 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   // and the analysis is reused, with nothing put together or judged again.
   std::shared_ptr<const Analysis> known;
   std::size_t records = 0;
+  const std::optional<Sha256Digest> inventory_key =
+      doc->header.inventory ? std::optional(inventory_digest(*doc->header.inventory)) : std::nullopt;
   if (chunked_upload && chunked_upload->chunk_list && !enrolling) {
-    known = store_.analysis_cache().find(*chunked_upload->chunk_list, doc->header.roots, *index);
+    known = store_.analysis_cache().find(*chunked_upload->chunk_list, doc->header.roots, *index, inventory_key);
     if (known) {
       auto id = store_.write([&](Store& s) { return s.put_scan_of_manifest(*host, *doc, *chunked_upload->chunk_list); });
       if (!id) return reply_store_error(res, id.error());
@@ -618,6 +620,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   if (!known) {
     AnalysisOptions analysis_options;
     analysis_options.roots = doc->header.roots;
+    if (doc->header.inventory) analysis_options.inventory = &*doc->header.inventory;
     // In place, each record's PathId comes from its chunk's look-ups, kept with the chunk.
     auto of_manifest = std::make_shared<const Analysis>(
         ordered ? analyze(ordered->records, ordered->path_ids(*index), **index, analysis_options)
@@ -626,7 +629,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     const bool stored_by_chunks =
         ordered ? !ordered->chunks.empty() : chunked_upload && !chunked_upload->assembled->chunks.empty();
     if (stored_by_chunks && chunked_upload->chunk_list)
-      store_.analysis_cache().add(*chunked_upload->chunk_list, doc->header.roots, *index, of_manifest);
+      store_.analysis_cache().add(*chunked_upload->chunk_list, doc->header.roots, *index, of_manifest, inventory_key);
     known = std::move(of_manifest);
   }
   auto judged = render_judgement(with_inventory(*known, doc->header), doc->header, *host, flag(req, "all"));

@@ -94,7 +94,7 @@ Expected<std::vector<std::int64_t>> decode_chunk_ids(std::string_view data) {
 namespace {
 
 constexpr std::uint8_t kResultVersion = 1;
-constexpr std::uint8_t kMaxSignatureState = static_cast<std::uint8_t>(SignatureState::tampered);
+constexpr std::uint8_t kMaxSignatureState = static_cast<std::uint8_t>(kLastSignatureState);
 
 void put_counts(std::string& out, const DeviationCounts& c) {
   put_varint(out, c.added);

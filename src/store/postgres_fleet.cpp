@@ -308,7 +308,7 @@ Expected<void> PostgresStore::put_scan_result(std::int64_t scan_id, const ScanRe
         raise(ErrorCode::invalid_argument, "scan result names signature id " + std::to_string(e.signature_id) +
                                                ", which is not stored at generation " +
                                                std::to_string(result.signature_generation));
-      if (static_cast<std::uint8_t>(e.state) > static_cast<std::uint8_t>(SignatureState::tampered))
+      if (static_cast<std::uint8_t>(e.state) > static_cast<std::uint8_t>(kLastSignatureState))
         raise(ErrorCode::invalid_argument, "scan result holds an unknown signature state");
       previous = e.signature_id;
     }

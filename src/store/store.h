@@ -125,7 +125,7 @@ struct SnapshotListing {
 
 struct Snapshot {
   SnapshotListing info;
-  Manifest manifest;  // as published: the caller leaves patch files out (without_patch_files)
+  Manifest manifest;  // the source scan's, whole
 };
 
 // A patch's stage in a cluster: the current one (Store::stages) or one change of it

@@ -4,7 +4,6 @@
 // deviations (the demo exits 1 if one is missed or anything else is reported). On top,
 // the deployment gate on the demo's store: `verify` passes a clean member and fails each
 // kind of planted problem with the reason named.
-#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -12,6 +11,7 @@
 #include <fstream>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_test_support.h"
@@ -61,8 +61,9 @@ TEST_F(DemoFlow, EveryPlantedDeviationIsFoundAndNothingElse) {
   EXPECT_NE(demo_out_.find("fleet: 8 hosts in 4 clusters, 3 columns; 4 problem cells, 0 hosts not scanned"),
             std::string::npos)
       << demo_out_;
-  // Clusters without planted drift are identical to their snapshot; the others are not.
-  EXPECT_NE(demo_out_.find("cluster fx-01: 2 members, 2 scanned, snapshot v1: identical"), std::string::npos)
+  // Every cluster of four has drift planted (fx-01-b's hand-edited patched library is drift
+  // too: content no release of the trader has).
+  EXPECT_NE(demo_out_.find("cluster fx-01: 2 members, 2 scanned, snapshot v1: DRIFT: fx-01-b"), std::string::npos)
       << demo_out_;
   EXPECT_NE(demo_out_.find("cluster eq-02: 2 members, 2 scanned, snapshot v1: DRIFT: eq-02-b"), std::string::npos)
       << demo_out_;
@@ -71,9 +72,10 @@ TEST_F(DemoFlow, EveryPlantedDeviationIsFoundAndNothingElse) {
 
 TEST_F(DemoFlow, VerifyPassesACleanMemberOfAnIdenticalCluster) {
   std::string out;
-  // /usr/local/bin/market-hours.sh is on every host and in no package: a deviation unless allowed.
-  EXPECT_EQ(tb("verify --host fx-01-a --cluster-identical", &out), 1) << out;
-  EXPECT_NE(out.find("deviations"), std::string::npos) << out;
+  // /usr/local/bin/market-hours.sh is on every host and in no package, and the cluster's
+  // snapshot holds it with that content: explained, so the member is clean.
+  EXPECT_EQ(tb("verify --host fx-01-a --cluster-identical", &out), 0) << out;
+  EXPECT_NE(out.find("OK"), std::string::npos) << out;
   EXPECT_EQ(tb("verify --host fx-01-a --cluster-identical --allow-deviations --expect-patch acme-trader@4.2.2", &out),
             0)
       << out;
@@ -111,7 +113,21 @@ TEST_F(DemoFlow, ClusterReportListsTheDriftWithItsProduct) {
       << out;
   EXPECT_EQ(tb("report cluster fx-01 --format json", &out), 1) << out;  // fx-01-b's tampered patch
   const auto j = nlohmann::json::parse(out);
-  EXPECT_TRUE(j.at("drift").at("identical").get<bool>()) << out;
+  // The snapshot keeps the patched files: fx-01-b's hand edit is drift, owned by every
+  // trader release that lists the library, while fx-01-a (its source) is identical.
+  EXPECT_FALSE(j.at("drift").at("identical").get<bool>()) << out;
+  bool edit = false;
+  for (const auto& m : j.at("drift").at("members")) {
+    if (m.at("host") == "fx-01-a") {
+      EXPECT_TRUE(m.at("identical").get<bool>()) << out;
+    }
+    if (m.at("host") != "fx-01-b") continue;
+    ASSERT_EQ(m.at("deviations").size(), 1u) << out;
+    const auto& d = m.at("deviations")[0];
+    edit = d.at("path") == "/opt/acme/trader/lib/libquote.so" && d.at("change") == "modified" &&
+           d.at("owners").size() == 3u && d.at("content_owners").empty();
+  }
+  EXPECT_TRUE(edit) << out;
   EXPECT_EQ(tb("report patch acme-mq@9.1.1 --state missing", &out), 1) << out;
   EXPECT_NE(out.find("credit-04-b"), std::string::npos) << out;
   EXPECT_EQ(out.find("fx-01-a"), std::string::npos) << out;

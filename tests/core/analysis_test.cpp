@@ -27,6 +27,12 @@ void PrintTo(const FileIssue& issue, std::ostream* os) {
 
 namespace {
 
+DriftOptions comparing(AttrSet attrs) {
+  DriftOptions o;
+  o.compare = attrs;
+  return o;
+}
+
 using test::manifest;
 
 // --- builders -------------------------------------------------------------------------
@@ -55,7 +61,9 @@ FileRecord as_scanned(FileRecord r) {
   return r;
 }
 
-SignatureRef ref(std::string id) { return *SignatureRef::parse(id); }
+SignatureRef ref(std::string id) {
+  return *SignatureRef::parse(id);
+}
 
 Signature product(std::string id, std::vector<FileRecord> records) {
   Signature s;
@@ -148,7 +156,8 @@ Signature app2() {
                            pkg("/opt/app/conf", "conf1")});
 }
 Signature p1() {
-  return patch("app-p1@1", "app@1", {}, {pkg_dir("/opt/app"), pkg("/opt/app/lib", "lib1-p1"), pkg("/opt/app/new", "new1")});
+  return patch("app-p1@1", "app@1", {},
+               {pkg_dir("/opt/app"), pkg("/opt/app/lib", "lib1-p1"), pkg("/opt/app/new", "new1")});
 }
 Signature p2() {
   return patch("app-p2@1", "app@1", {"app-p1@1"}, {pkg("/opt/app/lib", "lib1-p2"), pkg("/opt/app/new2", "new2")});
@@ -193,9 +202,9 @@ TEST(SignatureIndex, LooksUpByRefPathAndContent) {
 
 TEST(SignatureIndex, RelationGraphIsTransitive) {
   // p3 supersedes p2, which supersedes p1, which patches app@1; p2 names no base itself.
-  const SignatureIndex index = make_index({
-      p1(), app1(), patch("app-p2@1", std::nullopt, {"app-p1@1"}, {pkg("/opt/app/lib", "2")}),
-      patch("app-p3@1", std::nullopt, {"app-p2@1", "gone@9"}, {pkg("/opt/app/lib", "3")}), app2()});
+  const SignatureIndex index =
+      make_index({p1(), app1(), patch("app-p2@1", std::nullopt, {"app-p1@1"}, {pkg("/opt/app/lib", "2")}),
+                  patch("app-p3@1", std::nullopt, {"app-p2@1", "gone@9"}, {pkg("/opt/app/lib", "3")}), app2()});
   const auto id = [&](const char* s) { return *index.find(ref(s)); };
   const auto later = [&](const char* s) {
     Strings out;
@@ -222,8 +231,8 @@ TEST(SignatureIndex, RelationGraphIsTransitive) {
 }
 
 TEST(SignatureIndex, CycleTerminatesAndDuplicatesAreRejected) {
-  const SignatureIndex index = make_index({patch("a@1", std::nullopt, {"b@1"}, {pkg("/a", "a")}),
-                                           patch("b@1", std::nullopt, {"a@1"}, {pkg("/b", "b")})});
+  const SignatureIndex index = make_index(
+      {patch("a@1", std::nullopt, {"b@1"}, {pkg("/a", "a")}), patch("b@1", std::nullopt, {"a@1"}, {pkg("/b", "b")})});
   EXPECT_EQ(index.later(0).size(), 1u);
   EXPECT_EQ(index.later(1).size(), 1u);
 
@@ -313,17 +322,19 @@ TEST(Analysis, DeletedFileIsPartial) {
 
 TEST(Analysis, NothingInstalledIsAbsent) {
   const SignatureIndex index = make_index({app1()});
-  const Manifest scan = manifest({test::dir("/etc"), test::file("/etc/hosts", "127.0.0.1")});
+  const Manifest scan = manifest({test::dir("/etc"), test::file("/etc/app.conf", "port 80")});
   const Analysis a = analyze(scan, index);
   const SignatureVerdict& v = verdict(a, "app@1");
   EXPECT_EQ(v.state, SignatureState::absent);
   EXPECT_EQ(v.counts, (VerdictCounts{4, 0, 4, 0, 0, 0}));
   EXPECT_TRUE(v.issues.empty()) << "absent issues are only listed on request";
   EXPECT_TRUE(v.other_version.empty());
-  // Absent signatures yield no deviations; the host's own files are unknown ones.
-  EXPECT_EQ(lines(a.deviations), (Strings{"added /etc", "added /etc/hosts"}));
+  // Absent signatures yield no deviations; the host's own files are unknown ones (and
+  // /etc, a mere parent of one, is none of its own).
+  EXPECT_EQ(lines(a.deviations), (Strings{"added /etc/app.conf"}));
 
-  const Analysis listed = analyze(scan, index, AnalysisOptions{.compare = kSignatureAttrs, .list_absent_issues = true, .roots = {}});
+  const Analysis listed =
+      analyze(scan, index, AnalysisOptions{.compare = kSignatureAttrs, .list_absent_issues = true, .roots = {}});
   EXPECT_EQ(verdict(listed, "app@1").issues.size(), 4u);
 }
 
@@ -331,8 +342,8 @@ TEST(Analysis, NothingInstalledIsAbsent) {
 // missing (a package's /etc directory above a scanned /etc/app, its /usr files when only
 // /opt was scanned).
 TEST(Analysis, RecordsOutsideTheScannedRootsAreNotExpected) {
-  Signature wide = product("wide@1", {pkg_dir("/etc"), pkg("/etc/wide.conf", "c"), pkg_dir("/opt/app"),
-                                      pkg("/opt/app/bin", "bin1", 0755)});
+  Signature wide = product(
+      "wide@1", {pkg_dir("/etc"), pkg("/etc/wide.conf", "c"), pkg_dir("/opt/app"), pkg("/opt/app/bin", "bin1", 0755)});
   const SignatureIndex index = make_index({std::move(wide), app2()});
   const Manifest scan = manifest({test::dir("/opt/app"), test::file("/opt/app/bin", "bin1", 0755)});
   AnalysisOptions options;
@@ -410,8 +421,8 @@ TEST(Analysis, OtherVersionWithEditedSharedFileStaysAbsent) {
 
 TEST(Analysis, MixedVersionsAreADeviation) {
   // a@1's x with a@2's y: both versions partly there, both files reported.
-  const SignatureIndex index = make_index({product("a@1", {pkg("/a/x", "x1"), pkg("/a/y", "y1")}),
-                                           product("a@2", {pkg("/a/x", "x2"), pkg("/a/y", "y2")})});
+  const SignatureIndex index = make_index(
+      {product("a@1", {pkg("/a/x", "x1"), pkg("/a/y", "y1")}), product("a@2", {pkg("/a/x", "x2"), pkg("/a/y", "y2")})});
   const Manifest scan = manifest({test::file("/a/x", "x1"), test::file("/a/y", "y2")});
   const Analysis a = analyze(scan, index);
   const SignatureVerdict& v = verdict(a, "a@1");
@@ -428,7 +439,8 @@ TEST(Analysis, CompareMaskIgnoresModeByDefault) {
   const Manifest scan = with(installed(index, {"app@1"}), "/opt/app/conf", test::file("/opt/app/conf", "conf1", 0600));
   EXPECT_EQ(verdict(analyze(scan, index), "app@1").state, SignatureState::complete);
 
-  const Analysis a = analyze(scan, index, AnalysisOptions{.compare = kSignatureAttrs | Attr::mode, .list_absent_issues = false, .roots = {}});
+  const Analysis a = analyze(
+      scan, index, AnalysisOptions{.compare = kSignatureAttrs | Attr::mode, .list_absent_issues = false, .roots = {}});
   const SignatureVerdict& v = verdict(a, "app@1");
   EXPECT_EQ(v.state, SignatureState::tampered);
   EXPECT_EQ(v.issues, (std::vector<FileIssue>{{"/opt/app/conf", IssueKind::modified, Attr::mode, std::nullopt}}));
@@ -557,11 +569,12 @@ TEST(Analysis, SupersedingPatchWithOldContentLeftIsNotApplied) {
   const Analysis a = analyze(scan, index);
   const SignatureVerdict& v2 = verdict(a, "app-p2@1");
   EXPECT_EQ(v2.state, SignatureState::partial);
-  EXPECT_EQ(v2.issues, (std::vector<FileIssue>{{"/opt/app/lib", IssueKind::not_applied, Attr::sha256, ref("app-p1@1")}}));
+  EXPECT_EQ(v2.issues,
+            (std::vector<FileIssue>{{"/opt/app/lib", IssueKind::not_applied, Attr::sha256, ref("app-p1@1")}}));
   EXPECT_EQ(verdict(a, "app-p1@1").state, SignatureState::complete);
   EXPECT_EQ(ids(verdict(a, "app@1").patched_by), Strings{"app-p1@1"});
-  EXPECT_EQ(lines(a.deviations),
-            Strings{"modified /opt/app/lib " + describe(Attr::sha256) + " owners=app@1,app-p1@1,app-p2@1 content=app-p1@1"});
+  EXPECT_EQ(lines(a.deviations), Strings{"modified /opt/app/lib " + describe(Attr::sha256) +
+                                         " owners=app@1,app-p1@1,app-p2@1 content=app-p1@1"});
 }
 
 // --- deviations -------------------------------------------------------------------------
@@ -587,9 +600,9 @@ TEST(Analysis, DeviationsAreMergedPerPathAndSorted) {
   shared.present = Attr::type | Attr::sha256;
   const SignatureIndex index = make_index({product("tool@1", {pkg("/opt/tool", "t"), shared}),
                                            product("app@1", {pkg("/opt/app", "a"), pkg("/opt/shared.conf", "A")})});
-  const Manifest scan = manifest({test::file("/etc/zzz", "z"), test::file("/opt/app", "a"),
-                                  test::file("/opt/shared.conf", "BB"), test::file("/opt/tool", "t"),
-                                  test::file("/aaa", "t")});
+  const Manifest scan =
+      manifest({test::file("/etc/zzz", "z"), test::file("/opt/app", "a"), test::file("/opt/shared.conf", "BB"),
+                test::file("/opt/tool", "t"), test::file("/aaa", "t")});
   const Analysis a = analyze(scan, index);
   EXPECT_EQ(verdict(a, "tool@1").state, SignatureState::tampered);
   EXPECT_EQ(verdict(a, "app@1").state, SignatureState::tampered);
@@ -599,12 +612,12 @@ TEST(Analysis, DeviationsAreMergedPerPathAndSorted) {
 
 // --- snapshot drift ---------------------------------------------------------------------
 
-TEST(Drift, ExcludesPatchFilesOnBothSidesAndAttributesToProducts) {
+TEST(Drift, PatchPathsMayHoldAnyReleaseAndEverythingElseIsCompared) {
   const SignatureIndex index = make_index({app1(), p1(), product("tool@1", {pkg("/opt/tool", "t")})});
   const Manifest snapshot =
       installed(index, {"app@1", "app-p1@1", "tool@1"}, {test::file("/etc/x", "x"), test::file("/etc/same", "s")});
-  // The member: p1 not applied (old lib, no new file), bin edited, tool deleted, /etc/x
-  // gone, /etc/y new, a copy of the tool elsewhere.
+  // The member: p1 not applied (old lib, no new file: app@1's state, legitimate), bin
+  // edited, tool deleted, /etc/x gone, /etc/y new, a copy of the tool elsewhere.
   Manifest member = with(snapshot, "/opt/app/lib", as_scanned(pkg("/opt/app/lib", "lib1")));
   member = with(member, "/opt/app/new", std::nullopt);
   member = with(member, "/opt/app/bin", test::file("/opt/app/bin", "patched by hand", 0755));
@@ -613,10 +626,10 @@ TEST(Drift, ExcludesPatchFilesOnBothSidesAndAttributesToProducts) {
   member = with(member, "/etc/y", test::file("/etc/y", "y"));
   member = with(member, "/srv/tool-copy", test::file("/srv/tool-copy", "t"));
 
-  const Drift d = compare_with_snapshot(member, snapshot, index, kAllAttrs);
-  EXPECT_EQ(lines(d.deviations), (Strings{"removed /etc/x", "added /etc/y",
-                                          "modified /opt/app/bin " + describe(kContent) + " owners=app@1",
-                                          "removed /opt/tool owners=tool@1", "added /srv/tool-copy content=tool@1"}));
+  const Drift d = compare_with_snapshot(member, snapshot, index, comparing(kAllAttrs));
+  EXPECT_EQ(lines(d.deviations),
+            (Strings{"removed /etc/x", "added /etc/y", "modified /opt/app/bin " + describe(kContent) + " owners=app@1",
+                     "removed /opt/tool owners=tool@1", "added /srv/tool-copy content=tool@1"}));
   EXPECT_EQ(d.counts.added, 2u);
   EXPECT_EQ(d.counts.removed, 2u);
   EXPECT_EQ(d.counts.modified, 1u);
@@ -625,19 +638,39 @@ TEST(Drift, ExcludesPatchFilesOnBothSidesAndAttributesToProducts) {
   FileRecord touched = *member.find("/etc/y");
   touched.mtime_ns += 1;
   const Manifest later = with(member, "/etc/y", touched);
-  EXPECT_EQ(compare_with_snapshot(later, member, index, kAllAttrs).deviations.size(), 1u);
-  EXPECT_TRUE(compare_with_snapshot(later, member, index, kSignatureAttrs | Attr::mode).deviations.empty());
+  EXPECT_EQ(compare_with_snapshot(later, member, index, comparing(kAllAttrs)).deviations.size(), 1u);
+  EXPECT_TRUE(compare_with_snapshot(later, member, index, comparing(kSignatureAttrs | Attr::mode)).deviations.empty());
 }
 
-TEST(Drift, WithoutPatchFilesDropsEveryPathAPatchLists) {
+// Upgrades imported as patches (every Debian release after the first): the snapshot keeps
+// the patched files, and at those paths only content no release has is drift.
+TEST(Drift, AtPatchPathsAHandEditAHalfAppliedLibraryAndARemovedFileAreDrift) {
   const SignatureIndex index = make_index({app1(), p1()});
-  const Manifest scan = installed(index, {"app@1", "app-p1@1"}, {test::file("/etc/x", "x")});
-  const Manifest published = without_patch_files(scan, index);
-  Strings paths;
-  for (const FileRecord& r : published) paths.push_back(r.path);
-  // p1 lists /opt/app itself, so the directory goes too.
-  EXPECT_EQ(paths, (Strings{"/etc/x", "/opt/app/bin", "/opt/app/conf"}));
-  EXPECT_EQ(*published.find("/etc/x"), *scan.find("/etc/x"));
+  const Manifest snapshot = installed(index, {"app@1", "app-p1@1"});
+  // A member where the patch is rolled out too: identical, nothing to report.
+  EXPECT_TRUE(compare_with_snapshot(snapshot, snapshot, index).deviations.empty());
+  // Hand-edited patched library: content of no release.
+  Manifest edited = with(snapshot, "/opt/app/lib", as_scanned(pkg("/opt/app/lib", "lib1-p1 with a fix by hand")));
+  EXPECT_EQ(lines(compare_with_snapshot(edited, snapshot, index).deviations),
+            (Strings{"modified /opt/app/lib " + describe(kContent) + " owners=app@1,app-p1@1"}));
+  // The patch's own new file removed while the patched library is there: every release of
+  // app that lacks /opt/app/new (app@1) is legitimate, so removal alone is not drift...
+  const Manifest without_new = with(snapshot, "/opt/app/new", std::nullopt);
+  EXPECT_TRUE(compare_with_snapshot(without_new, snapshot, index).deviations.empty());
+  // ...but a file every release lists (bin) removed is.
+  const Manifest without_bin = with(snapshot, "/opt/app/bin", std::nullopt);
+  EXPECT_EQ(lines(compare_with_snapshot(without_bin, snapshot, index).deviations),
+            (Strings{"removed /opt/app/bin owners=app@1"}));
+}
+
+TEST(Drift, ThePathPolicyAndParentDirectoriesAreNoDrift) {
+  const SignatureIndex index = make_index({app1()});
+  const Manifest snapshot = installed(index, {"app@1"}, {test::file("/var/log/syslog", "a")});
+  Manifest member = with(snapshot, "/var/log/syslog", test::file("/var/log/syslog", "b"));
+  member = with(member, "/etc/machine-id", test::file("/etc/machine-id", "other"));
+  member = with(member, "/srv", test::dir("/srv"));
+  member = with(member, "/srv/new", test::file("/srv/new", "n"));
+  EXPECT_EQ(lines(compare_with_snapshot(member, snapshot, index).deviations), (Strings{"added /srv/new"}));
 }
 
 // --- randomised -------------------------------------------------------------------------
@@ -701,9 +734,9 @@ Signature with_config(Signature s, std::vector<std::string> paths) {
 }
 
 TEST(AnalysisConfig, EditedConfigurationFileIsConfigChangedNotTampering) {
-  const SignatureIndex index = make_index({with_config(
-      product("app@1", {pkg("/etc/app.conf", "port=1"), pkg("/usr/bin/app", "bin1"), pkg_dir("/usr/bin")}),
-      {"/etc/app.conf"})});
+  const SignatureIndex index = make_index(
+      {with_config(product("app@1", {pkg("/etc/app.conf", "port=1"), pkg("/usr/bin/app", "bin1"), pkg_dir("/usr/bin")}),
+                   {"/etc/app.conf"})});
   const Manifest scan = with(installed(index, {"app@1"}), "/etc/app.conf", test::file("/etc/app.conf", "port=2"));
   const Analysis a = analyze(scan, index);
   const SignatureVerdict& v = verdict(a, "app@1");

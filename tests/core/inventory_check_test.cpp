@@ -127,12 +127,16 @@ TEST(InventoryCheck, ListedVersionAbsentOrPartial) {
   }
 }
 
-TEST(InventoryCheck, UnknownVersionsAndPackagesOutsideTheRootsAreCountedNotReported) {
+TEST(InventoryCheck, UnknownVersionsAreUnverifiedAndPackagesOutsideTheRootsCounted) {
   const SignatureIndex ix = index();
-  // lib 3.0 has no signature, and no other version of lib is installed.
+  // lib 3.0 has no signature, and no other version of lib is installed: a warning that
+  // names what is stored, never a blocking issue.
   const Analysis a = analyze(scan({{"/usr/lib/libx.so", "lib 3.0"}}, dpkg({{"lib", "3.0"}})), ix);
   EXPECT_EQ(a.inventory->unknown_version, 1u);
-  EXPECT_TRUE(a.inventory->issues.empty());
+  ASSERT_EQ(a.inventory->issues.size(), 1u);
+  EXPECT_EQ(a.inventory->issues[0].kind, InventoryIssueKind::unverified);
+  EXPECT_EQ(a.inventory->issues[0].message, "dpkg: lib 3.0 installed; no signature of that version; stored: 2.0");
+  EXPECT_EQ(blocking_inventory_issues(*a.inventory), 0u);
   // A scan of /opt says nothing about lib's /usr files.
   const Analysis b = analyze(scan(kApp11, dpkg({{"app", "1.1"}, {"lib", "2.0"}}), {"/opt"}), ix);
   EXPECT_EQ(b.inventory->not_covered, 1u);

@@ -87,7 +87,7 @@ TEST(FleetReportText, SmallFleetExactly) {
   const std::string text = fleet_report_text({}, f.matrix());
   EXPECT_EQ(text,
             "fleet: 6 hosts in 3 clusters, 3 columns; 4 problem cells, 2 hosts not scanned\n"
-            "legend: C complete  P partial  - absent  S superseded  T tampered  U unexpected  M missing  ? unscanned\n"
+            "legend: C complete  P partial  - absent  S superseded  T tampered  U unexpected  M missing  ? unscanned  V unverified\n"
             "columns:\n"
             "  1 app-fix@1.1 (patch)\n"
             "  2 app-fix@1.2 (patch)\n"

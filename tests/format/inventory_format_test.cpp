@@ -215,7 +215,7 @@ std::string report(ReportFormat format, const Analysis& a) {
 
 TEST(InventoryReport, AMismatchMakesTheHostUnclean) {
   Analysis a = analysis_with_inventory_issue();
-  EXPECT_FALSE(analysis_is_clean(a));
+  EXPECT_FALSE(is_clean(a));
   const std::string text = report(ReportFormat::text, a);
   EXPECT_NE(text.find("inventory_mismatch   dpkg says openssl 3.0.11 is installed, its files match 3.0.9"),
             std::string::npos)
@@ -224,7 +224,7 @@ TEST(InventoryReport, AMismatchMakesTheHostUnclean) {
   EXPECT_NE(text.find("result: DEVIATIONS"), std::string::npos);
 
   a.inventory->issues.clear();
-  EXPECT_TRUE(analysis_is_clean(a));
+  EXPECT_TRUE(is_clean(a));
   a.inventory.reset();
   EXPECT_EQ(report(ReportFormat::text, a).find("packages:"), std::string::npos);
 }

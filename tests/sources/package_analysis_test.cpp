@@ -74,7 +74,7 @@ TEST_F(PackageAnalysisTest, EditedConffileIsConfigChangedAndThePackageStaysCompl
   EXPECT_EQ(v.issues[0].path, "/etc/app/app.conf");
   EXPECT_EQ(v.issues[0].kind, IssueKind::config_changed);
   EXPECT_TRUE(a.deviations.empty());
-  EXPECT_TRUE(analysis_is_clean(a));
+  EXPECT_TRUE(is_clean(a));
 
   std::string text, json;
   StringSink text_sink(text), json_sink(json);
