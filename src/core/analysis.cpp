@@ -398,7 +398,10 @@ class Analyzer {
     v.kind = s.info.kind;
     v.state = w.state;
     v.counts = w.counts;
-    if (v.state != SignatureState::absent || options_.list_absent_issues) {
+    // Absent and unverified signatures' files are another release's or nobody's: listing
+    // them as this one's issues would blame it (counts still say what matched).
+    const bool installed = v.state != SignatureState::absent && v.state != SignatureState::unverified;
+    if (installed || options_.list_absent_issues) {
       v.issues.reserve(w.findings.size());
       for (const Finding& f : w.findings) {
         FileIssue issue{s.manifest[f.record].path, f.kind, f.changed, std::nullopt};
