@@ -11,25 +11,27 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
-#include <fstream>
-#include <iterator>
-#include <optional>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <initializer_list>
+#include <iterator>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/progress.h"
 #include "client/gzip_file.h"
 #include "client/upload.h"
-
-#include "cli/progress.h"
 #include "config/scan_config.h"
 #include "format/byte_sink.h"
 #include "format/scan_writer.h"
@@ -131,41 +133,130 @@ int fatal(const std::string& message) {
   return kExitFatal;
 }
 
-// Prints the server's verdict briefly (the full report is on the server) and returns
-// the exit status: clean or not.
-int print_server_answer(const tb::UploadResponse& response) {
-  nlohmann::json answer;
-  try {
-    answer = nlohmann::json::parse(response.body);
-  } catch (const nlohmann::json::exception&) {
-    return fatal(fmt::format("server answered {} with an unreadable body", response.status));
+// The server's JSON answer to the upload, parsed once; nullopt (with the reason printed)
+// when the scan was refused or the answer is not JSON.
+std::optional<nlohmann::json> read_answer(const tb::UploadResponse& response) {
+  nlohmann::json answer = nlohmann::json::parse(response.body, nullptr, false);
+  if (answer.is_discarded()) {
+    fatal(fmt::format("server answered {} with an unreadable body", response.status));
+    return std::nullopt;
   }
   if (response.status != 201) {
-    const std::string why = answer.contains("error") ? answer["error"].get<std::string>() : response.body;
-    return fatal(fmt::format("server refused the scan ({}): {}", response.status, why));
+    const std::string why = answer.is_object() && answer.contains("error") && answer["error"].is_string()
+                                ? answer["error"].get<std::string>()
+                                : response.body;
+    fatal(fmt::format("server refused the scan ({}): {}", response.status, why));
+    return std::nullopt;
   }
+  return answer;
+}
+
+// "3 added, 1 removed, 0 modified" from {"added": 3, ...}, in the order of `keys`.
+std::string counts_line(const nlohmann::json& counts, std::initializer_list<const char*> keys) {
+  std::string out;
+  for (const char* key : keys)
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", counts.value(key, std::uint64_t{0}), key);
+  return out;
+}
+
+// Prints the server's verdict briefly, from the answer's fields (the whole report stays on
+// the server, at report_url), and returns the exit status: 0 clean, 1 deviations.
+//   scan 12 stored for host web01
+//   result: DEVIATIONS
+//   deviations: 3 added, 1 removed, 2 modified
+//   signatures: 14 complete, 1 partial, 1480 absent
+//   packages: 1 inventory issue, 2 unverified          (when the inventory found any)
+//   report: http://trust:8750/api/v1/hosts/web01/report
+int print_verdict(const nlohmann::json& answer, std::string_view server) {
   try {
-    const auto& report = answer.at("report");
-    fmt::print("scan {} stored for host {}\n", answer.at("scan_id").get<long long>(), answer.at("host").get<std::string>());
-    for (const auto& s : report.at("signatures")) {
-      const std::string state = s.at("state");
-      if (state == "complete" || state == "superseded") continue;
-      fmt::print("  {:<9} {}\n", state, s.at("signature").get<std::string>());
-    }
-    for (const auto& d : report.at("deviations")) {
-      std::string owners;
-      for (const auto& o : d.at("owners")) owners += (owners.empty() ? "" : ", ") + o.get<std::string>();
-      const std::string path = d.contains("path") ? d["path"].get<std::string>() : "(path in base64)";
-      fmt::print("  {:<9} {}  [{}]\n", d.at("change").get<std::string>(), path, owners.empty() ? "unknown" : owners);
-    }
-    if (report.contains("inventory"))
-      for (const auto& i : report["inventory"].at("issues")) fmt::print("  {}\n", i.at("message").get<std::string>());
     const bool clean = answer.at("clean").get<bool>();
+    fmt::print("scan {} stored for host {}\n", answer.at("scan_id").get<long long>(), answer.at("host").get<std::string>());
     fmt::print("result: {}\n", clean ? "clean" : "DEVIATIONS");
+    if (const auto summary = answer.find("summary"); summary != answer.end() && summary->is_object()) {
+      if (const auto d = summary->find("deviations"); d != summary->end() && d->is_object()) {
+        const bool none = d->value("added", 0) == 0 && d->value("removed", 0) == 0 && d->value("modified", 0) == 0;
+        fmt::print("deviations: {}\n", none ? "none" : counts_line(*d, {"added", "removed", "modified"}));
+      }
+      if (const auto sigs = summary->find("signatures"); sigs != summary->end() && sigs->is_object()) {
+        std::string line;
+        for (const auto& [state, n] : sigs->items())
+          line += fmt::format("{}{} {}", line.empty() ? "" : ", ", n.get<std::uint64_t>(), state);
+        fmt::print("signatures: {}\n", line.empty() ? "none known" : line);
+      }
+      const auto issues = summary->value("inventory_issues", std::uint64_t{0});
+      const auto unverified = summary->value("unverified", std::uint64_t{0});
+      if (issues != 0 || unverified != 0)
+        fmt::print("packages: {} inventory issue{}, {} unverified\n", issues, issues == 1 ? "" : "s", unverified);
+    }
+    if (const auto url = answer.find("report_url"); url != answer.end() && url->is_string()) {
+      std::string_view base = server;
+      while (!base.empty() && base.back() == '/') base.remove_suffix(1);
+      fmt::print("report: {}{}\n", base, url->get<std::string>());
+    }
     return clean ? kExitOk : kExitFileErrors;
   } catch (const nlohmann::json::exception& e) {
     return fatal(fmt::format("unexpected answer from the server: {}", e.what()));
   }
+}
+
+// Prints the deployment gate's JSON verdict (GET .../verify) as a few lines and returns
+// whether it passed, read from its "ok" field:
+//   host web01 (cluster payments, role active, scan 12): FAILED
+//     partial      app-fix1@1  (partial; stage inactive)
+//     deviations   4 deviating files: 3 that no signature explains, 1 attributed to app@1.0
+std::optional<bool> print_gate(const std::string& body) {
+  const nlohmann::json gate = nlohmann::json::parse(body, nullptr, false);
+  if (gate.is_discarded() || !gate.is_object() || !gate.contains("ok") || !gate["ok"].is_boolean()) return std::nullopt;
+  const auto text = [](const nlohmann::json& j, const char* key) {
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  const bool ok = gate["ok"].get<bool>();
+  std::string cluster = text(gate, "cluster");
+  std::string head = fmt::format("host {} (cluster {}, role {}", text(gate, "host"), cluster.empty() ? "-" : cluster,
+                                 text(gate, "role"));
+  if (const auto scan = gate.find("scan"); scan != gate.end() && scan->is_object())
+    head += fmt::format(", scan {} of {}", scan->value("id", 0LL), text(*scan, "started"));
+  fmt::print("{}): {}\n", head, ok ? "OK" : "FAILED");
+  if (const auto reasons = gate.find("reasons"); reasons != gate.end() && reasons->is_array())
+    for (const auto& r : *reasons) {
+      if (!r.is_object()) continue;
+      std::string problem = text(r, "problem");
+      std::replace(problem.begin(), problem.end(), '_', ' ');
+      std::string line = fmt::format("  {:<12}", problem);
+      if (const std::string sig = text(r, "signature"); !sig.empty()) {
+        line += " " + sig;
+        std::string facts = text(r, "observed");
+        if (const std::string stage = text(r, "stage"); !stage.empty())
+          facts += (facts.empty() ? "" : "; ") + std::string("stage ") + stage;
+        if (!facts.empty()) line += "  (" + facts + ")";
+      }
+      if (const auto count = r.find("count"); count != r.end() && count->is_number_unsigned()) {
+        const auto n = count->get<std::uint64_t>();
+        line += fmt::format(" {} {}", n,
+                            problem == "deviations" ? (n == 1 ? "deviating file" : "deviating files")
+                                                    : (n == 1 ? "package" : "packages"));
+        if (r.contains("unexplained") || r.contains("attributed")) {
+          std::string parts;
+          if (const auto u = r.value("unexplained", std::uint64_t{0}); u != 0)
+            parts += fmt::format("{} that no signature explains", u);
+          if (const auto a = r.value("attributed", std::uint64_t{0}); a != 0) {
+            std::string to;
+            if (const auto names = r.find("attributed_to"); names != r.end() && names->is_array())
+              for (const auto& name : *names)
+                if (name.is_string()) to += (to.empty() ? "" : ", ") + name.get<std::string>();
+            parts += fmt::format("{}{} attributed to {}", parts.empty() ? "" : ", ", a, to);
+          }
+          if (!parts.empty()) line += ": " + parts;
+        }
+      }
+      if (const auto drift = r.find("drift"); drift != r.end() && drift->is_object())
+        line += fmt::format(" snapshot v{}: {}", drift->value("snapshot_version", 0LL),
+                            counts_line(*drift, {"added", "removed", "modified"}));
+      if (const std::string detail = text(r, "detail"); !detail.empty()) line += " " + detail;
+      fmt::print("{}\n", line);
+    }
+  return ok;
 }
 
 tb::Expected<std::string> read_token(const std::string& token, const std::string& token_file) {
@@ -502,38 +593,40 @@ int main(int argc, char** argv) {
       response = tb::upload_scan(upload, *upload_file, format, log);
     }
     if (!response) return fatal(response.error().message);
-    if (enrolling && response->status == 201) {
-      std::string host_token;
-      try {
-        host_token = nlohmann::json::parse(response->body).at("host_token").get<std::string>();
-      } catch (const nlohmann::json::exception&) {
+    // The answer is a verdict summary and the report's URL; parsed once, its text let go.
+    const std::optional<nlohmann::json> answer = read_answer(*response);
+    std::string().swap(response->body);
+    if (!answer) return kExitFatal;
+    if (enrolling) {
+      const auto host_token = answer->find("host_token");
+      if (host_token == answer->end() || !host_token->is_string())
         return fatal("the server enrolled the scan but returned no host token");
-      }
-      if (auto st = save_token(token_file, host_token); !st)
+      if (auto st = save_token(token_file, host_token->get<std::string>()); !st)
         return fatal(fmt::format("host {} is enrolled, but its token could not be saved ({}); revoke the host's "
                                  "token on the server and enrol again",
                                  upload.host, st.error().message));
       if (!quiet) fmt::print(stderr, "trustbase-scan: enrolled host {}; its token is in {}\n", upload.host, token_file);
-      upload.token = host_token;
+      upload.token = host_token->get<std::string>();
     }
-    const int verdict = print_server_answer(*response);
+    const int verdict = print_verdict(*answer, upload.server);
     if (verdict == kExitFatal) return verdict;
     if (verify) {
       // The host's own token now (enrolment just gave it one); the answer names the host.
       std::string host = upload.host;
-      try {
-        host = nlohmann::json::parse(response->body).at("host").get<std::string>();
-      } catch (const nlohmann::json::exception&) {
-      }
+      if (const auto named = answer->find("host"); named != answer->end() && named->is_string())
+        host = named->get<std::string>();
       auto gate = tb::fetch_verdict(upload, host, verify_query);
       if (!gate) return fatal(gate.error().message);
-      if (gate->status != 200) return fatal(fmt::format("server refused to verify ({}): {}", gate->status, gate->body));
-      fmt::print("{}", gate->body);
-      const std::string first_line = gate->body.substr(0, gate->body.find('\n'));
-      const std::string_view ok = "): OK";
-      return first_line.size() >= ok.size() && first_line.compare(first_line.size() - ok.size(), ok.size(), ok) == 0
-                 ? kExitOk
-                 : kExitFileErrors;
+      if (gate->status != 200) {
+        const nlohmann::json error = nlohmann::json::parse(gate->body, nullptr, false);
+        const std::string why = error.is_object() && error.contains("error") && error["error"].is_string()
+                                    ? error["error"].get<std::string>()
+                                    : gate->body;
+        return fatal(fmt::format("server refused to verify ({}): {}", gate->status, why));
+      }
+      const std::optional<bool> passed = print_gate(gate->body);
+      if (!passed) return fatal("unexpected answer from the server's deployment gate: " + gate->body.substr(0, 200));
+      return *passed ? kExitOk : kExitFileErrors;
     }
     return s.errors == 0 ? verdict : kExitFileErrors;
   }

@@ -128,7 +128,7 @@ Expected<UploadResponse> post_with_retries(const UploadOptions& options, httplib
     } else if (retryable(res->status)) {
       problem = "server answered " + std::to_string(res->status);
     } else {
-      return UploadResponse{res->status, res->body};
+      return UploadResponse{res->status, std::move(res->body)};
     }
     if (attempt >= options.attempts) return fail(ErrorCode::io, problem + " (gave up after " + std::to_string(attempt) + " attempts)");
     // Jitter spreads 10,000 hosts that lost the server at once over the retry window.
@@ -213,13 +213,13 @@ Expected<UploadResponse> fetch_verdict(const UploadOptions& options, const std::
   auto connection = authenticated_connection(options);
   if (!connection) return tl::unexpected(connection.error());
   httplib::Client& client = connection->client();
-  std::string path = "/api/v1/hosts/" + query_escape(host) + "/verify?format=text";
+  std::string path = "/api/v1/hosts/" + query_escape(host) + "/verify?format=json";
   for (const std::string& p : query.expect_patches) path += "&expect_patch=" + query_escape(p);
   if (query.cluster_identical) path += "&cluster_identical=1";
   if (query.allow_deviations) path += "&allow_deviations=1";
   auto res = client.Get(path.c_str());
   if (!res) return fail(ErrorCode::io, "cannot reach " + options.server + ": " + httplib::to_string(res.error()));
-  return UploadResponse{res->status, res->body};
+  return UploadResponse{res->status, std::move(res->body)};
 }
 
 }  // namespace tb

@@ -35,7 +35,8 @@ struct UploadOptions {
 
 struct UploadResponse {
   int status = 0;       // HTTP status of the final attempt
-  std::string body;     // the server's JSON answer
+  std::string body;     // the server's JSON answer: to a scan, a verdict summary and the
+                        // report's URL (a few hundred bytes), never the report itself
 };
 
 // Retries connection failures, 408, 429 and 5xx; any other answer is returned as is.
@@ -59,8 +60,9 @@ struct VerifyQuery {
   bool allow_deviations = false;
 };
 
-// GET /api/v1/hosts/{host}/verify?format=text: the verdict on the host's latest scan.
-// One attempt (it follows a successful upload). The body is the text verdict.
+// GET /api/v1/hosts/{host}/verify?format=json: the verdict on the host's latest scan.
+// One attempt (it follows a successful upload). The body is the JSON verdict ("ok",
+// "reasons"), for the caller to judge by its fields and print as it likes.
 Expected<UploadResponse> fetch_verdict(const UploadOptions& options, const std::string& host, const VerifyQuery& query);
 
 }  // namespace tb

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <chrono>
@@ -101,6 +102,55 @@ Expected<Judged> render_judgement(const Analysis& analysis, const ScanHeader& he
 Expected<Judged> judge(const ScanDocument& scan, const std::string& host, const SignatureIndex& index,
                        bool include_absent, ReportFormat format = ReportFormat::json) {
   return render_judgement(analyze(scan, index), scan.header, host, include_absent, format);
+}
+
+// The answer to a posted scan: the verdict in counts, and where the whole report is. The
+// report of a real host (100k+ files) runs to tens of megabytes; a scanner wants the
+// verdict, and a person reads the report from report_url.
+//   "summary": {"signatures": {state: count, ...} (every state met, absent included),
+//               "deviations": {"added": a, "removed": r, "modified": m},
+//               "inventory_issues": k (those that make the host unclean),
+//               "unverified": u (packages listed at a version no signature has)}
+std::string verdict_summary_json(const Analysis& analysis) {
+  std::array<std::size_t, static_cast<std::size_t>(kLastSignatureState) + 1> states{};
+  for (const SignatureVerdict& v : analysis.verdicts) ++states[static_cast<std::size_t>(v.state)];
+  std::size_t added = 0, removed = 0, modified = 0;
+  for (const FileDeviation& d : analysis.deviations)
+    ++(d.change == Change::added ? added : d.change == Change::removed ? removed : modified);
+  std::string o = "{\"signatures\":{";
+  bool first = true;
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    if (states[i] == 0) continue;
+    o += fmt::format("{}\"{}\":{}", first ? "" : ",", to_string(static_cast<SignatureState>(i)), states[i]);
+    first = false;
+  }
+  const std::size_t blocking = analysis.inventory ? blocking_inventory_issues(*analysis.inventory) : 0;
+  const std::size_t unverified = analysis.inventory ? analysis.inventory->unknown_version : 0;
+  o += fmt::format("}},\"deviations\":{{\"added\":{},\"removed\":{},\"modified\":{}}}", added, removed, modified);
+  o += fmt::format(",\"inventory_issues\":{},\"unverified\":{}}}", blocking, unverified);
+  return o;
+}
+
+// A path segment, percent-encoded (RFC 3986 unreserved characters kept).
+std::string path_segment(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) != 0 || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += ch;
+    } else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 0xF];
+    }
+  }
+  return out;
+}
+
+// Where the analysis of a host's latest scan is read (GET, as Api::host_report serves it).
+std::string host_report_url(std::string_view host) {
+  return "/api/v1/hosts/" + path_segment(host) + "/report";
 }
 
 // The analysis of a scan from the analysis of its manifest (which the cache keeps): the
@@ -632,11 +682,15 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
       store_.analysis_cache().add(*chunked_upload->chunk_list, doc->header.roots, *index, of_manifest, inventory_key);
     known = std::move(of_manifest);
   }
-  auto judged = render_judgement(with_inventory(*known, doc->header), doc->header, *host, flag(req, "all"));
+  // The cached analysis as it is, unless this scan's inventory has to be checked against it.
+  std::optional<Analysis> with_scan_inventory;
+  if (doc->header.inventory) with_scan_inventory = with_inventory(*known, doc->header);
+  const Analysis& analysis = with_scan_inventory ? *with_scan_inventory : *known;
+  const bool clean = is_clean(analysis);
+  std::string summary = verdict_summary_json(analysis);
   if (options_.metrics != nullptr) options_.metrics->observe_analysis(Clock::now() - analysis_start);
-  if (!judged) return reply_store_error(res, judged.error());
   std::string out = "{\"scan_id\":" + std::to_string(scan_id) + ",\"host\":" + dump(json(*host)) +
-                    ",\"clean\":" + (judged->clean ? "true" : "false");
+                    ",\"clean\":" + (clean ? "true" : "false");
   // The host's own token, this once (it is stored hashed): the scanner keeps it.
   if (enrolment)
     out += ",\"host_token\":" + dump(json(enrolment->token)) +
@@ -645,9 +699,8 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     log_problem(LogLevel::warn, fmt::format("enrolled {} but could not place it: {}", *host, placement_problem));
     out += ",\"warning\":" + dump(json("enrolled, but cluster and role were not recorded: " + placement_problem));
   }
-  out += ",\"report\":";
-  out += judged->report;
-  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  out += ",\"summary\":" + summary;
+  out += ",\"report_url\":" + dump(json(host_report_url(*host)));
   out += "}";
   reply(res, 201, std::move(out));
 }

@@ -2,7 +2,11 @@
 //   GET  /api/v1/health                 no auth; {"status":"ok"}
 //   POST /api/v1/scans[?host=NAME]      a scan document (XML or JSON, optionally
 //                                       Content-Encoding: gzip or deflate) -> 201 {"scan_id",
-//                                       "host", "clean", "report": <trustbase report --format json>}
+//                                       "host", "clean", "summary": {"signatures": {state: n...},
+//                                       "deviations": {"added", "removed", "modified"},
+//                                       "inventory_issues", "unverified"}, "report_url":
+//                                       "/api/v1/hosts/{name}/report"}: the verdict in counts;
+//                                       the whole analysis is GET from report_url
 //        Content-Type application/vnd.trustbase.chunked-scan: the scan as directory chunks
 //                                       (format/chunked_scan.h): 409 {"missing_chunks": [hex...]}
 //                                       while the store lacks chunks named by digest alone

@@ -137,6 +137,41 @@ TEST_F(ServerFlow, CorrectlyPatchedHostPassesTheGate) {
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("stored for host alpha"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("result: clean"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("deviations: none\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("signatures: 2 complete\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("report: " + url_ + "/api/v1/hosts/alpha/report\n"), std::string::npos) << r.out;
+}
+
+// The verdict printed with --server is short whatever the host: the counts and where the
+// whole report is, never the deviations one by one; exit 0 clean, 1 deviations, 2 not
+// delivered. The counts are read from the answer's fields, which the report agrees with.
+TEST_F(ServerFlow, TheScannerPrintsAShortVerdictAndExitsByIt) {
+  deploy("broken");
+  const Ran r = scan_to_server("beta");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(r.out, "scan " + r.out.substr(5, r.out.find(' ', 5) - 5) +
+                       " stored for host beta\n"
+                       "result: DEVIATIONS\n"
+                       "deviations: 1 added, 1 removed, 2 modified\n"
+                       "signatures: 2 partial\n"
+                       "report: " +
+                       url_ + "/api/v1/hosts/beta/report\n");
+  EXPECT_EQ(r.out.find("notes.txt"), std::string::npos) << "no deviation listed one by one: " << r.out;
+  // The URL it prints serves the whole report.
+  const Ran rep = tb("report host beta --format json");
+  const auto report = nlohmann::json::parse(rep.out);
+  EXPECT_EQ(report["deviations"].size(), 4u) << rep.out;
+
+  // Not delivered: nobody listens at the URL (one attempt), or the server refuses it.
+  deploy("patched");
+  const Ran away = run(std::string(TB_SCAN_BINARY) + " -q --attempts 1 --server http://127.0.0.1:1 --token-file " +
+                           (dir_ / "token").string() + " --host beta " + app_.string(),
+                       dir_ / "scan.out");
+  EXPECT_EQ(away.status, 2) << away.out;
+  EXPECT_EQ(away.out.find("result:"), std::string::npos) << away.out;
+  const Ran clean = scan_to_server("beta");
+  EXPECT_EQ(clean.status, 0) << clean.out;
+  EXPECT_NE(clean.out.find("result: clean\n"), std::string::npos) << clean.out;
 }
 
 // trustbase-scan --verify: the end of a deployment job asks the server's gate, which

@@ -165,6 +165,23 @@ class ApiTest : public ::testing::Test {
                        const httplib::Headers& headers = {}, const char* type = "application/xml") const {
     return client(bearer).Post(target.c_str(), headers, body, type);
   }
+  // The report an answer to a posted scan points at (its report_url, read as admin): the
+  // answer itself carries a verdict summary, never the report.
+  json report_of(const httplib::Result& answer) const {
+    if (!answer) return json();
+    const json parsed = json::parse(answer->body);
+    EXPECT_FALSE(parsed.contains("report")) << answer->body;
+    if (!parsed.contains("report_url")) {
+      ADD_FAILURE() << "no report_url in " << answer->body;
+      return json();
+    }
+    auto got = client(admin_).Get(parsed["report_url"].get<std::string>().c_str());
+    if (!got || got->status != 200) {
+      ADD_FAILURE() << "GET " << parsed["report_url"] << ": " << (got ? got->body : "no answer");
+      return json();
+    }
+    return json::parse(got->body);
+  }
   std::size_t scan_count(const std::string& host) const {
     auto r = client(admin_).Get(("/api/v1/hosts/" + host + "/scans").c_str());
     if (!r || r->status != 200) return 0;
@@ -444,9 +461,10 @@ TEST_F(ApiTest, AChunkedUploadSendsOnlyTheChunksTheServerLacks) {
   ASSERT_TRUE(second);
   ASSERT_EQ(second->status, 201) << second->body;
   EXPECT_TRUE(json::parse(second->body)["clean"].get<bool>()) << second->body;
+  json chunked_report = report_of(second);
   auto as_document = post(admin_, "/api/v1/scans?host=web2", scan_);
   ASSERT_EQ(as_document->status, 201);
-  json chunked_report = json::parse(second->body)["report"], document_report = json::parse(as_document->body)["report"];
+  json document_report = report_of(as_document);
   chunked_report.erase("host");
   document_report.erase("host");
   EXPECT_EQ(chunked_report, document_report);
@@ -456,7 +474,7 @@ TEST_F(ApiTest, AChunkedUploadSendsOnlyTheChunksTheServerLacks) {
   EXPECT_EQ(known->status, 201) << known->body;
   EXPECT_EQ(scan_count("web3"), 1u);
   // ...and judged as web1 was (its manifest's analysis is reused, its own header reported).
-  json known_report = json::parse(known->body)["report"];
+  json known_report = report_of(known);
   EXPECT_EQ(known_report["host"], "web3");
   known_report.erase("host");
   EXPECT_EQ(known_report, chunked_report);
@@ -509,6 +527,76 @@ TEST_F(ApiTest, AChunkedUploadThatLiesIsRefusedAndStoresNothing) {
   EXPECT_EQ(post(reader_, "/api/v1/scans?host=web1", tree.encode({}), {}, type.c_str())->status, 403);
 }
 
+// ---- the answer to a posted scan -------------------------------------------------------
+
+// The summary of an answer, counted again from the whole report at its report_url
+// (?all=1: absent signatures too).
+json summary_of_report(const json& report) {
+  json states = json::object();
+  for (const auto& s : report["signatures"]) {
+    const std::string state = s["state"];
+    states[state] = states.value(state, 0) + 1;
+  }
+  json changes = {{"added", 0}, {"removed", 0}, {"modified", 0}};
+  for (const auto& d : report["deviations"]) {
+    const std::string change = d["change"];
+    changes[change] = changes[change].get<int>() + 1;
+  }
+  return {{"signatures", states}, {"deviations", changes}, {"inventory_issues", 0}, {"unverified", 0}};
+}
+
+// A real host's report runs to tens of megabytes: the answer is the verdict in counts and
+// the URL the report is read from, whatever ?all= says.
+TEST_F(ApiTest, TheAnswerToAScanIsAVerdictSummaryWithTheReportsUrl) {
+  start();
+  const auto check = [&](const std::string& host, const std::string& document, const json& expected, bool clean) {
+    SCOPED_TRACE(host);
+    auto answer = post(admin_, "/api/v1/scans?all=1&host=" + httplib::detail::encode_query_param(host), document);
+    ASSERT_TRUE(answer);
+    ASSERT_EQ(answer->status, 201) << answer->body;
+    EXPECT_LT(answer->body.size(), 1024u) << answer->body;
+    const json a = json::parse(answer->body);
+    EXPECT_FALSE(a.contains("report")) << answer->body;
+    EXPECT_EQ(a["host"], host);
+    EXPECT_TRUE(a["scan_id"].is_number_integer());
+    EXPECT_EQ(a["clean"], clean) << answer->body;
+    EXPECT_EQ(a["summary"], expected) << answer->body;
+    // The URL names the host path-encoded, and GETs the report the summary counts.
+    std::string encoded;
+    for (const char c : host) encoded += c == ' ' ? std::string("%20") : std::string(1, c);
+    EXPECT_EQ(a["report_url"], "/api/v1/hosts/" + encoded + "/report");
+    auto report = client(reader_).Get((a["report_url"].get<std::string>() + "?all=1").c_str());
+    ASSERT_TRUE(report);
+    ASSERT_EQ(report->status, 200) << report->body;
+    const json whole = json::parse(report->body);
+    EXPECT_EQ(whole["host"], host);
+    EXPECT_EQ(whole["clean"], clean);
+    EXPECT_EQ(summary_of_report(whole), a["summary"]) << report->body;
+  };
+  const auto summary = [](json states, int added, int removed, int modified) {
+    return json{{"signatures", std::move(states)},
+                {"deviations", {{"added", added}, {"removed", removed}, {"modified", modified}}},
+                {"inventory_issues", 0},
+                {"unverified", 0}};
+  };
+  // The tree app@1 was made from: complete, nothing deviates.
+  check("web1", scan_, summary({{"complete", 1}}, 0, 0, 0), true);
+  // Files no signature knows, app@1 nowhere: two added.
+  check("rack 7 db", extra_, summary({{"absent", 1}}, 2, 0, 0), false);
+  // app@1 with bin/app changed ("v1" -> "v2").
+  std::string changed = scan_;
+  const std::string v1 = tb::Sha256::of("v1").hex(), v2 = tb::Sha256::of("v2").hex();
+  ASSERT_NE(changed.find(v1), std::string::npos);
+  changed.replace(changed.find(v1), v1.size(), v2);
+  auto modified = post(admin_, "/api/v1/scans?host=web2", changed);
+  ASSERT_TRUE(modified);
+  ASSERT_EQ(modified->status, 201) << modified->body;
+  const json answer = json::parse(modified->body);
+  EXPECT_FALSE(answer["clean"].get<bool>());
+  EXPECT_EQ(answer["summary"]["deviations"]["modified"], 1) << modified->body;
+  EXPECT_FALSE(answer["summary"]["signatures"].contains("complete")) << modified->body;
+}
+
 // ---- signature import ------------------------------------------------------------------
 
 // A scan of files another host sent reuses that host's analysis, but only while the
@@ -520,12 +608,12 @@ TEST_F(ApiTest, AReusedAnalysisFollowsNewSignatures) {
   auto first = post(admin_, "/api/v1/scans?host=h1", tree.encode(tree.digests()), {}, type.c_str());
   ASSERT_TRUE(first);
   ASSERT_EQ(first->status, 201) << first->body;
-  const json before = json::parse(first->body)["report"]["deviations"];
+  const json before = report_of(first)["deviations"];
   EXPECT_FALSE(before.empty()) << "no signature knows the extra tree yet";
   auto same = post(admin_, "/api/v1/scans?host=h2", tree.encode({}), {}, type.c_str());
   ASSERT_TRUE(same);
   ASSERT_EQ(same->status, 201) << same->body;
-  EXPECT_EQ(json::parse(same->body)["report"]["deviations"], before);
+  EXPECT_EQ(report_of(same)["deviations"], before);
 
   const std::string extra_root = (suite_ / "extra").string();
   auto created = post(admin_,
@@ -537,7 +625,7 @@ TEST_F(ApiTest, AReusedAnalysisFollowsNewSignatures) {
   auto after = post(admin_, "/api/v1/scans?host=h3", tree.encode({}), {}, type.c_str());
   ASSERT_TRUE(after);
   ASSERT_EQ(after->status, 201) << after->body;
-  const json report = json::parse(after->body)["report"];
+  const json report = report_of(after);
   ASSERT_EQ(report["signatures"].size(), 1u) << report.dump();
   EXPECT_EQ(report["signatures"][0]["signature"], "extra@1");
   EXPECT_EQ(report["signatures"][0]["state"], "complete");
@@ -561,8 +649,7 @@ TEST_F(ApiTest, SignaturesImportOverHttpLikeTheCli) {
   auto before = post(admin_, "/api/v1/scans?host=h2", extra_);
   ASSERT_TRUE(before);
   ASSERT_EQ(before->status, 201) << before->body;
-  EXPECT_EQ(deviations(json::parse(before->body)["report"]),
-            (std::vector<std::string>{"lib/libextra.so", "share/extra.txt"}))
+  EXPECT_EQ(deviations(report_of(before)), (std::vector<std::string>{"lib/libextra.so", "share/extra.txt"}))
       << "the root and mere parent directories are no deviations of their own";
 
   const std::string target = "/api/v1/signatures?name=extra&version=1&vendor=ACME&install_root=" +
@@ -657,7 +744,9 @@ TEST_F(ApiTest, AnEnrolmentTokenEnrolsANewHostOnce) {
   EXPECT_EQ(answer["host_token_name"], "enrolled:new1");
   const std::string host_token = answer["host_token"];
   EXPECT_EQ(host_token.size(), 67u);
-  EXPECT_TRUE(answer["report"].is_object());
+  EXPECT_FALSE(answer.contains("report")) << first->body;
+  EXPECT_TRUE(answer["summary"].is_object()) << first->body;
+  EXPECT_EQ(answer["report_url"], "/api/v1/hosts/new1/report");
 
   // The host token is the host's: its scans, its report, nothing else.
   auto own = post(host_token, "/api/v1/scans", scan_);
