@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -65,6 +66,13 @@ int run_ingest(const StoreArgs& s, const IngestArgs& a) {
     const std::string host = a.host.empty() ? doc->header.host.hostname : a.host;
     if (host.empty()) {
       status = error("ingest", file + ": the document names no host; give --host");
+      continue;
+    }
+    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    if (auto why = implausible_start(doc->header, now_ns)) {
+      status = error("ingest", file + ": " + *why);
       continue;
     }
     auto id = (*store)->put_scan(host, *doc);

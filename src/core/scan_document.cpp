@@ -68,4 +68,11 @@ Sha256Digest inventory_digest(const PackageInventory& inventory) {
   return hash.finish();
 }
 
+std::optional<std::string> implausible_start(const ScanHeader& header, std::int64_t now_ns, std::int64_t tolerance_ns) {
+  if (header.started_ns <= now_ns || header.started_ns - now_ns <= tolerance_ns) return std::nullopt;
+  return "the scan says it started " + std::to_string((header.started_ns - now_ns) / 1'000'000'000) +
+         " s in the future (more than the " + std::to_string(tolerance_ns / 1'000'000'000) +
+         " s of clock skew allowed): check the host's clock";
+}
+
 }  // namespace tb

@@ -17,12 +17,12 @@ namespace tb {
 inline constexpr int kScanFormatVersion = 1;
 
 struct HostFacts {
-  std::string hostname;     // gethostname()
-  std::string os_id;        // os-release ID, e.g. "debian"
-  std::string os_version;   // os-release VERSION_ID, e.g. "12"
-  std::string os_pretty;    // os-release PRETTY_NAME
-  std::string kernel;       // uname -r
-  std::string arch;         // uname -m
+  std::string hostname;    // gethostname()
+  std::string os_id;       // os-release ID, e.g. "debian"
+  std::string os_version;  // os-release VERSION_ID, e.g. "12"
+  std::string os_pretty;   // os-release PRETTY_NAME
+  std::string kernel;      // uname -r
+  std::string arch;        // uname -m
   bool operator==(const HostFacts&) const = default;
 };
 
@@ -66,18 +66,27 @@ Sha256Digest inventory_digest(const PackageInventory& inventory);
 
 struct ScanHeader {
   int format_version = kScanFormatVersion;
-  std::string scanner;                 // "trustbase-scan 0.1.0"
+  std::string scanner;  // "trustbase-scan 0.1.0"
   HostFacts host;
-  std::vector<std::string> roots;      // canonical absolute paths, as scanned
-  std::vector<std::string> excludes;   // glob patterns, as given
+  std::vector<std::string> roots;     // canonical absolute paths, as scanned
+  std::vector<std::string> excludes;  // glob patterns, as given
   bool one_file_system = false;
   bool skip_pseudo_fs = true;
-  std::int64_t started_ns = 0;         // wall clock, ns since the Unix epoch
+  std::int64_t started_ns = 0;  // wall clock, ns since the Unix epoch
   // The installed packages; nullopt when the scanner did not look (--no-inventory, or no
   // package database on the host), empty when it looked and found none.
   std::optional<PackageInventory> inventory;
   bool operator==(const ScanHeader&) const = default;
 };
+
+// Why a scan's own start time cannot be believed, or nullopt: a document dated later than
+// `now_ns` plus `tolerance_ns` (clock skew) would otherwise be its host's latest scan for
+// ever, hiding every later one. Scans are ordered by their start time so that an offline
+// host's older document ingested late does not become the latest; this keeps that order
+// honest. One rule for the server and `trustbase ingest`.
+inline constexpr std::int64_t kScanClockTolerance_ns = 10LL * 60 * 1'000'000'000;  // 10 minutes
+std::optional<std::string> implausible_start(const ScanHeader& header, std::int64_t now_ns,
+                                             std::int64_t tolerance_ns = kScanClockTolerance_ns);
 
 // Why a path could not be recorded (or was recorded without a hash).
 enum class ScanErrorKind : std::uint8_t {
@@ -94,10 +103,10 @@ std::string_view to_string(ScanErrorKind kind) noexcept;
 std::optional<ScanErrorKind> scan_error_kind_from_string(std::string_view name) noexcept;
 
 struct ScanError {
-  std::string path;        // raw bytes, absolute
+  std::string path;  // raw bytes, absolute
   ScanErrorKind kind = ScanErrorKind::other;
-  int sys_errno = 0;       // errno when the OS reported one, else 0
-  std::string message;     // human-readable, e.g. "Permission denied"
+  int sys_errno = 0;    // errno when the OS reported one, else 0
+  std::string message;  // human-readable, e.g. "Permission denied"
   bool operator==(const ScanError&) const = default;
 };
 
@@ -105,8 +114,8 @@ struct ScanSummary {
   std::int64_t finished_ns = 0;
   std::uint64_t files = 0, directories = 0, symlinks = 0, others = 0;
   std::uint64_t bytes_hashed = 0;
-  std::uint64_t errors = 0;           // all errors met, including those not listed
-  std::uint64_t errors_dropped = 0;   // errors beyond the listing cap, counted only
+  std::uint64_t errors = 0;          // all errors met, including those not listed
+  std::uint64_t errors_dropped = 0;  // errors beyond the listing cap, counted only
   bool operator==(const ScanSummary&) const = default;
 };
 

@@ -543,6 +543,13 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   if (!doc) return;
   auto host = scan_host_for(token, requested, doc->header.host.hostname);
   if (!host) return reply_refusal(res, host.error());
+  // A document dated in the future would stay its host's latest scan for ever.
+  if (auto why = implausible_start(doc->header, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                    std::chrono::system_clock::now().time_since_epoch())
+                                                    .count())) {
+    log_problem(LogLevel::warn, fmt::format("scan for {} refused (token {}): {}", *host, token.name, *why));
+    return reply_error(res, 400, "scan refused: " + *why);
+  }
 
   // Signed scans: checked against the host's registered key (on enrolment, the key it
   // offers, registered below once the enrolment holds); the nonce is claimed before the
@@ -618,7 +625,17 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   } else if (enrolling) {
     // Placed only once enrolled: a refused claim must not move an enrolled host. The
     // shared store's lock keeps the two steps together within this server.
+    bool keyed_already = false;
     auto enrolled = store_.with([&](Store& s) -> Expected<std::optional<Enrolment>> {
+      // A host with a registered signing key proves itself with that key: an enrolment
+      // token must not replace it (nor post unsigned scans for it). An admin removes the
+      // key to let the host enrol again.
+      auto stored_key = s.host_key(*host);
+      if (!stored_key) return tl::unexpected(stored_key.error());
+      if (*stored_key) {
+        keyed_already = true;
+        return std::optional<Enrolment>();
+      }
       auto e = s.enrol_host(*host, *doc);
       if (e && *e && !cluster.empty())
         if (auto placed = s.set_host(*host, cluster, role, "enrolment (token " + token.name + ")"); !placed)
@@ -626,6 +643,14 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
       return e;
     });
     if (!enrolled) return reply_store_error(res, enrolled.error());
+    if (keyed_already) {
+      log_problem(LogLevel::warn, fmt::format("enrolment of {} refused (token {}): the host has a signing key",
+                                              *host, token.name));
+      return reply_error(res, 409,
+                         "host '" + *host +
+                             "' has a registered signing key: an enrolment cannot replace it (an admin removes the "
+                             "key first)");
+    }
     if (!*enrolled)
       return reply_error(res, 409,
                          "host '" + *host +

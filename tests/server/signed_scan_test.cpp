@@ -1,14 +1,14 @@
 // Signed scans end to end: the real scanner enrolling with a new Ed25519 key, signing its
 // uploads, and the real server refusing unsigned, altered, misdirected, stale and replayed
 // uploads (the last with the exact request sent twice).
-#include <gtest/gtest.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <string>
 
-#include <httplib.h>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "core/scan_signature.h"
@@ -53,9 +53,9 @@ class SignedScanTest : public ::testing::Test {
   // The scanner, uploading the tree as `host` with `args`; exit status, stderr in *err.
   int scan(const std::string& host, const std::string& args, std::string* err) {
     int status = 0;
-    run(std::string(TB_SCAN_BINARY) + " -q --attempts 2 --host " + host + " --server http://127.0.0.1:" +
-            std::to_string(server_->port()) + " " + args + " " + (dir_ / "tree").string() + " >/dev/null 2>" +
-            (dir_ / "scan.err").string(),
+    run(std::string(TB_SCAN_BINARY) + " -q --attempts 2 --host " + host +
+            " --server http://127.0.0.1:" + std::to_string(server_->port()) + " " + args + " " +
+            (dir_ / "tree").string() + " >/dev/null 2>" + (dir_ / "scan.err").string(),
         &status);
     *err = slurp(dir_ / "scan.err");
     return status;
@@ -88,8 +88,11 @@ TEST_F(SignedScanTest, AHostEnrolsWithItsNewKeyAndFromThenOnMustSign) {
   const std::string key = (dir_ / "host.key").string(), token = (dir_ / "host.token").string();
   std::string err;
   // Enrolment makes the key (0600) and the server registers it.
-  EXPECT_EQ(scan("web1", "--enrol-token-file " + (dir_ / "enrol").string() + " --token-file " + token +
-                             " --signing-key " + key, &err), 1) << err;
+  EXPECT_EQ(scan("web1",
+                 "--enrol-token-file " + (dir_ / "enrol").string() + " --token-file " + token + " --signing-key " + key,
+                 &err),
+            1)
+      << err;
   ASSERT_TRUE(fs::exists(key));
   EXPECT_EQ(fs::status(key).permissions() & (fs::perms::group_all | fs::perms::others_all), fs::perms::none);
   // Signed with the key: accepted. Unsigned, or signed by another key: refused.
@@ -151,7 +154,8 @@ TEST_F(SignedScanTest, AlteredMisdirectedStaleAndReplayedUploadsAreRefused) {
 }
 
 TEST_F(SignedScanTest, RequireSignedScansRefusesHostsWithoutAKey) {
-  server_ = std::make_unique<ServerProcess>(db_, dir_ / "server.log", std::vector<std::string>{"--require-signed-scans"});
+  server_ =
+      std::make_unique<ServerProcess>(db_, dir_ / "server.log", std::vector<std::string>{"--require-signed-scans"});
   ASSERT_GT(server_->port(), 0);
   const std::string host_token = tb("token add --name web4 --role host --host web4 2>/dev/null");
   auto res = post(host_token, "web4", body_, "");
@@ -160,12 +164,78 @@ TEST_F(SignedScanTest, RequireSignedScansRefusesHostsWithoutAKey) {
   EXPECT_NE(res->body.find("signed scans only"), std::string::npos) << res->body;
   // An enrolment must bring a key and sign with it.
   std::string err;
-  EXPECT_EQ(scan("web5", "--enrol-token-file " + (dir_ / "enrol").string() + " --token-file " +
-                             (dir_ / "web5.token").string(), &err), 2);
-  EXPECT_EQ(scan("web5", "--enrol-token-file " + (dir_ / "enrol").string() + " --token-file " +
-                             (dir_ / "web5.token").string() + " --signing-key " + (dir_ / "web5.key").string(), &err),
+  EXPECT_EQ(
+      scan("web5",
+           "--enrol-token-file " + (dir_ / "enrol").string() + " --token-file " + (dir_ / "web5.token").string(), &err),
+      2);
+  EXPECT_EQ(scan("web5",
+                 "--enrol-token-file " + (dir_ / "enrol").string() + " --token-file " + (dir_ / "web5.token").string() +
+                     " --signing-key " + (dir_ / "web5.key").string(),
+                 &err),
             1)
       << err;
+}
+
+}  // namespace
+
+namespace {
+
+// Issue 21: an enrolment token could re-enrol a host an admin had given a key, replacing
+// the key (the real host's signed scans then refused, the attacker's accepted), and could
+// post unsigned scans for it.
+TEST_F(SignedScanTest, AnEnrolmentCannotTakeOverAHostWithARegisteredKey) {
+  server_ = std::make_unique<ServerProcess>(db_, dir_ / "server.log");
+  ASSERT_GT(server_->port(), 0);
+  const std::string key = (dir_ / "db1.key").string();
+  std::string public_key = run(std::string(TB_SCAN_BINARY) + " --signing-key " + key + " --print-public-key");
+  while (!public_key.empty() && (public_key.back() == '\n' || public_key.back() == ' ')) public_key.pop_back();
+  int status = 0;
+  tb("host key db1 --public-key " + public_key, &status);
+  ASSERT_EQ(status, 0);
+  const std::string host_token = tb("token add --name db1 --role host --host db1 2>/dev/null");
+  write(dir_ / "db1.token", host_token + "\n");
+  std::string err;
+  ASSERT_EQ(scan("db1", "--token-file " + (dir_ / "db1.token").string() + " --signing-key " + key, &err), 1) << err;
+
+  // The attacker: an enrolment token, its own key, and an unsigned upload.
+  EXPECT_EQ(scan("db1",
+                 "--enrol-token-file " + (dir_ / "enrol").string() + " --token-file " + (dir_ / "evil.token").string() +
+                     " --signing-key " + (dir_ / "evil.key").string(),
+                 &err),
+            2);
+  EXPECT_NE(err.find("registered signing key"), std::string::npos) << err;
+  auto unsigned_post = post(enrol_, "db1", body_, "");
+  ASSERT_TRUE(unsigned_post);
+  EXPECT_EQ(unsigned_post->status, 409) << unsigned_post->body;
+  // The real host's key still holds; only its own two scans are stored.
+  EXPECT_EQ(scan("db1", "--token-file " + (dir_ / "db1.token").string() + " --signing-key " + key, &err), 1) << err;
+  const std::string history = tb("report history db1 --format json");
+  EXPECT_EQ(nlohmann::json::parse(history)["scans"].size(), 2u) << history;
+}
+
+// Issue 21: a document dated 2262 froze its host's reported state (later scans, one with a
+// planted rootkit, were ignored as older). A start beyond the allowed clock skew is refused.
+TEST_F(SignedScanTest, AScanDatedInTheFutureIsRefused) {
+  server_ = std::make_unique<ServerProcess>(db_, dir_ / "server.log");
+  ASSERT_GT(server_->port(), 0);
+  std::string future = body_;
+  const auto at = future.find("started=\"");
+  ASSERT_NE(at, std::string::npos) << future.substr(0, 400);
+  const auto end = future.find('"', at + 9);
+  future.replace(at + 9, end - at - 9, "2262-01-01T00:00:00.000000000Z");
+  auto res = post(admin_, "web9", future, "");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400) << res->body;
+  EXPECT_NE(res->body.find("in the future"), std::string::npos) << res->body;
+  auto ok = post(admin_, "web9", body_, "");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 201) << ok->body;
+  // The same rule for documents ingested offline.
+  write(dir_ / "future.xml", future);
+  int status = 0;
+  const std::string out = tb("ingest --host web9 " + (dir_ / "future.xml").string() + " 2>&1", &status);
+  EXPECT_EQ(status, 2) << out;
+  EXPECT_NE(out.find("in the future"), std::string::npos) << out;
 }
 
 }  // namespace
