@@ -262,7 +262,7 @@ async function fleetPage(r) {
       f.problems.map((p) => h('tr', { 'data-problem': p.problem, 'data-host': p.host },
         h('td', {}, stateBadge(p.problem === 'not_scanned' || p.problem === 'no_result' || p.problem === 'scan_error' ? 'unscanned' : p.problem)),
         h('td', {}, hostLink(p.host)), h('td', {}, clusterLink(p.cluster)), h('td.mono', {}, p.signature || p.detail || ''),
-        h('td', {}, p.observed || ''), h('td', {}, p.stage ? `${p.stage}${p.expected ? ' (expected)' : ' (not expected)'}` : ''))));
+        h('td', {}, p.observed || ''), h('td', {}, p.stage ? `stage ${p.stage}: should be ${p.expected ? 'complete' : 'absent'}` : ''))));
   const page = h('section', { id: 'fleet-page', 'data-query': q.toString(), 'data-api-ms': (tApi - t0).toFixed(1), 'data-api-done': tApi.toFixed(1) },
     h('h1', {}, 'Fleet'), filters, totals, pager,
     h('div.scroll', {}, table),

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -10,13 +11,13 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "core/diff.h"
 #include "core/fleet.h"
 #include "fleet/fleet_view.h"
-#include "core/diff.h"
 #include "format/byte_sink.h"
+#include "format/cluster_report.h"
 #include "format/drift_report.h"
 #include "format/encoding.h"
-#include "format/cluster_report.h"
 #include "format/fleet_report.h"
 #include "store/sqlite_store.h"
 
@@ -42,6 +43,13 @@ Expected<FleetContext> open_fleet(const StoreArgs& args) {
   if (!refreshed) return tl::unexpected(refreshed.error());
   for (const std::string& f : refreshed->failed) fmt::print(stderr, "trustbase: cannot analyse {}\n", f);
   return FleetContext{std::move(*store), std::move(*signatures)};
+}
+
+// Whether the store has a cluster named `name`.
+Expected<bool> cluster_exists(Store& store, std::string_view name) {
+  auto clusters = store.list_clusters();
+  if (!clusters) return tl::unexpected(clusters.error());
+  return std::any_of(clusters->begin(), clusters->end(), [&](const auto& c) { return c.name == name; });
 }
 
 std::int64_t now_ns() {
@@ -73,9 +81,13 @@ int run_fleet(const StoreArgs& s, const FleetReportArgs& a, std::string_view com
   auto ctx = open_fleet(s);
   if (!ctx) return error(command, ctx.error().message);
   fleet::MatrixRequest request;
-  request.include_products = a.products;
+  if (a.products) request.filter.products = ProductColumns::all;
+  if (a.patches_only) request.filter.products = ProductColumns::none;
   std::string title = "fleet";
   if (!a.cluster.empty()) {
+    auto known = cluster_exists(*ctx->store, a.cluster);
+    if (!known) return error(command, known.error().message);
+    if (!*known) return error(command, "unknown cluster '" + a.cluster + "'");
     request.filter.cluster = a.cluster;
     title = "cluster " + a.cluster;
   }
@@ -83,8 +95,7 @@ int run_fleet(const StoreArgs& s, const FleetReportArgs& a, std::string_view com
     auto ref = SignatureRef::parse(a.patch);
     if (!ref) return error(command, "'" + a.patch + "' is not NAME@VERSION");
     if (!ctx->signatures.index.find(*ref)) return error(command, "no signature " + a.patch + " is stored");
-    request.filter.patch = *ref;
-    request.include_products = true;  // a product release can be asked for too
+    request.filter.patch = *ref;  // a product release can be asked for too
     title = "patch " + a.patch;
   }
   for (const std::string& st : a.states) {
@@ -104,11 +115,9 @@ int run_cluster(const StoreArgs& s, const FleetReportArgs& a) {
   if (!format) return error("report cluster", "unknown format '" + a.format + "'");
   auto ctx = open_fleet(s);
   if (!ctx) return error("report cluster", ctx.error().message);
-  auto clusters = ctx->store->list_clusters();
-  if (!clusters) return error("report cluster", clusters.error().message);
-  bool known = false;
-  for (const auto& c : *clusters) known = known || c.name == a.cluster;
-  if (!known) return error("report cluster", "unknown cluster '" + a.cluster + "'");
+  auto known = cluster_exists(*ctx->store, a.cluster);
+  if (!known) return error("report cluster", known.error().message);
+  if (!*known) return error("report cluster", "unknown cluster '" + a.cluster + "'");
 
   fleet::MatrixRequest request;
   request.filter.cluster = a.cluster;
@@ -207,6 +216,7 @@ int run_verify(const StoreArgs& s, const VerifyArgs& a) {
   VerifyRequest request;
   request.cluster_identical = a.cluster_identical;
   request.allow_deviations = a.allow_deviations;
+  request.require_signatures = a.require_signatures;
   for (const std::string& p : a.expect_patches) {
     auto ref = SignatureRef::parse(p);
     if (!ref) return error("verify", "'" + p + "' is not NAME@VERSION");
@@ -229,8 +239,14 @@ void add_fleet_report_commands(CLI::App& app, FleetReportCommands& c) {
   c.fleet_cmd->add_option("--cluster", c.report.cluster, "Only this cluster");
   c.fleet_cmd->add_option("--state", c.report.states,
                           "Only hosts and patches with cells in this state (complete, partial, absent, superseded, "
-                          "tampered, unexpected, missing, unscanned); repeatable");
-  c.fleet_cmd->add_flag("--products", c.report.products, "Product releases as columns too");
+                          "tampered, unexpected, missing, unscanned, unverified); repeatable");
+  // Products with a problem are columns by default (fleet::MatrixRequest).
+  CLI::Option* products =
+      c.fleet_cmd->add_flag("--products", c.report.products, "Every product release as a column too");
+  c.fleet_cmd
+      ->add_flag("--patches-only", c.report.patches_only,
+                 "Patches only (default: patches, and product releases some host has a problem with)")
+      ->excludes(products);
   c.fleet_cmd->add_option("--format", c.report.format, "text, json or html")->check(formats);
 
   c.cluster_cmd = report->add_subcommand("cluster", "One cluster: its matrix and each member against its snapshot");
@@ -256,6 +272,9 @@ void add_fleet_report_commands(CLI::App& app, FleetReportCommands& c) {
                          "The host must match its cluster's reference snapshot");
   c.verify_cmd->add_flag("--allow-deviations", c.verify.allow_deviations,
                          "Do not fail on files outside every signature");
+  c.verify_cmd->add_flag("--require-signatures", c.verify.require_signatures,
+                         "Fail on packages installed at a version the store has no signature of (default: a "
+                         "warning)");
   c.verify_cmd->add_option("--format", c.verify.format, "text or json")->check(CLI::IsMember({"text", "json"}));
 }
 

@@ -1,12 +1,17 @@
 // The fleet reports and the deployment gate of `trustbase`, on the store named by the
 // global --db (cli/store_commands.h):
 //
-//   trustbase report fleet [--cluster C] [--state S]... [--products] [--format text|json|html]
+//   trustbase report fleet [--cluster C] [--state S]... [--products|--patches-only]
+//                          [--format text|json|html]
+//             columns: patches, and the product releases some host has a problem with
+//             (every product with --products, none with --patches-only)
 //   trustbase report cluster C [--format text|json|html]   matrix + each member's drift
 //   trustbase report patch NAME@VERSION [--format ...]      one patch across the fleet
 //   trustbase report history H [--files] [--format text|json]   what each scan changed
 //   trustbase verify --host H [--expect-patch P]... [--cluster-identical]
-//                    [--allow-deviations] [--format text|json]
+//                    [--allow-deviations] [--require-signatures] [--format text|json]
+//             packages installed at a version no signature checks (unverified) are a
+//             warning, and fail with --require-signatures
 //
 // Every command first brings stale cached analyses up to date (fleet/fleet_view.h).
 // Exit status: 0 nothing to report (verify: host in its expected state), 1 problems
@@ -26,7 +31,8 @@ struct FleetReportArgs {
   std::string cluster;              // report cluster C, or report fleet --cluster C
   std::string patch;                // report patch P
   std::vector<std::string> states;  // --state
-  bool products = false;
+  bool products = false;            // --products: every product release as a column
+  bool patches_only = false;        // --patches-only: no product column
   std::string format = "text";
   std::string host;    // report history H
   bool files = false;  // report history --files: every changed path, not only counts
@@ -37,6 +43,7 @@ struct VerifyArgs {
   std::vector<std::string> expect_patches;
   bool cluster_identical = false;
   bool allow_deviations = false;
+  bool require_signatures = false;
   std::string format = "text";
 };
 

@@ -170,13 +170,15 @@ FleetMatrix build_fleet_matrix(std::span<const HostStatus> hosts, std::span<cons
   // Columns: input order, first of a repeated ref kept, narrowed by the patch filter.
   ColumnIndex column_index;
   column_index.reserve(columns_in.size());
+  const bool product_rule = !filter.patch.has_value();  // a column asked for shows whatever its kind
   for (const FleetColumn& c : columns_in) {
     if (filter.patch && c.ref != *filter.patch) continue;
+    if (product_rule && filter.products == ProductColumns::none && c.kind == SignatureKind::product) continue;
     if (column_index.emplace(key(c.ref), 0).second) m.columns.push_back(c);
   }
   for (std::size_t c = 0; c < m.columns.size(); ++c)
     column_index[key(m.columns[c].ref)] = static_cast<std::uint32_t>(c);
-  const std::size_t ncols = m.columns.size();
+  std::size_t ncols = m.columns.size();
 
   // Hosts in report order.
   std::vector<std::uint32_t> host_order;
@@ -275,6 +277,47 @@ FleetMatrix build_fleet_matrix(std::span<const HostStatus> hosts, std::span<cons
     summary.first_row = r;
     summary.row_count = end - r;
     clusters.push_back(std::move(summary));
+  }
+
+  // Product columns with no problem cell among the selected hosts leave, and their cells
+  // leave the cluster counts with them.
+  if (product_rule && filter.products == ProductColumns::problems) {
+    std::vector<bool> shown(ncols, true);
+    bool any_dropped = false;
+    for (std::size_t c = 0; c < ncols; ++c) {
+      if (m.columns[c].kind != SignatureKind::product) continue;
+      bool problem = false;
+      for (std::size_t r = 0; r < rows.size() && !problem; ++r) problem = is_problem(cells[r * ncols + c].state);
+      shown[c] = problem;
+      any_dropped = any_dropped || !problem;
+    }
+    if (any_dropped) {
+      std::vector<FleetColumn> columns;
+      for (std::size_t c = 0; c < ncols; ++c)
+        if (shown[c]) columns.push_back(std::move(m.columns[c]));
+      const std::size_t kept = columns.size();
+      std::size_t out = 0;
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        FleetClusterSummary& summary = clusters[rows[r].cluster_index];
+        for (std::size_t c = 0; c < ncols; ++c) {
+          const FleetCell cell = cells[r * ncols + c];
+          if (shown[c])
+            cells[out++] = cell;
+          else
+            --summary.cells[cell.state];
+        }
+      }
+      cells.resize(out);
+      for (FleetClusterSummary& summary : clusters) {
+        std::vector<std::optional<Stage>> narrowed;
+        narrowed.reserve(kept);
+        for (std::size_t c = 0; c < ncols; ++c)
+          if (shown[c]) narrowed.push_back(summary.stages[c]);
+        summary.stages = std::move(narrowed);
+      }
+      m.columns = std::move(columns);
+      ncols = kept;
+    }
   }
 
   if (filter.states.empty()) {
@@ -389,6 +432,8 @@ std::string_view to_string(VerifyProblem problem) noexcept {
       return "drift";
     case VerifyProblem::inventory:
       return "inventory";
+    case VerifyProblem::unverified:
+      return "unverified";
   }
   return "?";
 }
@@ -480,9 +525,18 @@ HostVerdict verify_host(const HostStatus& host, std::span<const StageAssignment>
     reasons.back().count = host.deviations;
     reasons.back().attribution = host.attribution;
   }
-  if (!request.allow_deviations && host.inventory_mismatches > 0) {
+  // Unverified packages fail only when signatures are required; otherwise they are said.
+  const std::size_t unverified = host.unverified_packages ? host.unverified_packages->size() : 0;
+  const std::size_t mismatches = host.inventory_mismatches > unverified ? host.inventory_mismatches - unverified : 0;
+  if (!request.allow_deviations && mismatches > 0) {
     reasons.push_back(make_reason(VerifyProblem::inventory));
-    reasons.back().count = host.inventory_mismatches;
+    reasons.back().count = mismatches;
+  }
+  if (unverified > 0) {
+    VerifyReason r = make_reason(VerifyProblem::unverified);
+    r.count = unverified;
+    r.details = *host.unverified_packages;
+    (request.require_signatures ? reasons : verdict.warnings).push_back(std::move(r));
   }
   if (request.cluster_identical) {
     if (!host.drift) {

@@ -78,8 +78,15 @@ struct HostStatus {
   // hold counts by change only: fleet::verify analyses a failing host's scan for it).
   std::optional<DeviationAttribution> attribution;
   // Packages the host's package manager lists at a version its files do not show
-  // (analysis InventoryCheck::issues); 0 when the scan had no inventory.
+  // (analysis InventoryCheck::issues, `unverified` ones included); 0 when the scan had no
+  // inventory.
   std::size_t inventory_mismatches = 0;
+  // Of those, the packages listed at a version the store has no signature of
+  // (InventoryIssueKind::unverified: a warning unless signatures are required), as their
+  // issue messages. nullopt when not worked out (the cached results hold the total only:
+  // fleet::verify analyses the host's scan for it); verify then counts every issue as
+  // a mismatch.
+  std::optional<std::vector<std::string>> unverified_packages;
   // Set when the latest scan exists but could not be judged (unreadable, analysis failed):
   // every cell is unscanned and verify fails with this text.
   std::optional<std::string> error;
@@ -229,12 +236,23 @@ struct FleetClusterSummary {
   std::size_t first_row = 0, row_count = 0;  // the cluster's rows in FleetMatrix::rows
 };
 
+// Which product release columns a matrix keeps; patch columns are always kept.
+enum class ProductColumns : std::uint8_t {
+  all,       // every product column given
+  problems,  // a product column only where a host of the selection (cluster filter) has a
+             // problem cell in it (is_problem): a tampered or partial package shows, the
+             // hundreds of complete ones of a real host do not widen the matrix
+  none,      // patches only
+};
+
 struct FleetFilter {
   std::optional<std::string> cluster;  // only this cluster's hosts
-  std::optional<SignatureRef> patch;   // only this column (no column when it is not one)
+  std::optional<SignatureRef> patch;   // only this column (no column when it is not one),
+                                       // whatever its kind and `products`
+  ProductColumns products = ProductColumns::all;
   // When not empty: only hosts with at least one cell in these states, and only columns
-  // with at least one such cell among those hosts. Cluster summaries still count every
-  // member; clusters left with no row are dropped.
+  // with at least one such cell among those hosts (applied after `products`). Cluster
+  // summaries still count every member; clusters left with no row are dropped.
   FleetStateSet states;
 };
 
@@ -275,6 +293,7 @@ enum class VerifyProblem : std::uint8_t {
   no_snapshot,   // identity asked but the host was not compared with a snapshot
   drift,         // the host differs from its cluster's snapshot (drift given)
   inventory,     // packages whose files are not the version the package manager lists (count)
+  unverified,    // packages listed at a version no stored signature checks (count, details)
 };
 std::string_view to_string(VerifyProblem problem) noexcept;
 
@@ -284,9 +303,10 @@ struct VerifyReason {
   std::optional<SignatureState> observed;
   std::optional<Stage> stage;
   std::optional<SnapshotDrift> drift;
-  std::size_t count = 0;  // deviations, inventory
+  std::size_t count = 0;  // deviations, inventory, unverified
   std::optional<DeviationAttribution> attribution;  // deviations, when the host's status has it
   std::string detail;     // scan_error: the error text
+  std::vector<std::string> details;  // unverified: one message per package
   bool operator==(const VerifyReason&) const = default;
 };
 
@@ -298,11 +318,15 @@ struct VerifyRequest {
   // Accept deviating files outside every signature, and packages whose files are another
   // version than the package manager lists (default: both fail the gate).
   bool allow_deviations = false;
+  // Packages the package manager lists at a version the store has no signature of
+  // (unverified) fail the gate (`--require-signatures`); default: a warning.
+  bool require_signatures = false;
 };
 
 struct HostVerdict {
   bool ok = false;
   std::vector<VerifyReason> reasons;  // empty when ok; scan problems, then per signature, then the rest
+  std::vector<VerifyReason> warnings;  // what does not fail the gate but is said: unverified packages
 };
 
 // Whether `host` is in its expected state: every analysed signature judged with the

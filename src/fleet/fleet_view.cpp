@@ -197,7 +197,7 @@ Expected<FleetMatrix> fleet_matrix(Store& store, const SignatureSet& signatures,
   std::vector<SignatureInfo> infos;
   infos.reserve(signatures.index.size());
   for (const Signature& s : signatures.index.signatures()) infos.push_back(s.info);
-  const std::vector<FleetColumn> columns = fleet_columns(infos, request.include_products);
+  const std::vector<FleetColumn> columns = fleet_columns(infos, true);
   return build_fleet_matrix(*hosts, *stages, columns, request.filter);
 }
 
@@ -214,14 +214,12 @@ Expected<FleetState> load_fleet_state(Store& store, const SignatureSet& signatur
   std::vector<SignatureInfo> infos;
   infos.reserve(signatures.index.size());
   for (const Signature& s : signatures.index.signatures()) infos.push_back(s.info);
-  state.columns = fleet_columns(infos, false);
-  state.columns_with_products = fleet_columns(infos, true);
+  state.columns = fleet_columns(infos, true);
   return state;
 }
 
 FleetMatrix fleet_matrix(const FleetState& state, const MatrixRequest& request) {
-  return build_fleet_matrix(state.hosts, state.stages,
-                            request.include_products ? state.columns_with_products : state.columns, request.filter);
+  return build_fleet_matrix(state.hosts, state.stages, state.columns, request.filter);
 }
 
 Expected<std::vector<MemberDrift>> cluster_drift(Store& store, const SignatureSet& signatures,
@@ -262,16 +260,28 @@ Expected<Verification> verify(Store& store, const SignatureSet& signatures, std:
   auto stages = stage_assignments(store);
   if (!stages) return tl::unexpected(stages.error());
   Verification v{std::move(*it), {}};
-  // The cached result counts deviations by change only; what the gate says of them names
-  // which a signature explains, so a failing host's scan is analysed again for that.
-  if (v.host.deviations > 0 && !request.allow_deviations && v.host.scan && !v.host.error) {
+  // The cached result counts deviations by change and inventory issues as one number;
+  // what the gate says of them names which a signature explains, and which packages are
+  // only unverified (a warning unless signatures are required), so the scan is analysed
+  // again for that.
+  const bool divide_deviations = v.host.deviations > 0 && !request.allow_deviations;
+  const bool divide_inventory = v.host.inventory_mismatches > 0;
+  if ((divide_deviations || divide_inventory) && v.host.scan && !v.host.error) {
     auto scan = store.get_scan(v.host.scan->id);
     if (!scan) return tl::unexpected(scan.error());
     SnapshotCache snapshots(store);
     auto snapshot = snapshots.latest(v.host.cluster);
     if (!snapshot) return tl::unexpected(snapshot.error());
     const Analysis analysis = judged_analysis(*scan, signatures, *snapshot);
-    v.host.attribution = attribute_deviations(analysis.deviations);
+    if (divide_deviations) v.host.attribution = attribute_deviations(analysis.deviations);
+    if (divide_inventory && analysis.inventory) {
+      std::vector<std::string> unverified;
+      for (const InventoryIssue& issue : analysis.inventory->issues)
+        if (issue.kind == InventoryIssueKind::unverified) unverified.push_back(issue.message);
+      // The same analysis as the cached one: its issues are the cached count, divided.
+      v.host.inventory_mismatches = analysis.inventory->issues.size();
+      v.host.unverified_packages = std::move(unverified);
+    }
   }
   v.verdict = verify_host(v.host, *stages, request);
   return v;

@@ -52,9 +52,14 @@ Expected<std::vector<HostStatus>> host_statuses(Store& store, const SignatureSet
 // The promotion stages in the core's terms.
 Expected<std::vector<tb::StageAssignment>> stage_assignments(Store& store);
 
+// What the CLI's `report fleet|cluster|patch` and the API's /api/v1/fleet ask for: one
+// rule for both. Patches are columns; product releases are columns where some host of
+// the selection has a problem with them (filter.products: ProductColumns::problems),
+// unless every product (`all`: --products, ?products=1) or none (`none`: --patches-only,
+// ?products=0) is asked for.
 struct MatrixRequest {
+  MatrixRequest() { filter.products = ProductColumns::problems; }
   FleetFilter filter;
-  bool include_products = false;  // product releases as columns too
 };
 Expected<FleetMatrix> fleet_matrix(Store& store, const SignatureSet& signatures, const MatrixRequest& request);
 
@@ -64,7 +69,7 @@ struct FleetState {
   Store::FleetVersion version;
   std::vector<HostStatus> hosts;
   std::vector<tb::StageAssignment> stages;
-  std::vector<FleetColumn> columns, columns_with_products;
+  std::vector<FleetColumn> columns;  // every signature, products included (the filter picks)
 };
 // Refreshes stale results, then reads the state; `version` is what the caller read first.
 Expected<FleetState> load_fleet_state(Store& store, const SignatureSet& signatures, Store::FleetVersion version);
@@ -82,7 +87,9 @@ struct MemberDrift {
 Expected<std::vector<MemberDrift>> cluster_drift(Store& store, const SignatureSet& signatures,
                                                  std::string_view cluster);
 
-// The deployment gate for one host (refresh first). not_found for an unknown host.
+// The deployment gate for one host (refresh first). not_found for an unknown host. The
+// host's scan is analysed again when the cached counts do not tell enough: to divide
+// deviations by attribution, and inventory issues into mismatches and unverified packages.
 struct Verification {
   HostStatus host;
   HostVerdict verdict;

@@ -123,27 +123,24 @@ std::string problem_label(VerifyProblem p) {
   return s;
 }
 
-// What a problem cell adds to its name: ": complete (stage tested, not expected)".
-std::string cell_detail(const FleetCell& cell) {
-  std::string out;
-  if (cell.state == FleetCellState::unexpected && cell.observed())
-    out += fmt::format(": {}", to_string(*cell.observed()));
-  if (cell.stage())
-    out +=
-        fmt::format(" (stage {}, {})", to_string(*cell.stage()), cell.expected() == true ? "expected" : "not expected");
-  return out;
+// What the stage asks of a signature on a member and what was found there:
+// "stage inactive: should be complete; found partial". `should_be_complete`: the stage
+// expects it on the member's role (else it should be absent); `found`: the analysed state,
+// nullopt when there is no analysis result.
+std::string stage_verdict(Stage stage, bool should_be_complete, std::optional<SignatureState> found) {
+  return fmt::format("stage {}: should be {}; found {}", to_string(stage), should_be_complete ? "complete" : "absent",
+                     found ? to_string(*found) : std::string_view("no analysis result"));
 }
 
-// The same for a table cell of its own: "installed complete; stage tested, not expected".
-std::string cell_detail_column(const FleetCell& cell) {
-  std::string out;
-  if (cell.state == FleetCellState::unexpected && cell.observed())
-    out += fmt::format("installed {}", to_string(*cell.observed()));
-  if (cell.stage()) {
-    if (!out.empty()) out += "; ";
-    out += fmt::format("stage {}, {}", to_string(*cell.stage()), cell.expected() == true ? "expected" : "not expected");
-  }
-  return out;
+// A cell's stage verdict; empty when no stage is set.
+std::string cell_stage_verdict(const FleetCell& cell) {
+  if (!cell.stage()) return {};
+  return stage_verdict(*cell.stage(), cell.expected() == true, cell.observed());
+}
+
+// What a problem cell adds to its name: " (stage tested: should be absent; found complete)".
+std::string cell_detail(const FleetCell& cell) {
+  return cell.stage() ? " (" + cell_stage_verdict(cell) + ")" : std::string();
 }
 
 std::string drift_text(const SnapshotDrift& d) {
@@ -508,9 +505,7 @@ void html_report(const FleetReportContext& context, const FleetMatrix& m, Output
           o += ids[c];
           o += ": ";
           o += state;
-          if (cell.state == FleetCellState::unexpected && cell.observed()) put(o, " ({})", to_string(*cell.observed()));
-          if (cell.stage())
-            put(o, ", stage {}, {}", to_string(*cell.stage()), cell.expected() == true ? "expected" : "not expected");
+          if (cell.stage()) put(o, "; {}", cell_stage_verdict(cell));
           o += '"';
         }
         o += '>';
@@ -543,7 +538,7 @@ void html_report(const FleetReportContext& context, const FleetMatrix& m, Output
     html(o, problem_label(p.kind));
     o += "</td><td>";
     if (p.column)
-      html(o, cell_detail_column(m.cell(p.row, *p.column)));
+      html(o, cell_stage_verdict(m.cell(p.row, *p.column)));
     else if (row.error)
       html(o, *row.error);
     o += "</td></tr>\n";
@@ -592,10 +587,17 @@ std::string reason_text(const VerifyReason& r) {
     case VerifyProblem::drift:
       if (r.drift) o += drift_text(*r.drift);
       break;
+    case VerifyProblem::unverified:
+      o += plural(r.count, "package", "packages") + " installed at a version no stored signature checks";
+      for (const std::string& d : r.details) o += "\n      " + printable(d);
+      break;
     default: {
       if (r.ref) o += printable(r.ref->id());
-      std::string facts = r.observed ? std::string(to_string(*r.observed)) : std::string("no analysis result");
-      if (r.stage) facts += fmt::format("; stage {}", to_string(*r.stage));
+      // A staged signature: what its stage asks (only `unexpected` means it should be
+      // absent: every other problem of a staged one is expected there) and what was found.
+      const std::string facts =
+          r.stage ? stage_verdict(*r.stage, r.problem != VerifyProblem::unexpected, r.observed)
+                  : (r.observed ? std::string(to_string(*r.observed)) : std::string("no analysis result"));
       o += "  (" + facts + ")";
     }
   }
@@ -674,8 +676,62 @@ std::string verify_report_text(const HostStatus& host, const HostVerdict& verdic
   if (host.scan) o += fmt::format(", scan {} of {}", host.scan->id, format_timestamp(host.scan->started_ns));
   o += verdict.ok ? "): OK\n" : "): FAILED\n";
   for (const VerifyReason& r : verdict.reasons) o += reason_text(r);
+  // Warnings do not fail the gate: "warning: 1 package installed at a version no stored
+  // signature checks (unverified; --require-signatures fails on it)", then the packages.
+  for (const VerifyReason& r : verdict.warnings) {
+    if (r.problem != VerifyProblem::unverified) continue;  // the only warning there is
+    o += fmt::format(
+        "warning: {} installed at a version no stored signature checks (unverified; "
+        "--require-signatures fails on {})\n",
+        plural(r.count, "package", "packages"), r.count == 1 ? "it" : "them");
+    for (const std::string& d : r.details) o += "      " + printable(d) + '\n';
+  }
   return o;
 }
+
+namespace {
+
+// One reason or warning of a verify result as a JSON object.
+void put_verify_reason(std::string& o, const VerifyReason& r) {
+  o += fmt::format("\n{{\"problem\":\"{}\"", to_string(r.problem));
+  if (r.ref) {
+    o += ",\"signature\":";
+    append_json_text(o, r.ref->id());
+  }
+  if (r.observed) o += fmt::format(",\"observed\":\"{}\"", to_string(*r.observed));
+  if (r.stage) o += fmt::format(",\"stage\":\"{}\"", to_string(*r.stage));
+  if (r.drift) {
+    o += ",\"drift\":";
+    put_drift(o, *r.drift);
+  }
+  if (r.problem == VerifyProblem::deviations || r.problem == VerifyProblem::inventory ||
+      r.problem == VerifyProblem::unverified)
+    o += fmt::format(",\"count\":{}", r.count);
+  if (r.attribution) {
+    o += fmt::format(",\"unexplained\":{},\"attributed\":{},\"attributed_to\":[", r.attribution->unexplained,
+                     r.attribution->attributed);
+    for (std::size_t k = 0; k < r.attribution->signatures.size(); ++k) {
+      if (k != 0) o += ',';
+      append_json_text(o, r.attribution->signatures[k].id());
+    }
+    o += ']';
+  }
+  if (r.problem == VerifyProblem::unverified) {
+    o += ",\"packages\":[";
+    for (std::size_t k = 0; k < r.details.size(); ++k) {
+      if (k != 0) o += ',';
+      append_json_text(o, r.details[k]);
+    }
+    o += ']';
+  }
+  if (r.problem == VerifyProblem::scan_error) {
+    o += ",\"detail\":";
+    append_json_text(o, r.detail);
+  }
+  o += '}';
+}
+
+}  // namespace
 
 std::string verify_report_json(const HostStatus& host, const HostVerdict& verdict) {
   std::string o = "{\"host\":";
@@ -689,35 +745,13 @@ std::string verify_report_json(const HostStatus& host, const HostVerdict& verdic
   o += verdict.ok ? ",\"ok\":true" : ",\"ok\":false";
   o += ",\"reasons\":[";
   for (std::size_t i = 0; i < verdict.reasons.size(); ++i) {
-    const VerifyReason& r = verdict.reasons[i];
     if (i != 0) o += ',';
-    o += fmt::format("\n{{\"problem\":\"{}\"", to_string(r.problem));
-    if (r.ref) {
-      o += ",\"signature\":";
-      append_json_text(o, r.ref->id());
-    }
-    if (r.observed) o += fmt::format(",\"observed\":\"{}\"", to_string(*r.observed));
-    if (r.stage) o += fmt::format(",\"stage\":\"{}\"", to_string(*r.stage));
-    if (r.drift) {
-      o += ",\"drift\":";
-      put_drift(o, *r.drift);
-    }
-    if (r.problem == VerifyProblem::deviations || r.problem == VerifyProblem::inventory)
-      o += fmt::format(",\"count\":{}", r.count);
-    if (r.attribution) {
-      o += fmt::format(",\"unexplained\":{},\"attributed\":{},\"attributed_to\":[", r.attribution->unexplained,
-                       r.attribution->attributed);
-      for (std::size_t k = 0; k < r.attribution->signatures.size(); ++k) {
-        if (k != 0) o += ',';
-        append_json_text(o, r.attribution->signatures[k].id());
-      }
-      o += ']';
-    }
-    if (r.problem == VerifyProblem::scan_error) {
-      o += ",\"detail\":";
-      append_json_text(o, r.detail);
-    }
-    o += '}';
+    put_verify_reason(o, verdict.reasons[i]);
+  }
+  o += "\n],\"warnings\":[";
+  for (std::size_t i = 0; i < verdict.warnings.size(); ++i) {
+    if (i != 0) o += ',';
+    put_verify_reason(o, verdict.warnings[i]);
   }
   o += "\n]}\n";
   return o;

@@ -45,7 +45,8 @@ char fleet_cell_letter(FleetCellState state) noexcept;
 //                        12        (column numbers, one digit line per decimal place)
 //     a-1      active    C-
 //   problems:
-//     a-2  fix@2  partial (stage inactive, expected)
+//     a-2  fix@2  partial (stage inactive: should be complete; found partial)
+//     a-1  fix@3  unexpected (stage tested: should be absent; found complete)
 //   (or "problems: none")
 std::string fleet_report_text(const FleetReportContext& context, const FleetMatrix& matrix);
 // JSON: {"title", "generated"?, "columns":[{"signature","kind"}], "totals":{state:n},
@@ -64,10 +65,14 @@ std::string fleet_report_html(const FleetReportContext& context, const FleetMatr
 Expected<void> write_fleet_report(FleetReportFormat format, const FleetReportContext& context,
                                   const FleetMatrix& matrix, ByteSink& sink);
 
-// `trustbase verify`: "host H (cluster C, role R): OK" or "...: FAILED" then one line per reason.
+// `trustbase verify`: "host H (cluster C, role R): OK" or "...: FAILED" then one line per
+// reason ("  partial      fix@2  (stage inactive: should be complete; found partial)"),
+// then the warnings ("warning: 1 package installed at a version no stored signature
+// checks ...", each package's message below).
 std::string verify_report_text(const HostStatus& host, const HostVerdict& verdict);
 // {"host","cluster","role","scan":{"id","started"}|null,"ok","reasons":[{"problem",
-//   "signature"?,"observed"?,"stage"?,"drift"?,"count"?,"detail"?}]}
+//   "signature"?,"observed"?,"stage"?,"drift"?,"count"?,"detail"?,"packages"?}],
+//   "warnings":[same shape]}; "packages": the messages of unverified packages.
 std::string verify_report_json(const HostStatus& host, const HostVerdict& verdict);
 // ReportFormat::xml is invalid_argument (no XML form yet).
 Expected<void> write_verify_report(ReportFormat format, const HostStatus& host, const HostVerdict& verdict,

@@ -297,7 +297,7 @@ Expected<std::shared_ptr<const fleet::FleetState>> FleetApi::fleet_state() {
 
 // What a MatrixRequest asks for, as a cache key: presence-marked fields, unit-separated.
 std::string matrix_key(const fleet::MatrixRequest& request) {
-  std::string key = request.include_products ? "p1" : "p0";
+  std::string key = "p" + std::to_string(static_cast<int>(request.filter.products));
   key += '\x1f';
   if (request.filter.cluster) key += "c" + *request.filter.cluster;
   key += '\x1f';
@@ -336,7 +336,16 @@ void FleetApi::fleet(const httplib::Request& req, httplib::Response& res) {
   const auto max_problems = count_param(req, "problems", kDefaultProblems, 0, kMaxProblems);
   if (!max_problems) return reply_error(res, 400, fmt::format("?problems= wants a number from 0 to {}", kMaxProblems));
   fleet::MatrixRequest request;
-  request.include_products = req.get_param_value("products") == "1";
+  // Products: those with a problem by default; ?products=1 every one, ?products=0 none.
+  if (req.has_param("products")) {
+    const std::string products = req.get_param_value("products");
+    if (products == "1")
+      request.filter.products = ProductColumns::all;
+    else if (products == "0")
+      request.filter.products = ProductColumns::none;
+    else if (!products.empty())
+      return reply_error(res, 400, "?products= wants 1 (every product) or 0 (patches only)");
+  }
   if (req.has_param("cluster")) {
     auto cluster = name_param(req, "cluster");
     if (!cluster) return reply_error(res, 400, "?cluster= must be plain text of at most 255 bytes");

@@ -4,11 +4,14 @@
 //   GET  /api/v1/clusters/{c}             one cluster: its snapshots, the stage of each patch
 //                                         (with who set it), and its members' drift from the
 //                                         latest snapshot (format/cluster_report.h JSON)
-//   GET  /api/v1/fleet[?offset=&limit=][&cluster=C][&patch=N@V][&state=S[,S...]][&products=1]
+//   GET  /api/v1/fleet[?offset=&limit=][&cluster=C][&patch=N@V][&state=S[,S...]][&products=1|0]
 //                                         the hosts × patches matrix (format/fleet_report.h
 //                                         JSON) of the hosts [offset, offset+limit), limit
 //                                         1..1000 (default 100), with the totals of the whole
-//                                         filtered fleet; `state` also takes "problems"
+//                                         filtered fleet; `state` also takes "problems";
+//                                         product columns where a host has a problem with
+//                                         them, every one with products=1, none with 0
+//                                         (fleet::MatrixRequest, as `report fleet`)
 //   GET  /api/v1/hosts/{h}[?format=json|csv]   the latest scan: summary, the analysis
 //                                         (format/analysis_report.h JSON, absent signatures
 //                                         included) and the SHA-256 found and expected for

@@ -58,7 +58,14 @@ std::string DemoFlow::demo_out_;
 
 TEST_F(DemoFlow, EveryPlantedDeviationIsFoundAndNothingElse) {
   EXPECT_EQ(demo_status_, 0) << demo_out_;
-  EXPECT_NE(demo_out_.find("fleet: 8 hosts in 4 clusters, 3 columns; 4 problem cells, 0 hosts not scanned"),
+  // The three patches, and the one product a host has a problem with: credit-04-b's risk
+  // engine, its VaR library edited (tampered, and drift from its twin).
+  EXPECT_NE(demo_out_.find("fleet: 8 hosts in 4 clusters, 4 columns; 5 problem cells, 0 hosts not scanned"),
+            std::string::npos)
+      << demo_out_;
+  EXPECT_NE(demo_out_.find("  credit-04-b acme-risk@2.0.0   tampered\n"), std::string::npos) << demo_out_;
+  EXPECT_NE(demo_out_.find("  rates-03-b  acme-trader@4.2.2 partial (stage inactive: should be complete; found "
+                           "partial)\n"),
             std::string::npos)
       << demo_out_;
   // Every cluster of four has drift planted (fx-01-b's hand-edited patched library is drift

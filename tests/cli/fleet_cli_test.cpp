@@ -59,6 +59,13 @@ class FleetCli : public ::testing::Test {
     EXPECT_EQ(tb(args, &out), 0) << args << "\n" << out;
     return out;
   }
+  // Status 0 or 1 (a report with problems); the output.
+  std::string ok_or_problems(const std::string& args) {
+    std::string out;
+    const int status = tb(args, &out);
+    EXPECT_TRUE(status == 0 || status == 1) << args << "\n" << out;
+    return out;
+  }
   // Status 2 and `text` in the message.
   void refused(const std::string& args, const std::string& text) {
     std::string out;
@@ -203,6 +210,58 @@ TEST_F(FleetCli, MistakesAreClearErrors) {
   refused("promote app-p1@1 --cluster prod-a --stage live", "--stage");
   refused("cluster list --format xml", "--format");
   EXPECT_EQ(ok("cluster show prod-a"), "cluster prod-a\nsnapshot: none\nmembers: none\nstages: none\n");
+}
+
+// `report fleet` shows the products some host has a problem with (here app@1.0, a file
+// of it edited) by default; --patches-only narrows it to patches as it was.
+TEST_F(FleetCli, ReportFleetShowsProductProblemsUnlessPatchesOnly) {
+  ok("cluster add prod-a");
+  ok("host add a1 --cluster prod-a --role active");
+  import_signatures();
+  write(root_ / "lib/libx.so", "lib1 edited");
+  scan_and_ingest_a1(1);
+
+  std::string out;
+  EXPECT_EQ(tb("report fleet", &out), 1) << out;
+  EXPECT_NE(out.find("fleet: 1 host in 1 cluster, 2 columns; 1 problem cell, 0 hosts not scanned\n"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("  1 app@1.0 (product)\n  2 app-p1@1 (patch)\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("  a1   active TC"), std::string::npos) << out;
+  EXPECT_NE(out.find("problems:\n  a1   app@1.0  tampered\n"), std::string::npos) << out;
+  const auto j = nlohmann::json::parse(ok_or_problems("report fleet --format json"));
+  ASSERT_EQ(j["problems"].size(), 1u) << j.dump();
+  EXPECT_EQ(j["problems"][0]["signature"], "app@1.0");
+  EXPECT_EQ(j["problems"][0]["problem"], "tampered");
+
+  EXPECT_EQ(tb("report fleet --patches-only", &out), 0) << out;
+  EXPECT_NE(out.find("fleet: 1 host in 1 cluster, 1 column; 0 problem cells"), std::string::npos) << out;
+  EXPECT_EQ(out.find("app@1.0"), std::string::npos) << out;
+  EXPECT_NE(out.find("problems: none\n"), std::string::npos) << out;
+  EXPECT_EQ(tb("report fleet --products", &out), 1) << out;
+  EXPECT_NE(out.find("  1 app@1.0 (product)\n"), std::string::npos) << out;
+  refused("report fleet --products --patches-only", "excludes");
+
+  // A product with no problem is no column by default.
+  write(root_ / "lib/libx.so", "lib1");
+  scan_and_ingest_a1(2);
+  EXPECT_EQ(tb("report fleet", &out), 0) << out;
+  EXPECT_NE(out.find("fleet: 1 host in 1 cluster, 1 column; 0 problem cells"), std::string::npos) << out;
+  EXPECT_EQ(tb("report fleet --products", &out), 0) << out;
+  EXPECT_NE(out.find("  1 app@1.0 (product)\n"), std::string::npos) << out;
+}
+
+// Names and commands that do not exist are errors that say so (issue 23).
+TEST_F(FleetCli, UnknownClustersAndCommandsAreNamed) {
+  ok("cluster add prod-a");
+  import_signatures();
+  refused("report fleet --cluster nope", "trustbase report fleet: unknown cluster 'nope'");
+  refused("report cluster nope", "unknown cluster 'nope'");
+  EXPECT_EQ(tb("report fleet --cluster prod-a"), 0);  // known, with no member: nothing to report
+  refused("reprot fleet", "trustbase: unknown command 'reprot'; did you mean 'report'?");
+  refused("report flet", "trustbase: unknown command 'report flet'; did you mean 'report fleet'?");
+  refused("verfiy --host a1", "unknown command 'verfiy'; did you mean 'verify'?");  // after --db X
+  refused("xyzzyplugh", "unknown command 'xyzzyplugh' (commands:");
+  refused("report fleet --cluster", "--cluster");  // CLI11's own message when it is not a command
 }
 
 }  // namespace

@@ -472,6 +472,64 @@ TEST(FleetFilter, ByStateKeepsRowsAndColumnsWithSuchACell) {
   EXPECT_EQ(g.columns.size(), 2u);
 }
 
+// Product releases are columns where a host of the selection has a problem with them (a
+// tampered curl, a partial tzdata), all of them when asked, none for patches only; the
+// cluster counts leave out the cells of dropped columns; a column asked for stays.
+TEST(FleetFilter, ProductColumnsOnlyWhereSomeHostHasAProblem) {
+  std::vector<FleetColumn> columns = patches({"fix@1"});
+  for (const char* id : {"curl@1", "tzdata@2", "bash@5"}) columns.push_back({sig(id), SignatureKind::product});
+  const std::vector<HostStatus> hosts = {
+      host("a-1", "alpha", "active",
+           {{"fix@1", S::complete}, {"curl@1", S::tampered}, {"tzdata@2", S::complete}, {"bash@5", S::complete}}),
+      host("a-2", "alpha", "inactive",
+           {{"fix@1", S::absent}, {"curl@1", S::complete}, {"tzdata@2", S::complete}, {"bash@5", S::complete}}),
+      host("b-1", "beta", "active",
+           {{"fix@1", S::complete}, {"curl@1", S::complete}, {"tzdata@2", S::partial}, {"bash@5", S::absent}})};
+  auto ids = [](const FleetMatrix& m) {
+    std::vector<std::string> out;
+    for (const FleetColumn& c : m.columns) out.push_back(c.ref.id());
+    return out;
+  };
+
+  FleetFilter f;
+  f.products = ProductColumns::problems;
+  FleetMatrix m = build_fleet_matrix(hosts, {}, columns, f);
+  EXPECT_EQ(ids(m), (std::vector<std::string>{"fix@1", "curl@1", "tzdata@2"}));
+  EXPECT_EQ(row_states(m, row_of(m, "a-1")), (std::vector<F>{F::complete, F::tampered, F::complete}));
+  EXPECT_EQ(row_states(m, row_of(m, "b-1")), (std::vector<F>{F::complete, F::complete, F::partial}));
+  EXPECT_EQ(m.totals.problems(), 2u);
+  EXPECT_EQ(m.totals[F::complete] + m.totals[F::absent], 7u);  // bash's cells are gone
+  ASSERT_EQ(m.clusters.size(), 2u);
+  EXPECT_EQ(m.clusters[0].cells[F::complete], 4u);  // fix@1 once, curl once, tzdata twice
+  EXPECT_EQ(m.clusters[0].stages.size(), 3u);
+  EXPECT_EQ(m.clusters[1].cells[F::absent], 0u);  // bash@5's absent cell left with its column
+
+  // Within one cluster: only that cluster's problems count.
+  f.cluster = "alpha";
+  EXPECT_EQ(ids(build_fleet_matrix(hosts, {}, columns, f)), (std::vector<std::string>{"fix@1", "curl@1"}));
+  f.cluster.reset();
+
+  // Together with a state filter: the product rule first, then the states.
+  f.states = {F::complete};
+  EXPECT_EQ(ids(build_fleet_matrix(hosts, {}, columns, f)), (std::vector<std::string>{"fix@1", "curl@1", "tzdata@2"}));
+  f.states = {};
+
+  f.products = ProductColumns::all;
+  EXPECT_EQ(build_fleet_matrix(hosts, {}, columns, f).columns.size(), 4u);
+  f.products = ProductColumns::none;
+  m = build_fleet_matrix(hosts, {}, columns, f);
+  EXPECT_EQ(ids(m), (std::vector<std::string>{"fix@1"}));
+  EXPECT_EQ(m.totals.problems(), 0u);
+
+  // A column asked for by name is shown, whatever its kind and state.
+  for (ProductColumns p : {ProductColumns::none, ProductColumns::problems}) {
+    FleetFilter one;
+    one.products = p;
+    one.patch = sig("bash@5");
+    EXPECT_EQ(ids(build_fleet_matrix(hosts, {}, columns, one)), (std::vector<std::string>{"bash@5"}));
+  }
+}
+
 // --- cluster identity -------------------------------------------------------------------
 
 TEST(FleetCluster, IdentityNeedsASnapshotAndZeroDriftOnEveryScannedMember) {
@@ -651,6 +709,49 @@ TEST(Verify, DeviationsAreDividedByAttribution) {
   EXPECT_EQ(v.reasons[0].attribution, a);
 }
 
+// A package listed at a version the store has no signature of is a warning with its
+// message, and fails the gate only when signatures are required; the other inventory
+// issues are counted without it.
+TEST(Verify, UnverifiedPackagesWarnUnlessSignaturesAreRequired) {
+  HostStatus h = host("a", "c", "active", {{"curl@7.88.1-10+deb12u15", S::unverified}});
+  h.inventory_mismatches = 3;
+  h.unverified_packages = std::vector<std::string>{
+      "dpkg: curl 7.88.1-10+deb12u14 installed; no signature of that version; stored: 7.88.1-10+deb12u15"};
+  HostVerdict v = verify_host(h, {});
+  ASSERT_EQ(v.reasons.size(), 1u);  // the two other issues fail
+  EXPECT_EQ(v.reasons[0].problem, VerifyProblem::inventory);
+  EXPECT_EQ(v.reasons[0].count, 2u);
+  ASSERT_EQ(v.warnings.size(), 1u);
+  EXPECT_EQ(v.warnings[0].problem, VerifyProblem::unverified);
+  EXPECT_EQ(v.warnings[0].count, 1u);
+  EXPECT_EQ(v.warnings[0].details, *h.unverified_packages);
+
+  h.inventory_mismatches = 1;  // the unverified package only
+  v = verify_host(h, {});
+  EXPECT_TRUE(v.ok);
+  EXPECT_EQ(v.warnings.size(), 1u);
+  VerifyRequest allow;
+  allow.allow_deviations = true;
+  EXPECT_TRUE(verify_host(h, {}, allow).ok);
+
+  VerifyRequest strict;
+  strict.require_signatures = true;
+  v = verify_host(h, {}, strict);
+  EXPECT_FALSE(v.ok);
+  EXPECT_EQ(reasons(v), (std::vector<std::tuple<VerifyProblem, std::string>>{{VerifyProblem::unverified, ""}}));
+  EXPECT_EQ(v.reasons[0].details, *h.unverified_packages);
+  EXPECT_TRUE(v.warnings.empty());
+  strict.allow_deviations = true;  // deviations allowed do not make signatures optional
+  EXPECT_FALSE(verify_host(h, {}, strict).ok);
+
+  // Not divided (the cached count alone): every issue is a mismatch, as before.
+  h.unverified_packages.reset();
+  v = verify_host(h, {});
+  ASSERT_EQ(v.reasons.size(), 1u);
+  EXPECT_EQ(v.reasons[0].problem, VerifyProblem::inventory);
+  EXPECT_TRUE(v.warnings.empty());
+}
+
 TEST(Verify, ClusterIdentityOnlyWhenAsked) {
   HostStatus h = host("a", "c", "active", {});
   VerifyRequest req;
@@ -670,9 +771,10 @@ TEST(Verify, ClusterIdentityOnlyWhenAsked) {
 
 TEST(Verify, ProblemNamesAreDistinct) {
   std::set<std::string_view> names;
-  for (int p = 0; p <= static_cast<int>(VerifyProblem::drift); ++p)
+  for (int p = 0; p <= static_cast<int>(VerifyProblem::unverified); ++p)
     names.insert(to_string(static_cast<VerifyProblem>(p)));
-  EXPECT_EQ(names.size(), static_cast<std::size_t>(VerifyProblem::drift) + 1);
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(VerifyProblem::unverified) + 1);
+  EXPECT_EQ(names.count("?"), 0u);
 }
 
 // --- matrix and verify agree ------------------------------------------------------------

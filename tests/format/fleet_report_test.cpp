@@ -87,7 +87,8 @@ TEST(FleetReportText, SmallFleetExactly) {
   const std::string text = fleet_report_text({}, f.matrix());
   EXPECT_EQ(text,
             "fleet: 6 hosts in 3 clusters, 3 columns; 4 problem cells, 2 hosts not scanned\n"
-            "legend: C complete  P partial  - absent  S superseded  T tampered  U unexpected  M missing  ? unscanned  V unverified\n"
+            "legend: C complete  P partial  - absent  S superseded  T tampered  U unexpected  M missing  ? unscanned  "
+            "V unverified\n"
             "columns:\n"
             "  1 app-fix@1.1 (patch)\n"
             "  2 app-fix@1.2 (patch)\n"
@@ -107,12 +108,53 @@ TEST(FleetReportText, SmallFleetExactly) {
             "  g-1  active   ???  not scanned\n"
             "  g-2  inactive ???  scan error: manifest unreadable\n"
             "problems:\n"
-            "  b-1  app-fix@1.1 missing (stage active, expected)\n"
+            "  b-1  app-fix@1.1 missing (stage active: should be complete; found absent)\n"
             "  b-1  mw-sec@2.0  partial\n"
-            "  b-2  app-fix@1.2 unexpected: complete (stage tested, not expected)\n"
+            "  b-2  app-fix@1.2 unexpected (stage tested: should be absent; found complete)\n"
             "  b-2  mw-sec@2.0  tampered\n"
             "  g-1  not scanned\n"
             "  g-2  scan error: manifest unreadable\n");
+}
+
+// A staged cell's problem says what its stage asks on that member and what was found
+// (it once read "partial (stage inactive, expected)", as if partial were expected).
+TEST(FleetReportText, StageWordingSaysWhatWasExpectedAndWhatWasFound) {
+  const std::vector<HostStatus> hosts = {
+      host("i-1", "c", "inactive", {{"fix@2", S::partial}, {"fix@3", S::tampered}, {"fix@4", S::partial}})};
+  const std::vector<StageAssignment> stages = {
+      {"c", sig("fix@2"), Stage::inactive}, {"c", sig("fix@3"), Stage::active}, {"c", sig("fix@4"), Stage::tested}};
+  const std::vector<FleetColumn> columns = {{sig("fix@2"), SignatureKind::patch},
+                                            {sig("fix@3"), SignatureKind::patch},
+                                            {sig("fix@4"), SignatureKind::patch},
+                                            {sig("fix@5"), SignatureKind::patch}};
+  std::vector<StageAssignment> with_no_result = stages;
+  with_no_result.push_back({"c", sig("fix@5"), Stage::inactive});
+  const FleetMatrix m = build_fleet_matrix(hosts, with_no_result, columns);
+  const std::string text = fleet_report_text({}, m);
+  EXPECT_NE(text.find("problems:\n"
+                      "  i-1  fix@2 partial (stage inactive: should be complete; found partial)\n"
+                      "  i-1  fix@3 tampered (stage active: should be complete; found tampered)\n"
+                      "  i-1  fix@4 unexpected (stage tested: should be absent; found partial)\n"
+                      "  i-1  fix@5 no result (stage inactive: should be complete; found no analysis result)\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("expected)"), std::string::npos) << text;
+  // The JSON keeps its fields.
+  const json j = json::parse(fleet_report_json({}, m));
+  EXPECT_EQ(j["problems"][0], (json{{"problem", "partial"},
+                                    {"host", "i-1"},
+                                    {"cluster", "c"},
+                                    {"signature", "fix@2"},
+                                    {"observed", "partial"},
+                                    {"stage", "inactive"},
+                                    {"expected", true}}));
+  // verify says it the same way.
+  const std::string verified = verify_report_text(hosts[0], verify_host(hosts[0], stages));
+  EXPECT_NE(verified.find("  partial      fix@2  (stage inactive: should be complete; found partial)\n"),
+            std::string::npos)
+      << verified;
+  EXPECT_NE(verified.find("  unexpected   fix@4  (stage tested: should be absent; found partial)\n"), std::string::npos)
+      << verified;
 }
 
 TEST(FleetReportText, NoProblemsAndGeneratedTime) {
@@ -306,16 +348,17 @@ TEST(FleetReportHtml, WellFormedWithAColouredCellPerHostAndColumn) {
   EXPECT_EQ(xpath_strings(doc.get(), "//tr[td='b-2']/td[contains(@class,'s ')]"),
             (std::vector<std::string>{"C", "U", "T"}));
   EXPECT_EQ(xpath_strings(doc.get(), "//tr[td='b-2']/td[contains(@class,'s-unexpected')]/@title"),
-            (std::vector<std::string>{"app-fix@1.2: unexpected (complete), stage tested, not expected"}));
+            (std::vector<std::string>{"app-fix@1.2: unexpected; stage tested: should be absent; found complete"}));
   EXPECT_EQ(xpath_strings(doc.get(), "//tr[td='b-1']/td[contains(@class,'s-missing')]/@class"),
             (std::vector<std::string>{"s s-missing x"}));
   EXPECT_EQ(xpath_strings(doc.get(), "//tr[@class='cluster']/th/span[contains(@class,'mark')]"),
             (std::vector<std::string>{"identical", "DRIFT: b-2", "no snapshot"}));
   EXPECT_EQ(xpath_strings(doc.get(), "//table[@class='problems']/tbody/tr/td[4]"),
             (std::vector<std::string>{"missing", "partial", "unexpected", "tampered", "not scanned", "scan error"}));
-  EXPECT_EQ(xpath_strings(doc.get(), "//table[@class='problems']/tbody/tr/td[5]"),
-            (std::vector<std::string>{"stage active, expected", "", "installed complete; stage tested, not expected",
-                                      "", "", "manifest unreadable"}));
+  EXPECT_EQ(
+      xpath_strings(doc.get(), "//table[@class='problems']/tbody/tr/td[5]"),
+      (std::vector<std::string>{"stage active: should be complete; found absent", "",
+                                "stage tested: should be absent; found complete", "", "", "manifest unreadable"}));
   // Every state has a colour rule, and no cell lacks a state class.
   for (std::size_t i = 0; i < kFleetCellStateCount; ++i)
     EXPECT_NE(page.find(".s-" + std::string(to_string(static_cast<FleetCellState>(i))) + "{background:"),
@@ -400,7 +443,7 @@ TEST(VerifyReport, TextForOkAndForEveryKindOfReason) {
   req.expect_complete = {sig("zz@9")};
   EXPECT_EQ(verify_report_text(b2, verify_host(b2, f.stages, req)),
             "host b-2 (cluster beta, role inactive, scan 3 of 2026-11-26T05:55:09.123456789Z): FAILED\n"
-            "  unexpected   app-fix@1.2  (complete; stage tested)\n"
+            "  unexpected   app-fix@1.2  (stage tested: should be absent; found complete)\n"
             "  tampered     mw-sec@2.0  (tampered)\n"
             "  no result    zz@9  (no analysis result)\n"
             "  deviations   2 deviating files\n"
@@ -451,6 +494,43 @@ TEST(VerifyReport, DeviationsAreCountedByWhatExplainsThem) {
   EXPECT_NE(verify_report_text(h, verify_host(h, f.stages))
                 .find("  deviations   8 deviating files: 8 attributed to p0@1, p1@1, p2@1, p3@1, p4@1 and 2 more\n"),
             std::string::npos);
+}
+
+// Packages installed at a version no stored signature checks: a warning after the verdict
+// (OK), or a reason with --require-signatures; each package's message listed.
+TEST(VerifyReport, UnverifiedPackagesAreAWarningOrAReason) {
+  const SmallFleet f;
+  HostStatus h = f.hosts[0];
+  h.inventory_mismatches = 2;
+  h.unverified_packages = std::vector<std::string>{
+      "dpkg: curl 7.88.1-10+deb12u14 installed; no signature of that version; stored: 7.88.1-10+deb12u5, "
+      "7.88.1-10+deb12u15",
+      "dpkg: tzdata 2024b installed; no signature of that version; stored: 2024a"};
+  EXPECT_EQ(verify_report_text(h, verify_host(h, f.stages)),
+            "host a-1 (cluster alpha, role active, scan 3 of 2026-11-26T05:55:09.123456789Z): OK\n"
+            "warning: 2 packages installed at a version no stored signature checks (unverified; "
+            "--require-signatures fails on them)\n"
+            "      dpkg: curl 7.88.1-10+deb12u14 installed; no signature of that version; stored: 7.88.1-10+deb12u5, "
+            "7.88.1-10+deb12u15\n"
+            "      dpkg: tzdata 2024b installed; no signature of that version; stored: 2024a\n");
+  json j = json::parse(verify_report_json(h, verify_host(h, f.stages)));
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["reasons"], json::array());
+  ASSERT_EQ(j["warnings"].size(), 1u);
+  EXPECT_EQ(j["warnings"][0], (json{{"problem", "unverified"}, {"count", 2}, {"packages", *h.unverified_packages}}));
+
+  VerifyRequest strict;
+  strict.require_signatures = true;
+  EXPECT_EQ(verify_report_text(h, verify_host(h, f.stages, strict)),
+            "host a-1 (cluster alpha, role active, scan 3 of 2026-11-26T05:55:09.123456789Z): FAILED\n"
+            "  unverified   2 packages installed at a version no stored signature checks\n"
+            "      dpkg: curl 7.88.1-10+deb12u14 installed; no signature of that version; stored: 7.88.1-10+deb12u5, "
+            "7.88.1-10+deb12u15\n"
+            "      dpkg: tzdata 2024b installed; no signature of that version; stored: 2024a\n");
+  j = json::parse(verify_report_json(h, verify_host(h, f.stages, strict)));
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["reasons"][0]["problem"], "unverified");
+  EXPECT_EQ(j["warnings"], json::array());
 }
 
 TEST(VerifyReport, JsonParsesBack) {

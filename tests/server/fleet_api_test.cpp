@@ -149,7 +149,18 @@ TEST_F(FleetApiTest, TheMatrixIsPagedWithinBounds) {
   EXPECT_EQ(all["total_hosts"], 4);
   EXPECT_EQ(all["total_clusters"], 2);
   EXPECT_EQ(hosts_on_page(all), 4u);
-  EXPECT_EQ(all["fleet"]["columns"].size(), 2u);  // the patches
+  // The patches, and the product h2 has a problem with (its binary tampered): the rule of
+  // `report fleet` (fleet::MatrixRequest); ?products=0 patches only, ?products=1 every product.
+  ASSERT_EQ(all["fleet"]["columns"].size(), 3u);
+  EXPECT_EQ(all["fleet"]["columns"][0], (json{{"signature", "app@1"}, {"kind", "product"}}));
+  bool product_problem = false;
+  for (const json& p : all["fleet"]["problems"]) product_problem = product_problem || p["signature"] == "app@1";
+  EXPECT_TRUE(product_problem) << all["fleet"]["problems"].dump();
+  EXPECT_EQ(get_json("/api/v1/fleet?products=0")["fleet"]["columns"].size(), 2u);
+  EXPECT_EQ(get_json("/api/v1/fleet?products=1")["fleet"]["columns"].size(), 3u);
+  EXPECT_EQ(get_json("/api/v1/fleet?products=1&cluster=c2")["fleet"]["columns"].size(), 3u);
+  EXPECT_EQ(get_json("/api/v1/fleet?cluster=c2")["fleet"]["columns"].size(), 2u);  // h4's product is fine
+  EXPECT_EQ(get(admin_, "/api/v1/fleet?products=yes")->status, 400);
 
   json first = get_json("/api/v1/fleet?limit=3");
   EXPECT_EQ(hosts_on_page(first), 3u);
@@ -195,7 +206,8 @@ TEST_F(FleetApiTest, TheMatrixIsFilteredByClusterPatchAndState) {
   ASSERT_EQ(tampered["total_hosts"], 1) << tampered.dump();
   EXPECT_EQ(tampered["fleet"]["clusters"][0]["hosts"][0]["name"], "h2");
   EXPECT_EQ(get_json("/api/v1/fleet?state=problems")["total_hosts"], 1);
-  EXPECT_EQ(get_json("/api/v1/fleet?state=complete,tampered")["total_hosts"], 3);
+  EXPECT_EQ(get_json("/api/v1/fleet?state=complete,tampered&products=0")["total_hosts"], 3);
+  EXPECT_EQ(get_json("/api/v1/fleet?state=complete,tampered")["total_hosts"], 4);  // h4: its product complete
   EXPECT_EQ(get(admin_, "/api/v1/fleet?state=broken")->status, 400);
   EXPECT_EQ(get(admin_, "/api/v1/fleet?patch=nope")->status, 400);
   EXPECT_EQ(get_json("/api/v1/fleet?cluster=nosuch")["total_hosts"], 0);

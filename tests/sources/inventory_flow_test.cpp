@@ -110,5 +110,40 @@ TEST_F(InventoryFlow, StatusSaysOneVersionFilesAnother) {
   EXPECT_EQ(slurp(dir_ / "scan.xml").find("<packages"), std::string::npos);
 }
 
+// dpkg lists app 1.2-1 and the store holds only 1.0-1: the package is unverified, never
+// a mismatch; `verify` passes with a warning naming it, and fails with
+// --require-signatures.
+TEST_F(InventoryFlow, UnverifiedVersionWarnsUnlessSignaturesAreRequired) {
+  const fs::path v10 = deb("1.0-1", "#!/bin/sh\necho 1.0\n");
+  const fs::path v12 = deb("1.2-1", "#!/bin/sh\necho 1.2\n");
+  std::string out;
+  ASSERT_EQ(tb("import " + quote(v10.string()), &out), 0) << out;
+  const fs::path host = dir_ / "host";
+  fs::create_directories(host / "var/lib/dpkg");
+  ASSERT_EQ(run("dpkg-deb -x " + quote(v12.string()) + " " + quote(host.string())), 0);
+  write(host / "var/lib/dpkg/status", status_file("1.2-1"));
+  ASSERT_EQ(scan(&out), 0) << out;
+  ASSERT_EQ(tb("ingest --host web01 " + quote((dir_ / "scan.xml").string()), &out), 0) << out;
+
+  const std::string warning =
+      "warning: 1 package installed at a version no stored signature checks (unverified; --require-signatures "
+      "fails on it)\n"
+      "      dpkg: app 1.2-1 installed; no signature of that version; stored: 1.0-1\n";
+  EXPECT_EQ(tb("verify --host web01 --allow-deviations", &out), 0) << out;
+  EXPECT_NE(out.find("): OK\n" + warning), std::string::npos) << out;
+  EXPECT_EQ(out.find("inventory"), std::string::npos) << out;  // not counted as a mismatch
+
+  EXPECT_EQ(tb("verify --host web01 --allow-deviations --require-signatures", &out), 1) << out;
+  EXPECT_NE(out.find("): FAILED\n  unverified   1 package installed at a version no stored signature checks\n"
+                     "      dpkg: app 1.2-1 installed; no signature of that version; stored: 1.0-1\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(tb("verify --host web01 --allow-deviations --require-signatures --format json", &out), 1) << out;
+  const auto j = nlohmann::json::parse(out);
+  ASSERT_EQ(j.at("reasons").size(), 1u) << out;
+  EXPECT_EQ(j["reasons"][0]["problem"], "unverified");
+  EXPECT_EQ(j["reasons"][0]["count"], 1);
+}
+
 }  // namespace
 }  // namespace tb
