@@ -127,6 +127,7 @@ int run_serve(const ServeArgs& a, const StoreArgs& s) {
   options.api.signing.window_s = a.signature_window_s;
   options.tls_key_file = a.tls_key;
   options.api.max_body_bytes = a.max_body_mb << 20;
+  options.api.limits.max_records = a.max_records;
   options.api.spool_dir = a.spool_dir;
   options.api.logger = logger;
   options.api.metrics = &metrics;
@@ -199,6 +200,8 @@ void add_server_commands(CLI::App& app, ServerCommands& c) {
       ->type_name("HOST:PORT");
   serve->add_option("--max-body-mb", c.serve.max_body_mb, "Largest scan accepted, in MiB after decompression")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  serve->add_option("--max-records", c.serve.max_records, "Most file records a posted scan may hold (413 beyond)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
   serve->add_option("--spool-dir", c.serve.spool_dir,
                     "Where uploads are spooled while they are parsed (default: $TMPDIR or /tmp)")
       ->type_name("DIR");

@@ -15,6 +15,7 @@ namespace tb {
 struct ServeArgs {
   std::string listen = "127.0.0.1:8750";  // port 0: any free port, printed on stdout
   std::size_t max_body_mb = 256;
+  std::size_t max_records = 5'000'000;  // file records per posted scan (ReadLimits::max_records)
   std::string spool_dir;  // empty: $TMPDIR or /tmp
   std::string feed_dir;   // non-empty: a feed directory polled in the background (sources/feed.h)
   double feed_interval_s = 10;

@@ -42,6 +42,7 @@ std::vector<Key> server_keys(ServeArgs& serve, StoreArgs& store) {
       listen_part("listen.address", Kind::string, serve.listen),
       listen_part("listen.port", Kind::integer, serve.listen),
       integer("upload.max_body_mb", serve.max_body_mb, 1, std::int64_t{1} << 20, {"--max-body-mb"}),
+      integer("upload.max_records", serve.max_records, 1, 100'000'000, {"--max-records"}),
       text("upload.spool_dir", serve.spool_dir, {"--spool-dir"}),
       text("feed.dir", serve.feed_dir, {"--feed"}),
       real("feed.interval_s", serve.feed_interval_s, 0.05, 86400, {"--feed-interval"}),

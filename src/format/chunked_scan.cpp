@@ -287,9 +287,16 @@ Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& li
 
   auto count = in.varint();
   if (!count) return tl::unexpected(count.error());
-  if (*count > limits.max_records)
-    return fail(ErrorCode::limit, "chunked scan: more than " + std::to_string(limits.max_records) + " chunks");
+  // Every chunk holds a record at least, and names one directory: a count beyond either
+  // bound is refused before a digest is read.
+  const std::size_t max_chunks = std::min(limits.max_chunks, limits.max_records);
+  if (*count > max_chunks)
+    return fail(ErrorCode::limit, "chunked scan: more than " + std::to_string(max_chunks) + " chunks");
   std::size_t record_budget = limits.max_records;
+  // Each digest once: a manifest's chunks are distinct (each names its own directory),
+  // and a list that repeats one would only multiply the answer that lists what is missing.
+  std::vector<Sha256Digest> named;
+  named.reserve(static_cast<std::size_t>(*count));
   Sha256 hasher;
   std::string reencoded;
   for (std::uint64_t i = 0; i < *count; ++i) {
@@ -297,6 +304,8 @@ Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& li
     Sha256Digest digest;
     if (auto d = in.exact(kDigestBytes, bytes); !d) return tl::unexpected(d.error());
     std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(digest.bytes.data()));
+    if (!named.empty() && named.back() == digest) return malformed(where + "chunk " + digest.hex() + " named twice");
+    named.push_back(digest);
     auto flag = in.byte();
     if (!flag) return tl::unexpected(flag.error());
     if (*flag == 0) {
@@ -329,6 +338,9 @@ Expected<ChunkedScan> read_chunked_scan(ByteSource& source, const ReadLimits& li
   auto end = in.at_end();
   if (!end) return tl::unexpected(end.error());
   if (!*end) return malformed("trailing bytes after the last chunk");
+  std::sort(named.begin(), named.end());
+  if (const auto twice = std::adjacent_find(named.begin(), named.end()); twice != named.end())
+    return malformed("chunk " + twice->hex() + " named twice");
   return scan;
 }
 

@@ -105,8 +105,11 @@ struct ChunkedScan {
   std::vector<Sha256Digest> referenced;
 };
 
-// Reads a body, bounded by limits.max_document_bytes (what the source yields) and
-// limits.max_records (chunks and records). Errors: ErrorCode::parse for a malformed body,
+// Reads a body, bounded by limits.max_document_bytes (what the source yields),
+// limits.max_chunks and limits.max_records (the chunk count, checked before a digest is
+// read; the records in all). Each chunk is named once, by digest or sent: a digest twice
+// is ErrorCode::parse, so the chunks a server lists as missing are distinct and bounded.
+// Errors: ErrorCode::parse for a malformed body,
 // a chunk whose content does not hash to its digest or is not canonically encoded, a
 // header document with entries or a record that fails the readers' checks;
 // ErrorCode::limit beyond a bound; the source's own errors unchanged.

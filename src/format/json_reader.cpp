@@ -177,7 +177,7 @@ class HeaderBuilder {
   // [{"<key>": text} or {"<key>_b64": base64}, ...] read by `read_one`.
   template <class ReadOne>
   Expected<void> read_list(const json& members, const char* name, const char* key, const char* key_b64,
-                           std::vector<std::string>& out, ReadOne read_one) {
+                           std::vector<std::string>& out, UniqueList unique, ReadOne read_one) {
     auto list = required(members, name, "document");
     if (!list) return tl::unexpected(list.error());
     if (!(*list)->is_array()) return invalid("document", std::string("'") + name + "' must be an array");
@@ -191,20 +191,22 @@ class HeaderBuilder {
       if (!b64) return tl::unexpected(b64.error());
       auto value = within(where, read_one(*plain, *b64));
       if (!value) return tl::unexpected(value.error());
-      out.push_back(std::move(*value));
+      if (auto ok = within(where, unique.add(out, std::move(*value))); !ok) return ok;
     }
     return {};
   }
 
   Expected<void> read_roots(const json& members) {
-    auto ok = read_list(members, "roots", "path", "path_b64", header_.roots,
-                        [&](Field plain, Field b64) { return read_path(plain, b64, "root path", limits_); });
+    auto ok =
+        read_list(members, "roots", "path", "path_b64", header_.roots, UniqueList("root", "roots", limits_.max_roots),
+                  [&](Field plain, Field b64) { return read_path(plain, b64, "root path", limits_); });
     if (ok && header_.roots.empty()) return invalid("document", "a scan needs at least one root");
     return ok;
   }
 
   Expected<void> read_excludes(const json& members) {
     return read_list(members, "excludes", "glob", "glob_b64", header_.excludes,
+                     UniqueList("exclude pattern", "exclude patterns", limits_.max_excludes),
                      [&](Field plain, Field b64) { return read_glob(plain, b64, limits_); });
   }
 
@@ -375,6 +377,9 @@ class ScanSax final : public nlohmann::json_sax<json> {
   bool key(string_t& name) override {
     if (!stack_.empty()) {
       json& object = *stack_.back();
+      if (object.size() >= limits_.max_attributes)
+        return stop(fail(ErrorCode::limit,
+                         where() + ": more than " + std::to_string(limits_.max_attributes) + " members in one object"));
       if (object.contains(name)) return stop(invalid(where(), "duplicate member " + excerpt(name)));
       pending_ = &object[name];
       return true;
@@ -445,7 +450,7 @@ class ScanSax final : public nlohmann::json_sax<json> {
 
   bool open_container(json empty) {
     if (++depth_ > kMaxDepth) return stop(invalid(where(), "nested deeper than a scan document can be"));
-    if (!inventory_room()) return false;
+    if (!room()) return false;
     if (stack_.empty()) {
       capture_ = std::move(empty);
       stack_.push_back(&capture_);
@@ -462,17 +467,24 @@ class ScanSax final : public nlohmann::json_sax<json> {
     return complete(std::move(capture_));
   }
 
-  // The inventory is captured whole before it is checked: bound it while it grows.
-  bool inventory_room() {
-    if (stack_.size() != 1 || !capture_.is_array() || (member_ != "packages" && member_ != "package_warnings"))
-      return true;
-    const std::size_t max = member_ == "packages" ? limits_.max_packages : kMaxInventoryWarnings;
-    if (capture_.size() < max) return true;
-    return stop(fail(ErrorCode::limit, member_ + ": more than " + std::to_string(max) + " items"));
+  // A piece is captured whole before it is checked: bound each array while it grows, the
+  // header's lists by their own limits, any other by max_attributes (objects are bounded
+  // by key()). Called before a value goes into the innermost open container.
+  bool room() {
+    if (stack_.empty() || !stack_.back()->is_array()) return true;
+    std::size_t max = limits_.max_attributes;
+    if (stack_.size() == 1 && streaming_.empty()) {
+      if (member_ == "packages") max = limits_.max_packages;
+      if (member_ == "package_warnings") max = kMaxInventoryWarnings;
+      if (member_ == "roots") max = limits_.max_roots;
+      if (member_ == "excludes") max = limits_.max_excludes;
+    }
+    if (stack_.back()->size() < max) return true;
+    return stop(fail(ErrorCode::limit, where() + ": more than " + std::to_string(max) + " items"));
   }
 
   bool scalar(json value) {
-    if (!inventory_room()) return false;
+    if (!room()) return false;
     if (!stack_.empty()) {
       place(std::move(value));
       return true;

@@ -15,7 +15,9 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "core/error.h"
 #include "core/scan_document.h"
@@ -70,6 +72,22 @@ class InventoryCount {
  private:
   std::size_t max_packages_;
   std::size_t packages_ = 0, warnings_ = 0;
+};
+
+// A list of the header (roots, excludes): at most `max` items, each listed once.
+class UniqueList {
+ public:
+  // `what` names one item in messages ("root", "exclude pattern"); `plural` several.
+  UniqueList(std::string_view what, std::string_view plural, std::size_t max)
+      : what_(what), plural_(plural), max_(max) {}
+  // Appends `item` to `list` unless it is one too many (ErrorCode::limit) or already
+  // there (ErrorCode::parse).
+  Expected<void> add(std::vector<std::string>& list, std::string item);
+
+ private:
+  std::string what_, plural_;
+  std::size_t max_;
+  std::unordered_set<std::string> seen_;
 };
 
 // A canonical absolute path given either as text or as base64 of the raw bytes.

@@ -206,6 +206,13 @@ Expected<void> InventoryCount::count_warning() {
   return {};
 }
 
+Expected<void> UniqueList::add(std::vector<std::string>& list, std::string item) {
+  if (list.size() >= max_) return fail(ErrorCode::limit, "more than " + std::to_string(max_) + " " + plural_);
+  if (!seen_.insert(item).second) return invalid(what_ + " " + excerpt(item) + " listed twice");
+  list.push_back(std::move(item));
+  return {};
+}
+
 Expected<FileRecord> make_record(const RawRecord& raw, const ReadLimits& limits) {
   FileRecord r;
   const auto type = file_type_from_string(raw.type);

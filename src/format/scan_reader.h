@@ -31,12 +31,34 @@
 
 namespace tb {
 
+// Every bound on what a document may multiply: bytes alone are not enough, since a few
+// hundred kilobytes of gzip expand to hundreds of megabytes of comments, attributes or
+// repeated roots. Each is checked as the document is read, before what it counts is
+// held (ErrorCode::limit, the message naming the bound).
 struct ReadLimits {
   std::size_t max_document_bytes = std::size_t{4} << 30;  // 4 GiB of XML
-  std::size_t max_records = 20'000'000;
-  std::size_t max_errors = 1'000'000;
-  std::size_t max_text_bytes = 64 * 1024;  // any single attribute or text value
+  // File records per scan (a chunked upload's records in all). The server's
+  // upload.max_records sets it.
+  std::size_t max_records = 5'000'000;
+  std::size_t max_errors = 1'000'000;                // listed scan errors
+  std::size_t max_text_bytes = 64 * 1024;            // any single attribute or text value
   std::size_t max_packages = kMaxInventoryPackages;  // installed packages listed in <packages>
+  std::size_t max_roots = 4096;                      // <root>s, each listed once
+  std::size_t max_excludes = 4096;                   // <exclude>s, each listed once
+  // Attributes (namespace declarations included) on one XML element, members of one JSON
+  // object, items of a JSON array that is not a list above. Checked before the element
+  // is parsed: libxml2's duplicate-attribute check is quadratic in their number.
+  std::size_t max_attributes = 32;
+  // XML comments, processing instructions (the XML declaration aside) and CDATA sections
+  // in the whole document, and their bytes in all. The writer emits none; libxml2's
+  // reader holds every one it meets between two elements, so they are bounded tightly.
+  std::size_t max_comments = 10'000;
+  std::size_t max_comment_bytes = std::size_t{4} << 20;
+  // XML text (whitespace, an escaped error message) and end tags between two start tags,
+  // in bytes: libxml2 holds it until the next one.
+  std::size_t max_text_run_bytes = std::size_t{8} << 20;
+  // Chunks a chunked upload names or sends (one per directory); each digest at most once.
+  std::size_t max_chunks = 1'000'000;
   PathLimits paths;
 };
 

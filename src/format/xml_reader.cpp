@@ -12,7 +12,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -41,12 +43,248 @@ std::string_view view(const xmlChar* s) {
 
 // ---- input ---------------------------------------------------------------------------
 
-// Feeds libxml2 from a ByteSource, counting bytes against the document limit. libxml2
-// only sees "I/O error" when this fails; `error` says why.
+// Watches the bytes on their way to libxml2 and refuses, before libxml2 parses them, what
+// would cost memory or CPU out of proportion to their size:
+//  - libxml2's reader parses ahead until the next start tag, holding every comment,
+//    processing instruction, CDATA section and text node it meets on the way: a few
+//    hundred kilobytes of gzip make gigabytes of nodes. So comments, PIs and CDATA are
+//    bounded in count and bytes over the document, text between two start tags in bytes;
+//  - libxml2 checks an element's attributes for duplicates pairwise (and its tree builder
+//    appends each to a list it walks), quadratic in their number: attributes are counted
+//    as the start tag streams in, and refused before its '>' arrives;
+//  - a DOCTYPE is refused at "<!", before libxml2 parses (and stores) an internal subset.
+// The guard lexes bytes, so the document must be in an encoding where markup is ASCII:
+// UTF-8 (or an ASCII subset of it) it is, by the declaration's word; a NUL byte (UTF-16,
+// UCS-4) or EBCDIC is refused. Valid XML lexes the same here as in libxml2; where the
+// two could differ, libxml2 has already found the document malformed.
+class XmlGuard {
+ public:
+  explicit XmlGuard(const ReadLimits& limits) : limits_(limits), max_text_run_(limits.max_text_run_bytes) {}
+
+  // Checks the next `n` bytes of the document; the error names the line.
+  Expected<void> check(const char* data, std::size_t n) {
+    if (n == 0) return {};
+    if (const void* nul = std::memchr(data, '\0', n); nul != nullptr) {
+      line_ += static_cast<long>(std::count(data, static_cast<const char*>(nul), '\n'));
+      return refuse(ErrorCode::parse, "a NUL byte: a scan document is UTF-8 (UTF-16 and UCS-4 are not accepted)");
+    }
+    for (std::size_t i = 0; i < n && prologue_seen_ < 4; ++i, ++prologue_seen_)
+      if (auto ok = prologue(data[i]); !ok) return ok;
+    for (std::size_t i = 0; i < n; ++i) {
+      const char c = data[i];
+      ++offset_;
+      if (c == '\n') ++line_;
+      switch (state_) {
+        case State::text: {
+          // The common case, skipped in bulk: text runs to the next '<'.
+          const char* lt = static_cast<const char*>(std::memchr(data + i, '<', n - i));
+          const std::size_t end = lt != nullptr ? static_cast<std::size_t>(lt - data) : n;
+          if (end > i) {
+            line_ += static_cast<long>(std::count(data + i + 1, data + end, '\n'));
+            offset_ += end - i - 1;
+            text_run_ += end - i;
+            if (text_run_ > max_text_run_)
+              return refuse(ErrorCode::limit,
+                            "more than " + std::to_string(max_text_run_) + " bytes of text between two elements");
+            i = end - 1;
+            break;
+          }
+          state_ = State::lt;
+          break;
+        }
+        case State::lt:
+          if (c == '!') {
+            state_ = State::bang;
+          } else if (c == '?') {
+            declaration_ = offset_ == bom_ + 2;  // "<?" at the very start
+            if (!declaration_)
+              if (auto ok = count_comment(); !ok) return ok;
+            state_ = State::pi;
+          } else if (c == '/') {
+            state_ = State::end_tag;
+          } else {
+            text_run_ = 0;
+            attributes_ = 0;
+            state_ = State::start_tag;
+          }
+          break;
+        case State::bang:  // "<!": a comment, a CDATA section, or a DOCTYPE (refused)
+          if (c == '-') {
+            state_ = State::bang_dash;
+          } else if (c == '[') {
+            matched_ = 1;
+            state_ = State::bang_cdata;
+          } else {
+            return doctype();
+          }
+          break;
+        case State::bang_dash:
+          if (c != '-') return doctype();
+          if (auto ok = count_comment(); !ok) return ok;
+          tail_ = 0;
+          state_ = State::comment;
+          break;
+        case State::bang_cdata: {
+          constexpr std::string_view kCdata = "[CDATA[";
+          if (c != kCdata[matched_]) return doctype();
+          if (++matched_ == kCdata.size()) {
+            if (auto ok = count_comment(); !ok) return ok;
+            tail_ = 0;
+            state_ = State::cdata;
+          }
+          break;
+        }
+        case State::comment:  // ends at "-->"
+        case State::cdata:    // ends at "]]>"
+        case State::pi: {     // ends at "?>"
+          if (auto ok = count_comment_byte(); !ok) return ok;
+          if (declaration_ && state_ == State::pi) {
+            if (declaration_text_.size() >= kMaxDeclaration)
+              return refuse(ErrorCode::parse,
+                            "an XML declaration longer than " + std::to_string(kMaxDeclaration) + " bytes");
+            declaration_text_.push_back(c);
+          }
+          const char closer = state_ == State::comment ? '-' : state_ == State::cdata ? ']' : '?';
+          const bool closed = c == '>' && (state_ == State::pi ? tail_ >= 1 : tail_ >= 2);
+          if (closed) {
+            state_ = State::text;
+            if (declaration_) {
+              declaration_ = false;
+              if (auto ok = check_declaration(); !ok) return ok;
+            }
+            break;
+          }
+          tail_ = c == closer ? tail_ + 1 : 0;
+          break;
+        }
+        case State::start_tag:  // attributes counted by their '=' outside quoted values
+          if (c == '"' || c == '\'') {
+            quote_ = c;
+            state_ = State::value;
+          } else if (c == '=') {
+            if (++attributes_ > limits_.max_attributes)
+              return refuse(ErrorCode::limit,
+                            "more than " + std::to_string(limits_.max_attributes) + " attributes on one element");
+          } else if (c == '>') {
+            state_ = State::text;
+          }
+          break;
+        case State::value:
+          if (c == quote_) state_ = State::start_tag;
+          break;
+        case State::end_tag:
+          if (++text_run_ > max_text_run_)
+            return refuse(ErrorCode::limit,
+                          "more than " + std::to_string(max_text_run_) + " bytes of text between two elements");
+          if (c == '>') state_ = State::text;
+          break;
+      }
+    }
+    return {};
+  }
+
+ private:
+  enum class State : std::uint8_t {
+    text,
+    lt,
+    bang,
+    bang_dash,
+    bang_cdata,
+    comment,
+    cdata,
+    pi,
+    start_tag,
+    value,
+    end_tag
+  };
+  static constexpr std::size_t kMaxDeclaration = 256;
+
+  tl::unexpected<Error> refuse(ErrorCode code, std::string message) const {
+    return tl::unexpected(at_line(line_, Error(code, std::move(message))));
+  }
+
+  tl::unexpected<Error> doctype() const {
+    return refuse(ErrorCode::parse, "DOCTYPE declarations are not allowed in a scan document");
+  }
+
+  // The first bytes: a UTF-8 byte order mark is skipped; EBCDIC ("<?xm" in code page 37)
+  // is refused (UTF-16 and UCS-4 are, by their NUL bytes).
+  Expected<void> prologue(char c) {
+    static constexpr unsigned char kBom[] = {0xEF, 0xBB, 0xBF};
+    static constexpr unsigned char kEbcdic[] = {0x4C, 0x6F, 0xA7, 0x94};
+    const auto u = static_cast<unsigned char>(c);
+    const std::size_t at = prologue_seen_;
+    if (at < 3 && bom_matched_ == at && u == kBom[at] && ++bom_matched_ == 3) bom_ = 3;
+    if (ebcdic_matched_ == at && u == kEbcdic[at] && ++ebcdic_matched_ == 4)
+      return refuse(ErrorCode::parse, "an EBCDIC document: a scan document is UTF-8");
+    return {};
+  }
+
+  // The declaration may name UTF-8 or an ASCII-compatible single-byte encoding, no other.
+  Expected<void> check_declaration() {
+    const std::string_view d = declaration_text_;
+    const std::size_t at = d.find("encoding");
+    if (at == std::string_view::npos) return {};
+    std::size_t i = at + 8;
+    const auto blank = [&] {
+      while (i < d.size() && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n')) ++i;
+    };
+    blank();
+    if (i >= d.size() || d[i] != '=') return {};  // malformed: libxml2 says so
+    ++i;
+    blank();
+    if (i >= d.size() || (d[i] != '"' && d[i] != '\'')) return {};
+    const char quote = d[i++];
+    const std::size_t end = d.find(quote, i);
+    if (end == std::string_view::npos) return {};
+    std::string name(d.substr(i, end - i));
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (name == "utf-8" || name == "utf8" || name == "us-ascii" || name == "ascii" || name.rfind("iso-8859-", 0) == 0)
+      return {};
+    return refuse(ErrorCode::parse,
+                  "encoding " + excerpt(d.substr(i, end - i)) + " is not accepted: a scan document is UTF-8");
+  }
+
+  Expected<void> count_comment() {
+    if (++comments_ > limits_.max_comments)
+      return refuse(ErrorCode::limit, "more than " + std::to_string(limits_.max_comments) +
+                                          " comments, processing instructions and CDATA sections");
+    return {};
+  }
+
+  Expected<void> count_comment_byte() {
+    if (declaration_) return {};
+    if (++comment_bytes_ > limits_.max_comment_bytes)
+      return refuse(ErrorCode::limit, "more than " + std::to_string(limits_.max_comment_bytes) +
+                                          " bytes of comments, processing instructions and CDATA sections");
+    return {};
+  }
+
+  const ReadLimits& limits_;
+  const std::size_t max_text_run_;  // text (and end tags) between two start tags
+  State state_ = State::text;
+  std::uint64_t offset_ = 0;  // bytes seen
+  long line_ = 1;
+  std::size_t prologue_seen_ = 0;  // of the first 4 bytes
+  std::size_t bom_ = 0, bom_matched_ = 0, ebcdic_matched_ = 0;
+  std::size_t text_run_ = 0;
+  std::size_t attributes_ = 0;  // on the open start tag
+  std::size_t comments_ = 0, comment_bytes_ = 0;
+  std::size_t tail_ = 0;     // closing characters just seen ("--", "]]", "?")
+  std::size_t matched_ = 0;  // of "[CDATA["
+  char quote_ = '"';
+  bool declaration_ = false;  // inside the XML declaration
+  std::string declaration_text_;
+};
+
+// Feeds libxml2 from a ByteSource, counting bytes against the document limit and
+// passing them through the guard. libxml2 only sees "I/O error" when this fails; `error`
+// says why.
 struct Input {
   ByteSource* source = nullptr;
   std::size_t total = 0;
   std::size_t max = 0;
+  XmlGuard* guard = nullptr;
   std::optional<Error> error;
 };
 
@@ -63,6 +301,11 @@ int read_input(void* context, char* buffer, int len) {
     in.error = Error(ErrorCode::limit, "document larger than " + std::to_string(in.max) + " bytes");
     return -1;
   }
+  if (in.guard != nullptr)
+    if (auto ok = in.guard->check(buffer, *got); !ok) {
+      in.error = std::move(ok.error());
+      return -1;
+    }
   return static_cast<int>(*got);
 }
 
@@ -443,15 +686,13 @@ class XmlScanReader {
   Expected<void> read_root() {
     auto path = located(read_path(attr(At::path), attr(At::path_b64), "root path", limits_));
     if (!path) return tl::unexpected(std::move(path.error()));
-    header_.roots.push_back(std::move(*path));
-    return {};
+    return located(roots_.add(header_.roots, std::move(*path)));
   }
 
   Expected<void> read_exclude() {
     auto glob = located(read_glob(attr(At::glob), attr(At::glob_b64), limits_));
     if (!glob) return tl::unexpected(std::move(glob.error()));
-    header_.excludes.push_back(std::move(*glob));
-    return {};
+    return located(excludes_.add(header_.excludes, std::move(*glob)));
   }
 
   Expected<void> read_record(Elem e) {
@@ -549,6 +790,8 @@ class XmlScanReader {
   ScanHeader header_;
   RecordSequence sequence_;
   InventoryCount inventory_count_{limits_};
+  UniqueList roots_{"root", "roots", limits_.max_roots};
+  UniqueList excludes_{"exclude pattern", "exclude patterns", limits_.max_excludes};
   std::string error_text_;              // text of the open <error> or <warning>
   std::optional<Error> libxml_error_;
 };
@@ -583,9 +826,11 @@ Expected<void> read_from(Input& input, const ScanVisitor& visitor, const ReadLim
 }  // namespace
 
 Expected<void> read_scan_xml(ByteSource& source, const ScanVisitor& visitor, const ReadLimits& limits) {
+  XmlGuard guard(limits);
   Input input;
   input.source = &source;
   input.max = limits.max_document_bytes;
+  input.guard = &guard;
   return read_from(input, visitor, limits);
 }
 

@@ -1,18 +1,20 @@
 // Chunked uploads (format/chunked_scan.h): the scanner's streaming chunk builder agrees
 // byte for byte with the store's split, bodies round-trip, and hostile bodies (truncated,
 // lying digests, non-canonical chunks, hostile paths, oversized) are refused, never crash.
-#include <gtest/gtest.h>
+#include "format/chunked_scan.h"
 
 #include <algorithm>
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "core/test_records.h"
 #include "format/binary_codec.h"
 #include "format/byte_source.h"
-#include "format/chunked_scan.h"
 #include "format/manifest_chunks.h"
 #include "format/scan_writer.h"
 
@@ -324,10 +326,62 @@ TEST(ChunkedScan, HostileNamesInChunksAreRefused) {
 }
 
 TEST(ChunkedScan, TheSameFileInTwoChunksIsRefused) {
-  const EncodedChunk c = hand_made_chunk("/etc", {"a"});
-  auto doc = read_hand_made({c, c});
+  auto doc = read_hand_made({hand_made_chunk("/etc", {"a"}), hand_made_chunk("/etc", {"a", "b"})});
   ASSERT_FALSE(doc);
   EXPECT_NE(doc.error().message.find("duplicated"), std::string::npos) << doc.error().message;
+}
+
+// A body that names chunks by digest only, `digests` in that order.
+std::string body_naming(const std::vector<Sha256Digest>& digests) {
+  std::string out = "TBCHUNKS1\n";
+  binary::put_bytes(out, header_document(sample_document()));
+  binary::put_varint(out, digests.size());
+  for (const Sha256Digest& d : digests) {
+    out.append(reinterpret_cast<const char*>(d.bytes.data()), d.bytes.size());
+    out.push_back('\0');
+  }
+  return out;
+}
+
+// One missing digest named 8M times made a 536 MB answer listing it 8M times: each
+// chunk is named once, whether by digest or sent, next to the last or far from it.
+TEST(ChunkedScan, AChunkNamedTwiceIsRefused) {
+  const Sha256Digest a = Sha256::of("a"), b = Sha256::of("b"), c = Sha256::of("c");
+  EXPECT_TRUE(read_body(body_naming({a, b, c})));
+  for (const auto& digests : std::vector<std::vector<Sha256Digest>>{{a, a}, {a, b, c, a}, std::vector(100'000, b)}) {
+    auto scan = read_body(body_naming(digests));
+    ASSERT_FALSE(scan);
+    EXPECT_EQ(scan.error().code, ErrorCode::parse);
+    EXPECT_NE(scan.error().message.find("named twice"), std::string::npos) << scan.error().message;
+  }
+  // Sent, and named by digest too.
+  const EncodedChunk sent = hand_made_chunk("/etc", {"a"});
+  std::string body =
+      encode_chunked_scan(header_document(sample_document()), std::vector{sent, sent},
+                          [first = true](const Sha256Digest&) mutable { return std::exchange(first, false); });
+  auto twice = read_body(body);
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().message.find("named twice"), std::string::npos) << twice.error().message;
+}
+
+// The count comes first: a body announcing more chunks than a manifest may have is
+// refused before one digest is read (and before max_records, which bounds them too).
+TEST(ChunkedScan, TheChunkCountIsBoundedBeforeTheChunksAreRead) {
+  EXPECT_EQ(ReadLimits{}.max_chunks, 1'000'000u);
+  ReadLimits limits;
+  limits.max_chunks = 2;
+  EXPECT_TRUE(read_body(body_naming({Sha256::of("a"), Sha256::of("b")}), limits));
+  std::string body = body_naming({Sha256::of("a"), Sha256::of("b"), Sha256::of("c")});
+  body.resize(body.size() - 33 * 3);  // the digests need not even be there
+  auto scan = read_body(body, limits);
+  ASSERT_FALSE(scan);
+  EXPECT_EQ(scan.error().code, ErrorCode::limit);
+  EXPECT_NE(scan.error().message.find("more than 2 chunks"), std::string::npos) << scan.error().message;
+  limits = {};
+  limits.max_records = 1;
+  auto records = read_body(body_naming({Sha256::of("a"), Sha256::of("b")}), limits);
+  ASSERT_FALSE(records);
+  EXPECT_NE(records.error().message.find("more than 1 chunks"), std::string::npos) << records.error().message;
 }
 
 TEST(ChunkedScan, RecordsAndChunksAreBounded) {

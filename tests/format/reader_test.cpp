@@ -1,12 +1,13 @@
 // Hostile input: every malformed, oversized or malicious document is rejected with the
 // right error code and a message naming the problem, quickly, and without a crash.
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
-
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -98,9 +99,10 @@ void corrupt_bytes(ScanFormat format) {
 TEST(XmlReader, CorruptBytesNeverCrash) { corrupt_bytes(ScanFormat::xml); }
 TEST(JsonReader, CorruptBytesNeverCrash) { corrupt_bytes(ScanFormat::json); }
 
-// libxml2 reports an input it cannot convert ("<" and three NULs read as UCS-4) outside
-// any parser context: it must come back as the parse error, never be printed to stderr
-// (the server's log, JSON lines with --log-format json), twice in a row.
+// An input libxml2 could not convert ("<" and three NULs, read as UCS-4) is refused
+// before libxml2 sees it (a scan document is UTF-8); whoever refuses it, it must come
+// back as the parse error, never be printed to stderr (the server's log, JSON lines
+// with --log-format json), twice in a row.
 TEST(XmlReader, AnUnconvertibleEncodingIsAnErrorNotALogLine) {
   const std::string text("<\0\0\0\n<scan/>\n", 13);
   for (int i = 0; i < 2; ++i) {
@@ -109,7 +111,7 @@ TEST(XmlReader, AnUnconvertibleEncodingIsAnErrorNotALogLine) {
     const std::string printed = testing::internal::GetCapturedStderr();
     ASSERT_FALSE(doc);
     EXPECT_EQ(doc.error().code, ErrorCode::parse);
-    EXPECT_NE(doc.error().message.find("XML: "), std::string::npos) << doc.error().message;
+    EXPECT_NE(doc.error().message.find("NUL byte"), std::string::npos) << doc.error().message;
     EXPECT_EQ(printed, "");
   }
   // libxml2's messages end in a newline: dropped, not shown as a replacement character.
@@ -414,6 +416,154 @@ TEST(XmlReader, RejectsInvalidEncoding) {
   EXPECT_TRUE(fails_with(parse_scan(xml_with("web01", "web\x01")), ErrorCode::parse, "line 3: XML: "));
 }
 
+// ---- bounds on what a document multiplies (issue 21) ---------------------------------
+
+// libxml2's reader holds every comment it meets until the next start tag: 255 MiB of
+// "<!---->" (390 KB of gzip) took a server to 7.7 GB. Comments, processing instructions
+// and CDATA sections are bounded in count and bytes, wherever they are.
+TEST(XmlReader, CommentsAndProcessingInstructionsAreBounded) {
+  EXPECT_EQ(ReadLimits{}.max_comments, 10'000u);
+  ReadLimits limits;
+  limits.max_comments = 3;
+  EXPECT_TRUE(parse_scan(xml_with("<entries>", "<entries><!-- a --><?pi b?><![CDATA[ ]]>"), limits));
+  for (const std::string fourth : {"<!-- d -->", "<?pi d?>", "<![CDATA[ ]]>"}) {
+    const std::string xml = xml_with("<entries>", "<entries><!-- a --><?pi b?><!-- c -->" + fourth);
+    EXPECT_TRUE(fails_with(parse_scan(xml, limits), ErrorCode::limit,
+                           "line 8: more than 3 comments, processing instructions and CDATA sections"))
+        << fourth;
+  }
+  limits = {};
+  limits.max_comment_bytes = 100;
+  EXPECT_TRUE(parse_scan(xml_with("</scan>", "</scan><!--" + std::string(90, 'x') + "-->"), limits));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("</scan>", "</scan><!--" + std::string(100, 'x') + "-->"), limits),
+                         ErrorCode::limit, "more than 100 bytes of comments"));
+  // The attack itself, scaled down: 14 MB of empty comments between two records (and
+  // after the document) is refused at the 10,001st, long before the end.
+  std::string bomb;
+  for (int i = 0; i < 2'000'000; ++i) bomb += "<!---->";
+  for (const auto& [from, to] : {std::pair{kHostsXml, bomb + std::string(kHostsXml)}, {"</scan>", "</scan>" + bomb}}) {
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(fails_with(parse_scan(xml_with(from, to)), ErrorCode::limit, "more than 10000 comments"));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+  }
+}
+
+// Text between two elements (whitespace, say, between comments, where libxml2 keeps a
+// node for each run) is bounded too: at most what an escaped error message needs.
+TEST(XmlReader, TextBetweenElementsIsBounded) {
+  EXPECT_EQ(ReadLimits{}.max_text_run_bytes, std::size_t{8} << 20);
+  ReadLimits limits;
+  limits.max_text_run_bytes = 100'000;
+  ScanDocument doc = base_document();
+  doc.errors[0].message = std::string(19'000, '&');  // 95 KB escaped
+  EXPECT_TRUE(parse_scan(write_to_string(ScanFormat::xml, doc), limits));
+  EXPECT_TRUE(parse_scan(xml_with(kHostsXml, std::string(99'990, ' ') + std::string(kHostsXml)), limits));
+  const std::string blanks(100'001, ' ');
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, blanks + std::string(kHostsXml)), limits), ErrorCode::limit,
+                         "more than 100000 bytes of text between two elements"));
+  EXPECT_TRUE(
+      fails_with(parse_scan(xml_with(kHostsXml, "<!---->" + blanks + "<!---->" + std::string(kHostsXml)), limits),
+                 ErrorCode::limit, "bytes of text between two elements"));
+}
+
+// 60,000 attributes on one element (650 KB) took 38 s of CPU: libxml2 checks them for
+// duplicates pairwise before the reader sees the element. They are counted as the bytes
+// arrive and refused before the tag is complete.
+TEST(XmlReader, AttributesPerElementAreBoundedBeforeLibxml2ParsesThem) {
+  EXPECT_EQ(ReadLimits{}.max_attributes, 32u);
+  std::string attributes;
+  for (int i = 0; i < 60'000; ++i) attributes += " a" + std::to_string(i) + "=\"1\"";
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, std::string(kHostsXml) + attributes)), ErrorCode::limit,
+                         "line 10: more than 32 attributes on one element"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  // Duplicates are libxml2's to find among the few that pass; '=' in a value is no attribute.
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, std::string(kHostsXml) + " a=\"1\" a=\"2\"")), ErrorCode::parse,
+                         "XML: Attribute a redefined"));
+  ReadLimits limits;
+  limits.max_attributes = 8;  // <summary> has 8, a file record 7, <scan> 3 and xmlns
+  const auto equals = parse_scan(xml_with("/etc/passwd", "/etc/pass=d"), limits);
+  EXPECT_TRUE(equals) << equals.error().message;
+  EXPECT_TRUE(fails_with(parse_scan(xml_with(kHostsXml, std::string(kHostsXml) + " xmlns:x=\"urn:x\" a=\"\""), limits),
+                         ErrorCode::limit, "more than 8 attributes"));
+}
+
+// A DOCTYPE is refused at "<!", before libxml2 parses and stores an internal subset
+// (whose declarations it would otherwise hold until the first element).
+TEST(XmlReader, ADoctypeIsRefusedBeforeItsInternalSubsetIsParsed) {
+  std::string subset = "<?xml version=\"1.0\"?>\n<!DOCTYPE scan [\n";
+  for (int i = 0; i < 200'000; ++i) subset += "<!ENTITY e" + std::to_string(i) + " \"x\">\n";
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(
+      fails_with(parse_scan(subset + "]>\n<scan/>"), ErrorCode::parse, "line 2: DOCTYPE declarations are not allowed"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+}
+
+// The guard reads bytes, so markup must be ASCII bytes: UTF-8, or a declared ASCII-
+// compatible encoding. UTF-16, UCS-4 (NUL bytes), EBCDIC and other declared encodings
+// are refused.
+TEST(XmlReader, OnlyAsciiCompatibleEncodingsAreRead) {
+  const std::string xml = write_to_string(ScanFormat::xml, base_document());
+  EXPECT_TRUE(parse_scan("\xEF\xBB\xBF" + xml));
+  EXPECT_TRUE(parse_scan(xml_with("encoding=\"UTF-8\"", "encoding=\"ISO-8859-1\"")));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("encoding=\"UTF-8\"", "encoding=\"UTF-16\"")), ErrorCode::parse,
+                         "line 1: encoding 'UTF-16' is not accepted"));
+  EXPECT_TRUE(fails_with(parse_scan(xml_with("encoding=\"UTF-8\"", "encoding='ISO-2022-JP'")), ErrorCode::parse,
+                         "is not accepted"));
+  std::string utf16 = "\xFF\xFE";
+  for (char c : xml) utf16 += std::string{c, '\0'};
+  // (parse_scan sniffs for '<' or '{' first; the XML reader is asked directly.)
+  for (const auto& [text, needle] :
+       {std::pair{utf16, "line 1: a NUL byte"}, std::pair{std::string("\x4C\x6F\xA7\x94\x40") + xml, "EBCDIC"}}) {
+    const auto read = read_scan_xml(text, ScanVisitor{});
+    ASSERT_FALSE(read) << needle;
+    EXPECT_EQ(read.error().code, ErrorCode::parse);
+    EXPECT_NE(read.error().message.find(needle), std::string::npos) << read.error().message;
+  }
+}
+
+// 4M identical roots (109 KB of gzip) were stored. Roots and exclude patterns are each
+// listed once, and bounded.
+TEST(XmlReader, RootsAndExcludesAreBoundedAndUnique) {
+  EXPECT_EQ(ReadLimits{}.max_roots, 4096u);
+  EXPECT_EQ(ReadLimits{}.max_excludes, 4096u);
+  const ScanDocument base = base_document();
+  ASSERT_EQ(base.header.roots.size(), 1u) << "the edits below assume one root";
+  ASSERT_EQ(base.header.excludes.size(), 2u) << "and two exclude patterns";
+  for (ScanFormat format : {ScanFormat::xml, ScanFormat::json}) {
+    SCOPED_TRACE(format == ScanFormat::xml ? "xml" : "json");
+    ScanDocument doc = base;
+    doc.header.roots.push_back(doc.header.roots[0]);
+    EXPECT_TRUE(fails_with(parse_scan(write_to_string(format, doc)), ErrorCode::parse, "root '/' listed twice"));
+    doc = base;
+    doc.header.excludes = {"*.tmp", "*.log", "*.tmp"};
+    EXPECT_TRUE(
+        fails_with(parse_scan(write_to_string(format, doc)), ErrorCode::parse, "exclude pattern '*.tmp' listed twice"));
+    ReadLimits limits;
+    limits.max_roots = 1;
+    limits.max_excludes = 2;
+    doc = base;
+    EXPECT_TRUE(parse_scan(write_to_string(format, doc), limits));
+    doc.header.roots.push_back("/var");
+    EXPECT_TRUE(fails_with(parse_scan(write_to_string(format, doc), limits), ErrorCode::limit, "more than 1"));
+    doc = base;
+    doc.header.excludes.push_back("*.tmp");
+    EXPECT_TRUE(fails_with(parse_scan(write_to_string(format, doc), limits), ErrorCode::limit, "more than 2"));
+  }
+  // The attack, scaled down: 1M identical roots are refused at the second.
+  std::string roots;
+  for (int i = 0; i < 1'000'000; ++i) roots += "<root path=\"/etc\"/>";
+  const std::string xml = write_to_string(ScanFormat::xml, base);
+  const std::size_t at = xml.find("<root ");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_TRUE(
+      fails_with(parse_scan(xml.substr(0, at) + roots + xml.substr(at)), ErrorCode::parse, "root '/etc' listed twice"));
+}
+
+TEST(ScanReader, RecordsPerScanDefaultToFiveMillion) {
+  EXPECT_EQ(ReadLimits{}.max_records, 5'000'000u);
+}
+
 // ---- JSON ----------------------------------------------------------------------------
 
 TEST(JsonReader, BaseDocumentIsAccepted) {
@@ -546,6 +696,25 @@ TEST(JsonReader, EnforcesLimits) {
   limits = {};
   limits.max_text_bytes = 8;
   EXPECT_TRUE(fails_with(parse_scan(json, limits), ErrorCode::limit, "longer than 8 bytes"));
+}
+
+// The JSON form of the attribute bomb: an object with many members, or an array where a
+// value belongs, is refused as it grows, not captured whole and rejected afterwards.
+TEST(JsonReader, MembersAndItemsAreBoundedWhileTheyArrive) {
+  std::string members;
+  for (int i = 0; i < 100'000; ++i) members += ",\"m" + std::to_string(i) + "\":0";
+  EXPECT_TRUE(fails_with(parse_scan(json_with("\"size\":9", "\"size\":9" + members)), ErrorCode::limit,
+                         "entries[1]: more than 32 members in one object"));
+  EXPECT_TRUE(fails_with(parse_scan(json_with("\"name\":", members.substr(1) + ",\"name\":")), ErrorCode::limit,
+                         "host: more than 32 members"));
+  std::string items = "0";
+  for (int i = 0; i < 100'000; ++i) items += ",0";
+  EXPECT_TRUE(fails_with(parse_scan(json_with("\"version\":1", "\"version\":[" + items + "]")), ErrorCode::limit,
+                         "version: more than 32 items"));
+  std::string roots;
+  for (int i = 0; i < 5'000; ++i) roots += "{\"path\":\"/r" + std::to_string(i) + "\"},";
+  EXPECT_TRUE(fails_with(parse_scan(json_with("\"roots\":[", "\"roots\":[" + roots)), ErrorCode::limit,
+                         "roots: more than 4096 items"));
 }
 
 }  // namespace
