@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <system_error>
 #include <utility>
@@ -354,10 +355,15 @@ Expected<std::string> read_prefix(ByteSource& source, bool& ended) {
   return prefix;
 }
 
-// Collects what a reader delivers into a ScanDocument.
+// Collects what a reader delivers into a ScanDocument. Records are kept in blocks and
+// moved into one vector at the end, block by block, each freed as it is emptied: a
+// growing vector would hold its old and new buffers at once each time it doubles, twice
+// the records' memory at the peak.
 struct Collector {
+  static constexpr std::size_t kBlock = 64 * 1024;
   ScanDocument doc;
-  std::vector<FileRecord> records;
+  std::vector<std::vector<FileRecord>> blocks;
+  std::size_t count = 0;
   ScanVisitor visitor() {
     ScanVisitor v;
     v.header = [this](const ScanHeader& h) -> Expected<void> {
@@ -365,7 +371,9 @@ struct Collector {
       return {};
     };
     v.record = [this](FileRecord&& r) -> Expected<void> {
-      records.push_back(std::move(r));
+      if (blocks.empty() || blocks.back().size() == kBlock) blocks.emplace_back().reserve(kBlock);
+      blocks.back().push_back(std::move(r));
+      ++count;
       return {};
     };
     v.error = [this](ScanError&& e) -> Expected<void> {
@@ -379,6 +387,13 @@ struct Collector {
     return v;
   }
   Expected<ScanDocument> finish() {
+    std::vector<FileRecord> records;
+    records.reserve(count);
+    for (std::vector<FileRecord>& block : blocks) {
+      std::move(block.begin(), block.end(), std::back_inserter(records));
+      std::vector<FileRecord>().swap(block);
+    }
+    blocks.clear();
     // The readers already checked order and canonical form (against the limits); this
     // only re-checks against the default path limits that a Manifest enforces.
     auto manifest = Manifest::from_sorted(std::move(records));
