@@ -10,6 +10,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_random.h"
 #include "core/analysis.h"
 #include "core/signature_index.h"
 
@@ -22,16 +23,7 @@ DriftOptions comparing(AttrSet attrs) {
   return o;
 }
 
-// splitmix64, as in core_bench: the same sequence everywhere.
-struct Rng {
-  std::uint64_t state;
-  std::uint64_t operator()() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-};
+using bench::Rng;
 
 constexpr std::size_t kSignatures = 500;
 constexpr std::size_t kFilesPerSignature = 2000;
@@ -39,14 +31,7 @@ constexpr std::size_t kPatchEvery = 10;  // every 10th signature patches the pro
 constexpr std::size_t kUnknownFiles = 50'000;
 constexpr std::int64_t kMtime = 1'704'067'200'000'000'000;
 
-Sha256Digest random_digest(Rng& rng) {
-  Sha256Digest d;
-  for (std::size_t i = 0; i < d.bytes.size(); i += 8) {
-    const std::uint64_t v = rng();
-    for (std::size_t k = 0; k < 8; ++k) d.bytes[i + k] = static_cast<std::uint8_t>(v >> (8 * k));
-  }
-  return d;
-}
+using bench::random_digest;
 
 FileRecord package_file(std::string path, Rng& rng) {
   FileRecord r;

@@ -1,8 +1,6 @@
 // Benchmarks of the pure core: building manifests, digesting and diffing them, SHA-256.
 // Data is synthetic and deterministic (fixed seeds, own PRNG and shuffle), laid out like an
 // installed product: /opt/app/lib/module_<m>/file_<f>.so, ~100 entries per directory.
-#include <benchmark/benchmark.h>
-
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include <benchmark/benchmark.h>
+
+#include "bench_random.h"
 #include "core/diff.h"
 #include "core/file_record.h"
 #include "core/manifest.h"
@@ -21,16 +22,7 @@
 namespace tb {
 namespace {
 
-// splitmix64: tiny, fast, and the same sequence on every platform and standard library.
-struct Rng {
-  std::uint64_t state;
-  std::uint64_t operator()() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-};
+using bench::Rng;
 
 template <class T>
 void shuffle(std::vector<T>& v, Rng& rng) {
@@ -135,10 +127,14 @@ const Manifest& changed_manifest_of(std::size_t n) {
     const std::size_t i = rng() % records.size();
     FileRecord& r = records[i];
     const std::uint64_t kind = rng() % 20;
-    if (kind < 8) fill_digest(r.sha256, rng);
-    else if (kind < 10) r.mode ^= 0022;
-    else if (kind < 15) removed[i] = true;
-    else added.push_back(make_file(r.path + ".new" + std::to_string(c), rng));
+    if (kind < 8)
+      fill_digest(r.sha256, rng);
+    else if (kind < 10)
+      r.mode ^= 0022;
+    else if (kind < 15)
+      removed[i] = true;
+    else
+      added.push_back(make_file(r.path + ".new" + std::to_string(c), rng));
   }
   std::vector<FileRecord> out;
   out.reserve(records.size() + added.size());

@@ -11,22 +11,14 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_random.h"
 #include "core/fleet.h"
 #include "format/fleet_report.h"
 
 namespace tb {
 namespace {
 
-// splitmix64, as in core_bench: the same sequence everywhere.
-struct Rng {
-  std::uint64_t state;
-  std::uint64_t operator()() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-};
+using bench::Rng;
 
 constexpr std::size_t kClusters = 5000;
 constexpr std::size_t kPatches = 200;

@@ -7,13 +7,13 @@
 //    differing from the others in a few files; reports the database size (target < 2 GiB).
 // Data is synthetic and deterministic. Run from a Release build:
 //   build/release/bench/fleet_store_bench [--benchmark_filter=LatestResults]
-#include <benchmark/benchmark.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "core/manifest.h"
 #include "core/sha256.h"
@@ -33,7 +33,8 @@ struct TempDb {
   fs::path dir;
   TempDb() {
     const char* base = std::getenv("TB_BENCH_DIR");
-    std::string tmpl = ((base != nullptr ? fs::path(base) : fs::temp_directory_path()) / "tb-fleet-bench-XXXXXX").string();
+    std::string tmpl =
+        ((base != nullptr ? fs::path(base) : fs::temp_directory_path()) / "tb-fleet-bench-XXXXXX").string();
     if (mkdtemp(tmpl.data()) == nullptr) std::abort();
     dir = tmpl;
   }
@@ -119,8 +120,8 @@ void BM_LatestResults(benchmark::State& state) {
     must(store->add_cluster(cluster, "", kActor));
     must(store->publish_snapshot(cluster, "", 0, scan.manifest, kActor));
     for (std::size_t p = 0; p < kPatches; ++p)
-      must(store->set_stage(cluster, SignatureRef{"patch-" + std::to_string(p), "1"},
-                            static_cast<Stage>((c + p) % 3), kActor));
+      must(store->set_stage(cluster, SignatureRef{"patch-" + std::to_string(p), "1"}, static_cast<Stage>((c + p) % 3),
+                            kActor));
   }
   for (std::size_t h = 0; h < kHosts; ++h) {
     const std::string host = "host-" + std::to_string(h);

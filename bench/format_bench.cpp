@@ -1,9 +1,9 @@
 // Writing and reading scan documents. The scanner's budget (100,000 files in 0.6 s on
 // two cores) leaves formatting well under 1 us per record; this tracks it.
-#include <benchmark/benchmark.h>
-
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "format/byte_sink.h"
 #include "format/scan_reader.h"

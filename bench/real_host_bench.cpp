@@ -4,12 +4,13 @@
 // (a third of the packages at a version the store lacks: unverified) and 91k to nothing,
 // with a dpkg inventory. Issue 20's limits: analysis <= 1 s, the text report <= 0.3 s,
 // snapshot drift of a member <= 0.3 s; each benchmark reports its time as `of_limit`.
-#include <benchmark/benchmark.h>
-
 #include <chrono>
 #include <string>
 #include <vector>
 
+#include <benchmark/benchmark.h>
+
+#include "bench_random.h"
 #include "core/analysis.h"
 #include "format/analysis_report.h"
 #include "format/byte_sink.h"
@@ -17,28 +18,15 @@
 namespace tb {
 namespace {
 
-struct Rng {
-  std::uint64_t state;
-  std::uint64_t operator()() {
-    std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-};
+using bench::Rng;
 
-constexpr std::size_t kPackages = 750;      // x 2 releases = 1,500 signatures
+constexpr std::size_t kPackages = 750;  // x 2 releases = 1,500 signatures
 constexpr std::size_t kFilesPerPackage = 100;
 constexpr std::size_t kUnknownFiles = 91'000;
 
 Sha256Digest digest_of(std::uint64_t seed) {
   Rng rng{seed};
-  Sha256Digest d;
-  for (std::size_t i = 0; i < d.bytes.size(); i += 8) {
-    const std::uint64_t v = rng();
-    for (std::size_t k = 0; k < 8; ++k) d.bytes[i + k] = static_cast<std::uint8_t>(v >> (8 * k));
-  }
-  return d;
+  return bench::random_digest(rng);
 }
 
 std::string pkg_path(std::size_t p, std::size_t f) {
@@ -60,7 +48,9 @@ std::uint64_t content(std::size_t p, std::size_t f, int release) {
   return p * 1'000'003 + f * 7 + (release == 2 && f % 10 == 0 ? 5 : 0);
 }
 
-std::string version(int release) { return release == 1 ? "1.0-1+deb12u5" : "1.0-1+deb12u15"; }
+std::string version(int release) {
+  return release == 1 ? "1.0-1+deb12u5" : "1.0-1+deb12u15";
+}
 
 struct Fixture {
   SignatureIndex index;
@@ -80,7 +70,8 @@ const Fixture& fixture() {
         s.info.source = s.info.ref.name + "_" + s.info.ref.version + "_amd64.deb";
         s.info.architecture = "amd64";
         std::vector<FileRecord> records;
-        for (std::size_t f = 0; f < kFilesPerPackage; ++f) records.push_back(file(pkg_path(p, f), content(p, f, release)));
+        for (std::size_t f = 0; f < kFilesPerPackage; ++f)
+          records.push_back(file(pkg_path(p, f), content(p, f, release)));
         s.manifest = *Manifest::from_records(std::move(records));
         sigs.push_back(std::move(s));
       }
@@ -92,13 +83,14 @@ const Fixture& fixture() {
     PackageInventory inventory;
     for (std::size_t p = 0; p < kPackages; ++p) {
       const bool unstored = p >= 500;
-      inventory.packages.push_back(
-          InstalledPackage{"pkg" + std::to_string(p), unstored ? "1.0-1+deb12u14" : version(2), "amd64", PackageManager::dpkg});
+      inventory.packages.push_back(InstalledPackage{"pkg" + std::to_string(p), unstored ? "1.0-1+deb12u14" : version(2),
+                                                    "amd64", PackageManager::dpkg});
       for (std::size_t f = 0; f < kFilesPerPackage; ++f)
         records.push_back(file(pkg_path(p, f), content(p, f, 2) + (unstored && f % 10 == 0 ? 1 : 0)));
     }
     for (std::size_t u = 0; u < kUnknownFiles; ++u)
-      records.push_back(file("/usr/lib/unowned" + std::to_string(u / 500) + "/lib" + std::to_string(u) + ".so", 99 + u));
+      records.push_back(
+          file("/usr/lib/unowned" + std::to_string(u / 500) + "/lib" + std::to_string(u) + ".so", 99 + u));
     out.snapshot = *Manifest::from_records(records);
     records[123].sha256 = digest_of(1);  // one edited file on the member
     out.scan.manifest = *Manifest::from_records(std::move(records));

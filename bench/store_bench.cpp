@@ -2,24 +2,23 @@
 // same manifest for a second host (the dedup path), and the bytes each extra identical
 // host costs (SQLite); and put_scan of new 5,000- and 100,000-record scans on SQLite and
 // PostgreSQL side by side (BM_PutScanBackend; PostgreSQL from $TB_BENCH_POSTGRES_URL or
-// $TB_TEST_POSTGRES_URL, in a schema of its own dropped afterwards). Data is synthetic and deterministic: an installed-system-like
-// tree, 20 files per directory, package mtimes.
-#include <benchmark/benchmark.h>
-
+// $TB_TEST_POSTGRES_URL, in a schema of its own dropped afterwards). Data is synthetic and deterministic: an
+// installed-system-like tree, 20 files per directory, package mtimes.
 #include <unistd.h>
 
 #include <cstdlib>
-#include <optional>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <benchmark/benchmark.h>
+#include <pqxx/pqxx>
 
 #include "core/manifest.h"
 #include "core/sha256.h"
 #include "store/open_store.h"
 #include "store/sqlite_store.h"
-
-#include <pqxx/pqxx>
 
 namespace tb {
 namespace {
@@ -92,8 +91,8 @@ void BM_PutScanFresh(benchmark::State& state) {
     store.reset();
     state.ResumeTiming();
   }
-  state.counters["records/s"] = benchmark::Counter(static_cast<double>(doc.manifest.size()) * state.iterations(),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["records/s"] =
+      benchmark::Counter(static_cast<double>(doc.manifest.size()) * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_PutScanFresh)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -108,8 +107,8 @@ void BM_PutScanIdenticalHost(benchmark::State& state) {
   for (auto _ : state)
     if (!store->put_scan("host-" + std::to_string(++n), doc)) state.SkipWithError("put_scan failed");
   const auto last = store->stats()->database_bytes;
-  state.counters["records/s"] = benchmark::Counter(static_cast<double>(doc.manifest.size()) * state.iterations(),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["records/s"] =
+      benchmark::Counter(static_cast<double>(doc.manifest.size()) * state.iterations(), benchmark::Counter::kIsRate);
   state.counters["first_host_bytes"] = static_cast<double>(first);
   state.counters["bytes/extra_host"] = static_cast<double>(last - first) / static_cast<double>(n);
   state.counters["extra_host_%"] = 100.0 * static_cast<double>(last - first) / static_cast<double>(n) / first;
@@ -125,8 +124,8 @@ void BM_GetScan(benchmark::State& state) {
   const auto id = store->put_scan("host-1", scan());
   if (!id) std::abort();
   for (auto _ : state) benchmark::DoNotOptimize(store->get_scan(*id));
-  state.counters["records/s"] = benchmark::Counter(static_cast<double>(kRecords) * state.iterations(),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["records/s"] =
+      benchmark::Counter(static_cast<double>(kRecords) * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_GetScan)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -150,8 +149,9 @@ struct TempSchema {
     tx.commit();
   }
   std::string url() const {
-    return server.empty() ? "" : server + (server.find('?') == std::string::npos ? "?" : "&") +
-                                     "options=-csearch_path%3D" + name;
+    return server.empty()
+               ? ""
+               : server + (server.find('?') == std::string::npos ? "?" : "&") + "options=-csearch_path%3D" + name;
   }
 };
 
@@ -183,8 +183,8 @@ void BM_PutScanBackend(benchmark::State& state) {
     if (!store->put_scan("host-" + std::to_string(n++), doc)) state.SkipWithError("put_scan failed");
   }
   state.SetLabel(postgres ? "PostgreSQL" : "SQLite");
-  state.counters["records/s"] = benchmark::Counter(static_cast<double>(records) * state.iterations(),
-                                                   benchmark::Counter::kIsRate);
+  state.counters["records/s"] =
+      benchmark::Counter(static_cast<double>(records) * state.iterations(), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_PutScanBackend)
     ->ArgsProduct({{5'000, 100'000}, {0, 1}})
