@@ -124,7 +124,11 @@ $scan_cmd >"$tmp/scan.out" 2>"$tmp/scan.err" || status=$?
 # No signatures stored: every file is unknown, so "deviations" (1) is the expected verdict.
 [ "$status" -eq 1 ] || { cat "$tmp/scan.err" >&2; fail "packaged scanner exit status $status, expected 1"; }
 grep -q 'stored for host pkghost' "$tmp/scan.out" || fail "the server did not store the scan: $(cat "$tmp/scan.out")"
-grep -q "run.sh" "$tmp/scan.out" || fail "the verdict does not list the unknown file"
+# The scanner prints a short verdict (counts and the report's URL); the report lists the file.
+grep -q "deviations: 1 added" "$tmp/scan.out" || fail "the verdict does not count the unknown file: $(cat "$tmp/scan.out")"
+grep -q "report: http://127.0.0.1:$port/api/v1/hosts/pkghost/report" "$tmp/scan.out" || fail "the verdict gives no report URL"
+$tb report host pkghost >"$tmp/report.txt" || true  # exit 1: deviations
+grep -q "run.sh" "$tmp/report.txt" || fail "the host's report does not list the unknown file: $(cat "$tmp/report.txt")"
 $tb report host pkghost >"$tmp/report.out" 2>&1 || true
 grep -q "run.sh" "$tmp/report.out" || fail "the report of pkghost does not list run.sh: $(cat "$tmp/report.out")"
 
