@@ -1,8 +1,5 @@
 #include "cli/store_commands.h"
 
-#include "cli/import_command.h"
-#include "cli/feed_command.h"
-
 #include <unistd.h>
 
 #include <chrono>
@@ -14,10 +11,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/feed_command.h"
+#include "cli/import_command.h"
 #include "core/analysis.h"
 #include "core/signature_index.h"
-#include "format/drift_report.h"  // printable()
+#include "fleet/fleet_view.h"
 #include "format/analysis_report.h"
+#include "format/drift_report.h"  // printable()
 #include "format/scan_reader.h"
 #include "sources/directory_source.h"
 #include "store/open_store.h"
@@ -51,7 +51,9 @@ using cli::error;
 
 using cli::open_store;
 
-Expected<ScanDocument> load_document(const std::string& path) { return parse_scan_file(path); }
+Expected<ScanDocument> load_document(const std::string& path) {
+  return parse_scan_file(path);
+}
 
 int run_ingest(const StoreArgs& s, const IngestArgs& a) {
   auto store = open_store(s);
@@ -68,9 +70,9 @@ int run_ingest(const StoreArgs& s, const IngestArgs& a) {
       status = error("ingest", file + ": the document names no host; give --host");
       continue;
     }
-    const auto now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const auto now_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     if (auto why = implausible_start(doc->header, now_ns)) {
       status = error("ingest", file + ": " + *why);
       continue;
@@ -92,7 +94,9 @@ int print_analysis(std::string_view command, Store& store, const ScanDocument& s
   if (!signatures) return error(command, signatures.error().message);
   auto index = SignatureIndex::build(std::move(*signatures));
   if (!index) return error(command, index.error().message);
-  const Analysis analysis = analyze(scan, *index);
+  Analysis analysis = analyze(scan, *index);
+  if (auto r = fleet::explain_by_cluster_snapshot(store, host, scan.manifest, analysis); !r)
+    return error(command, r.error().message);
   FdSink out(STDOUT_FILENO);
   const AnalysisContext context{&scan.header, host, a.include_absent};
   if (auto st = write_analysis_report(report_format_from_string(a.format).value_or(ReportFormat::text), context,
@@ -123,13 +127,14 @@ int run_analyze(const StoreArgs& s, const AnalyzeArgs& a) {
 
 nlohmann::json provenance_json(const SignatureProvenance& p) {
   if (!p.verified()) return nlohmann::json();
-  return nlohmann::json{{"method", std::string(to_string(p.method))},
-                        {"signer_fingerprint", p.signer_fingerprint},
-                        {"signer_key_id", p.signer_key_id},
-                        {"origin", p.origin},
-                        {"suite", p.suite},
-                        {"codename", p.codename},
-                        {"release_sha256", p.release_sha256 ? nlohmann::json(p.release_sha256->hex()) : nlohmann::json()}};
+  return nlohmann::json{
+      {"method", std::string(to_string(p.method))},
+      {"signer_fingerprint", p.signer_fingerprint},
+      {"signer_key_id", p.signer_key_id},
+      {"origin", p.origin},
+      {"suite", p.suite},
+      {"codename", p.codename},
+      {"release_sha256", p.release_sha256 ? nlohmann::json(p.release_sha256->hex()) : nlohmann::json()}};
 }
 
 // Every stored signature, oldest first, with what was verified of its package on import.
@@ -145,18 +150,20 @@ int run_signatures(const StoreArgs& s, const SignaturesArgs& a) {
     nlohmann::json list = nlohmann::json::array();
     for (std::size_t i = 0; i < infos->size(); ++i) {
       const SignatureInfo& info = (*infos)[i];
-      nlohmann::json entry{{"id", (*listing)[i].id},
-                           {"name", info.ref.name},
-                           {"version", info.ref.version},
-                           {"kind", std::string(to_string(info.kind))},
-                           {"records", (*listing)[i].records},
-                           {"architecture", info.architecture},
-                           {"source", info.source},
-                           {"source_sha256", info.source_sha256 ? nlohmann::json(info.source_sha256->hex()) : nlohmann::json()},
-                           {"provenance", provenance_json(info.provenance)}};
+      nlohmann::json entry{
+          {"id", (*listing)[i].id},
+          {"name", info.ref.name},
+          {"version", info.ref.version},
+          {"kind", std::string(to_string(info.kind))},
+          {"records", (*listing)[i].records},
+          {"architecture", info.architecture},
+          {"source", info.source},
+          {"source_sha256", info.source_sha256 ? nlohmann::json(info.source_sha256->hex()) : nlohmann::json()},
+          {"provenance", provenance_json(info.provenance)}};
       list.push_back(std::move(entry));
     }
-    fmt::print("{}\n", nlohmann::json{{"signatures", std::move(list)}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    fmt::print("{}\n", nlohmann::json{{"signatures", std::move(list)}}.dump(2, ' ', false,
+                                                                            nlohmann::json::error_handler_t::replace));
     return kOk;
   }
   fmt::print("{:>6}  {:<40}  {:<7}  {:>8}  {}\n", "ID", "SIGNATURE", "KIND", "RECORDS", "PROVENANCE");
@@ -222,7 +229,8 @@ void add_store_commands(CLI::App& app, StoreCommands& c) {
                   "Debian repository's InRelease (or Release, with --apt-release-gpg): .deb files are verified "
                   "through it and --apt-packages")
       ->type_name("FILE");
-  imp->add_option("--apt-release-gpg", c.import.apt_release_gpg, "The detached signature (Release.gpg) of --apt-release")
+  imp->add_option("--apt-release-gpg", c.import.apt_release_gpg,
+                  "The detached signature (Release.gpg) of --apt-release")
       ->type_name("FILE");
   imp->add_option("--apt-packages", c.import.apt_packages,
                   "Packages index (plain, .gz, .xz...) that --apt-release lists; each .deb must match its entry "
@@ -231,8 +239,9 @@ void add_store_commands(CLI::App& app, StoreCommands& c) {
       ->allow_extra_args(false);
   imp->add_flag("--require-signed", c.import.require_signed,
                 "Refuse packages whose signature is absent or not verified (needs --keyring)");
-  imp->add_option("sources", c.import.sources, "Package files and directories of packages; or one directory tree, "
-                                              "tar/zip archive or scan document (with --name and --version)")
+  imp->add_option("sources", c.import.sources,
+                  "Package files and directories of packages; or one directory tree, "
+                  "tar/zip archive or scan document (with --name and --version)")
       ->required();
 
   CLI::App* sigs = c.signatures_cmd =

@@ -222,6 +222,19 @@ FleetMatrix fleet_matrix(const FleetState& state, const MatrixRequest& request) 
   return build_fleet_matrix(state.hosts, state.stages, state.columns, request.filter);
 }
 
+Expected<void> explain_by_cluster_snapshot(Store& store, std::string_view host, const Manifest& scan,
+                                           Analysis& analysis) {
+  auto hosts = store.list_hosts();
+  if (!hosts) return tl::unexpected(hosts.error());
+  const auto it = std::find_if(hosts->begin(), hosts->end(), [&](const HostListing& h) { return h.name == host; });
+  if (it == hosts->end() || it->cluster.empty()) return {};
+  auto snapshot = store.get_snapshot(it->cluster, std::nullopt);
+  if (!snapshot)
+    return snapshot.error().code == ErrorCode::not_found ? Expected<void>{} : tl::unexpected(snapshot.error());
+  explain_by_snapshot(analysis, scan, snapshot->manifest);
+  return {};
+}
+
 Expected<std::vector<MemberDrift>> cluster_drift(Store& store, const SignatureSet& signatures,
                                                  std::string_view cluster) {
   auto hosts = store.list_hosts();

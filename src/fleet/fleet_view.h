@@ -38,8 +38,8 @@ Expected<SignatureSet> load_signatures(Store& store);
 ScanResult judge_scan(const ScanDocument& scan, const SignatureSet& signatures, const Snapshot* snapshot);
 
 struct RefreshStats {
-  std::size_t hosts = 0;       // hosts with a scan
-  std::size_t reanalysed = 0;  // results computed and stored now
+  std::size_t hosts = 0;            // hosts with a scan
+  std::size_t reanalysed = 0;       // results computed and stored now
   std::vector<std::string> failed;  // "host: reason" for scans that could not be judged
 };
 
@@ -75,6 +75,13 @@ struct FleetState {
 Expected<FleetState> load_fleet_state(Store& store, const SignatureSet& signatures, Store::FleetVersion version);
 // The matrix of a loaded state (pure: no store).
 FleetMatrix fleet_matrix(const FleetState& state, const MatrixRequest& request);
+
+// Explains, in the analysis of a scan of `host`, the files no signature lists that the
+// latest reference snapshot of the host's cluster holds alike (explain_by_snapshot): what
+// the fleet view does, for the host reports of the CLI and the server. A host without a
+// cluster, or a cluster without a snapshot: unchanged.
+Expected<void> explain_by_cluster_snapshot(Store& store, std::string_view host, const Manifest& scan,
+                                           Analysis& analysis);
 
 // One member against its cluster's latest snapshot, file by file.
 struct MemberDrift {

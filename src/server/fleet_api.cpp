@@ -19,12 +19,12 @@
 #include "core/analysis.h"
 #include "core/diff.h"
 #include "core/path.h"
+#include "fleet/fleet_view.h"
 #include "format/analysis_report.h"
 #include "format/byte_sink.h"
 #include "format/cluster_report.h"
 #include "format/encoding.h"
 #include "format/fleet_report.h"
-#include "fleet/fleet_view.h"
 #include "server/auth.h"
 #include "server/json_reply.h"
 #include "server/request_log.h"
@@ -85,7 +85,8 @@ FleetMatrix page_of(const FleetMatrix& m, std::size_t offset, std::size_t limit)
   const std::size_t begin = std::min(offset, m.rows.size());
   const std::size_t end = std::min(m.rows.size(), begin + limit);
   const std::size_t width = m.columns.size();
-  page.rows.assign(m.rows.begin() + static_cast<std::ptrdiff_t>(begin), m.rows.begin() + static_cast<std::ptrdiff_t>(end));
+  page.rows.assign(m.rows.begin() + static_cast<std::ptrdiff_t>(begin),
+                   m.rows.begin() + static_cast<std::ptrdiff_t>(end));
   page.cells.assign(m.cells.begin() + static_cast<std::ptrdiff_t>(begin * width),
                     m.cells.begin() + static_cast<std::ptrdiff_t>(end * width));
   for (const FleetClusterSummary& s : m.clusters) {
@@ -196,9 +197,10 @@ class FleetApi {
 void FleetApi::whoami(const httplib::Request&, httplib::Response& res) {
   const TokenInfo* token = allowed(res, [](const TokenInfo&) { return std::optional<Refusal>(); });
   if (token == nullptr) return;
-  reply(res, 200, dump(json{{"name", token->name},
-                            {"role", std::string(to_string(token->role))},
-                            {"host", token->host ? json(*token->host) : json(nullptr)}}));
+  reply(res, 200,
+        dump(json{{"name", token->name},
+                  {"role", std::string(to_string(token->role))},
+                  {"host", token->host ? json(*token->host) : json(nullptr)}}));
 }
 
 void FleetApi::clusters(const httplib::Request&, httplib::Response& res) {
@@ -266,12 +268,9 @@ void FleetApi::cluster(const httplib::Request& req, httplib::Response& res) {
                       {"stage", std::string(to_string(s.stage))},
                       {"set", format_timestamp(s.set_ns)},
                       {"actor", s.actor}});
-  json head = {{"name", facts->listing.name},
-               {"description", facts->listing.description},
-               {"members", facts->listing.members},
-               {"snapshot_version", facts->listing.snapshot_version},
-               {"snapshots", std::move(snapshots)},
-               {"stages", std::move(stages)}};
+  json head = {{"name", facts->listing.name},       {"description", facts->listing.description},
+               {"members", facts->listing.members}, {"snapshot_version", facts->listing.snapshot_version},
+               {"snapshots", std::move(snapshots)}, {"stages", std::move(stages)}};
   // The drift is the cluster report's own JSON, spliced in as it is.
   std::string out = dump(head);
   out.pop_back();
@@ -313,7 +312,8 @@ std::shared_ptr<const FleetMatrix> FleetApi::matrix(const std::shared_ptr<const 
   const std::string key = matrix_key(request);
   std::lock_guard lock(matrices_mutex_);
   std::erase_if(matrices_, [&](const CachedMatrix& m) { return m.state != state; });  // an older version's
-  const auto hit = std::find_if(matrices_.begin(), matrices_.end(), [&](const CachedMatrix& m) { return m.request == key; });
+  const auto hit =
+      std::find_if(matrices_.begin(), matrices_.end(), [&](const CachedMatrix& m) { return m.request == key; });
   if (hit != matrices_.end()) {
     CachedMatrix found = std::move(*hit);
     matrices_.erase(hit);
@@ -364,15 +364,16 @@ void FleetApi::fleet(const httplib::Request& req, httplib::Response& res) {
       list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
       if (item.empty()) continue;
       if (item == "problems") {
-        for (FleetCellState s : {FleetCellState::partial, FleetCellState::tampered, FleetCellState::unexpected,
-                                 FleetCellState::missing})
+        for (FleetCellState s :
+             {FleetCellState::partial, FleetCellState::tampered, FleetCellState::unexpected, FleetCellState::missing})
           request.filter.states.add(s);
         continue;
       }
       const auto state = fleet_cell_state_from_string(item);
       if (!state)
-        return reply_error(res, 400, "?state= wants cell states (complete, partial, absent, superseded, tampered, "
-                                     "unexpected, missing, unscanned) or problems");
+        return reply_error(res, 400,
+                           "?state= wants cell states (complete, partial, absent, superseded, tampered, "
+                           "unexpected, missing, unscanned) or problems");
       request.filter.states.add(*state);
     }
   }
@@ -402,8 +403,8 @@ Expected<HostFacts> FleetApi::host_facts(const std::string& name) {
       return fail(ErrorCode::not_found, "no scan of host '" + sanitize_text(name) + "'");
     auto scans = s.list_scans(name);
     if (!scans) return tl::unexpected(scans.error());
-    auto latest = std::find_if(scans->begin(), scans->end(),
-                               [&](const ScanListing& l) { return l.id == it->latest_scan_id; });
+    auto latest =
+        std::find_if(scans->begin(), scans->end(), [&](const ScanListing& l) { return l.id == it->latest_scan_id; });
     if (latest == scans->end()) return fail(ErrorCode::internal, "the host's latest scan is not listed; try again");
     auto scan = s.get_scan(it->latest_scan_id);
     if (!scan) return tl::unexpected(scan.error());
@@ -421,9 +422,14 @@ void FleetApi::host(const httplib::Request& req, httplib::Response& res) {
   auto index = store_.index();
   if (!index) return reply_store_error(res, index.error());
   const SignatureIndex& signatures = **index;
-  const Analysis analysis = analyze(facts->scan, signatures);
+  Analysis analysis = analyze(facts->scan, signatures);
+  if (auto r = store_.with(
+          [&](Store& s) { return fleet::explain_by_cluster_snapshot(s, name, facts->scan.manifest, analysis); });
+      !r)
+    return reply_store_error(res, r.error());
   // The SHA-256 a signature expects at a path (the first owner's that has one).
-  auto expected_hash = [&](const std::vector<SignatureRef>& owners, std::string_view path) -> std::optional<std::string> {
+  auto expected_hash = [&](const std::vector<SignatureRef>& owners,
+                           std::string_view path) -> std::optional<std::string> {
     for (const SignatureRef& owner : owners)
       if (auto id = signatures.find(owner))
         if (auto h = file_hash(signatures.signature(*id).manifest, path)) return h;
@@ -455,8 +461,8 @@ void FleetApi::host(const httplib::Request& req, httplib::Response& res) {
   for (const FileDeviation& d : analysis.deviations) {
     const auto found = file_hash(facts->scan.manifest, d.path);
     const auto expected = expected_hash(d.owners, d.path);
-    deviation_hashes.push_back({{"found", found ? json(*found) : json(nullptr)},
-                                {"expected", expected ? json(*expected) : json(nullptr)}});
+    deviation_hashes.push_back(
+        {{"found", found ? json(*found) : json(nullptr)}, {"expected", expected ? json(*expected) : json(nullptr)}});
   }
   json issue_hashes = json::object();
   for (std::size_t i = 0; i < analysis.verdicts.size(); ++i) {
@@ -466,8 +472,8 @@ void FleetApi::host(const httplib::Request& req, httplib::Response& res) {
     for (const FileIssue& is : v.issues) {
       const auto found = file_hash(facts->scan.manifest, is.path);
       const auto expected = file_hash(signatures.signature(static_cast<SignatureIndex::Id>(i)).manifest, is.path);
-      list.push_back({{"found", found ? json(*found) : json(nullptr)},
-                      {"expected", expected ? json(*expected) : json(nullptr)}});
+      list.push_back(
+          {{"found", found ? json(*found) : json(nullptr)}, {"expected", expected ? json(*expected) : json(nullptr)}});
     }
     issue_hashes[v.ref.id()] = std::move(list);
   }
@@ -505,12 +511,8 @@ void FleetApi::history(const httplib::Request& req, httplib::Response& res) {
   std::optional<Manifest> previous;
   Sha256Digest previous_digest{};
   for (const ScanListing& l : *scans) {
-    json entry = {{"id", l.id},
-                  {"started", format_timestamp(l.started_ns)},
-                  {"records", l.records},
-                  {"errors", l.errors},
-                  {"manifest_sha256", l.manifest_digest.hex()},
-                  {"changes", nullptr}};
+    json entry = {{"id", l.id},         {"started", format_timestamp(l.started_ns)},  {"records", l.records},
+                  {"errors", l.errors}, {"manifest_sha256", l.manifest_digest.hex()}, {"changes", nullptr}};
     if (previous && l.manifest_digest == previous_digest) {
       entry["changes"] = {{"added", 0}, {"removed", 0}, {"modified", 0}};
     } else {
@@ -556,8 +558,10 @@ void FleetApi::promote(const httplib::Request& req, httplib::Response& res) {
   const std::string actor = "token:" + token->name;
   auto set = store_.with([&](Store& s) { return s.set_stage(cluster, *patch, *stage, actor); });
   if (!set) return reply_store_error(res, set.error());
-  reply(res, 200, dump(json{{"cluster", cluster}, {"patch", patch->id()}, {"stage", std::string(to_string(*stage))},
-                            {"actor", actor}}));
+  reply(
+      res, 200,
+      dump(json{
+          {"cluster", cluster}, {"patch", patch->id()}, {"stage", std::string(to_string(*stage))}, {"actor", actor}}));
 }
 
 void FleetApi::snapshot(const httplib::Request& req, httplib::Response& res) {
@@ -569,21 +573,22 @@ void FleetApi::snapshot(const httplib::Request& req, httplib::Response& res) {
   auto facts = host_facts(host);
   if (!facts) return reply_store_error(res, facts.error());
   if (facts->host.cluster != cluster)
-    return reply_error(res, 400, "host '" + sanitize_text(host) + "' is not a member of cluster '" +
-                                     sanitize_text(cluster) + "'");
+    return reply_error(
+        res, 400, "host '" + sanitize_text(host) + "' is not a member of cluster '" + sanitize_text(cluster) + "'");
   // The whole scan: at the paths patches list, drift accepts any release's content
   // (compare_with_snapshot), so upgrades that are patches leave the snapshot whole.
   const Manifest& manifest = facts->scan.manifest;
   const std::string actor = "token:" + token->name;
-  auto version = store_.with(
-      [&](Store& s) { return s.publish_snapshot(cluster, host, facts->latest.id, manifest, actor); });
+  auto version =
+      store_.with([&](Store& s) { return s.publish_snapshot(cluster, host, facts->latest.id, manifest, actor); });
   if (!version) return reply_store_error(res, version.error());
-  reply(res, 201, dump(json{{"cluster", cluster},
-                            {"version", *version},
-                            {"host", host},
-                            {"scan_id", facts->latest.id},
-                            {"records", manifest.size()},
-                            {"actor", actor}}));
+  reply(res, 201,
+        dump(json{{"cluster", cluster},
+                  {"version", *version},
+                  {"host", host},
+                  {"scan_id", facts->latest.id},
+                  {"records", manifest.size()},
+                  {"actor", actor}}));
 }
 
 }  // namespace

@@ -18,17 +18,17 @@
 
 #include "core/analysis.h"
 #include "core/path.h"
+#include "fleet/fleet_view.h"
 #include "format/analysis_report.h"
 #include "format/byte_sink.h"
 #include "format/byte_source.h"
 #include "format/chunked_scan.h"
 #include "format/fleet_report.h"
-#include "fleet/fleet_view.h"
 #include "server/auth.h"
-#include "server/json_reply.h"
-#include "server/response_compression.h"
 #include "server/fleet_api.h"
+#include "server/json_reply.h"
 #include "server/request_log.h"
+#include "server/response_compression.h"
 #include "server/spool.h"
 #include "server/web_ui.h"
 #include "sources/directory_source.h"
@@ -56,8 +56,10 @@ thread_local RequestState t_state;
 // A failure of the server (store, spool, internal) for the operator: through the API's
 // logger while a request is being served, as a plain line otherwise.
 void log_problem(LogLevel level, const std::string& message) {
-  if (t_state.logger != nullptr) t_state.logger->log(level, message);
-  else write_log_line("trustbase serve: " + message + "\n");
+  if (t_state.logger != nullptr)
+    t_state.logger->log(level, message);
+  else
+    write_log_line("trustbase serve: " + message + "\n");
 }
 
 void reply_store_error(httplib::Response& res, const Error& e) {
@@ -67,18 +69,30 @@ void reply_store_error(httplib::Response& res, const Error& e) {
 
 const char* reason(int status) {
   switch (status) {
-    case 400: return "bad request";
-    case 401: return "authentication required";
-    case 403: return "forbidden";
-    case 404: return "not found";
-    case 405: return "method not allowed";
-    case 409: return "conflict";
-    case 413: return "request body too large";
-    case 414: return "request URI too long";
-    case 415: return "unsupported content encoding";
-    case 416: return "range not satisfiable";
-    case 503: return "service unavailable";
-    default: return status >= 500 ? "internal server error" : "request refused";
+    case 400:
+      return "bad request";
+    case 401:
+      return "authentication required";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not found";
+    case 405:
+      return "method not allowed";
+    case 409:
+      return "conflict";
+    case 413:
+      return "request body too large";
+    case 414:
+      return "request URI too long";
+    case 415:
+      return "unsupported content encoding";
+    case 416:
+      return "range not satisfiable";
+    case 503:
+      return "service unavailable";
+    default:
+      return status >= 500 ? "internal server error" : "request refused";
   }
 }
 
@@ -97,11 +111,6 @@ Expected<Judged> render_judgement(const Analysis& analysis, const ScanHeader& he
   if (auto r = write_analysis_report(format, context, analysis, sink); !r) return tl::unexpected(r.error());
   out.clean = is_clean(analysis);
   return out;
-}
-
-Expected<Judged> judge(const ScanDocument& scan, const std::string& host, const SignatureIndex& index,
-                       bool include_absent, ReportFormat format = ReportFormat::json) {
-  return render_judgement(analyze(scan, index), scan.header, host, include_absent, format);
 }
 
 // The answer to a posted scan: the verdict in counts, and where the whole report is. The
@@ -199,9 +208,12 @@ std::optional<ReportFormat> wanted_format(const httplib::Request& req) {
 
 const char* content_type(ReportFormat format) {
   switch (format) {
-    case ReportFormat::json: return "application/json";
-    case ReportFormat::xml: return "application/xml";
-    case ReportFormat::text: return "text/plain; charset=utf-8";
+    case ReportFormat::json:
+      return "application/json";
+    case ReportFormat::xml:
+      return "application/xml";
+    case ReportFormat::text:
+      return "text/plain; charset=utf-8";
   }
   return "application/json";
 }
@@ -275,7 +287,7 @@ class Api {
   // once stored. Assembled only when needed: a manifest the analysis cache knows is not.
   struct ChunkedUpload {
     std::unique_ptr<ChunkedScan> scan;
-    std::vector<SharedChunk> stored;        // scan->referenced, decoded
+    std::vector<SharedChunk> stored;         // scan->referenced, decoded
     std::optional<Sha256Digest> chunk_list;  // chunk_list_of(): names the manifest
     std::optional<AssembledScan> assembled;
   };
@@ -288,14 +300,6 @@ class Api {
 
  public:
   const ApiOptions& options() const { return options_; }
-  // judge() timed into the analysis histogram.
-  Expected<Judged> timed_judge(const ScanDocument& scan, const std::string& host, const SignatureIndex& index,
-                               bool include_absent, ReportFormat format = ReportFormat::json) const {
-    const auto start = Clock::now();
-    auto judged = judge(scan, host, index, include_absent, format);
-    if (options_.metrics != nullptr) options_.metrics->observe_analysis(Clock::now() - start);
-    return judged;
-  }
 };
 
 httplib::Server::HandlerResponse Api::authenticate(const httplib::Request& req, httplib::Response& res) {
@@ -517,7 +521,7 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   }
 
   auto signing = read_signing_headers(req.get_header_value(std::string(kScanSignatureHeader).c_str()),
-                                     req.get_header_value(std::string(kHostKeyHeader).c_str()));
+                                      req.get_header_value(std::string(kHostKeyHeader).c_str()));
   if (!signing) return reply_refusal(res, signing.error(), true);
   if (signing->offered_key && !enrolling)
     return reply_error_and_close(res, 400, "a host key is offered only with an enrolment (an admin sets it otherwise)");
@@ -570,9 +574,8 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   }
   if (signing->signature && !enrolling) {
     const ScanSignature& sig = *signing->signature;
-    auto fresh = store_.write([&](Store& s) {
-      return s.claim_nonce(*host, sig.nonce, sig.time, now_s - 2 * options_.signing.window_s);
-    });
+    auto fresh = store_.write(
+        [&](Store& s) { return s.claim_nonce(*host, sig.nonce, sig.time, now_s - 2 * options_.signing.window_s); });
     if (!fresh) return reply_store_error(res, fresh.error());
     if (!*fresh) {
       log_problem(LogLevel::warn, fmt::format("replayed scan for {} refused (token {})", *host, token.name));
@@ -596,7 +599,8 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
   if (chunked_upload && chunked_upload->chunk_list && !enrolling) {
     known = store_.analysis_cache().find(*chunked_upload->chunk_list, doc->header.roots, *index, inventory_key);
     if (known) {
-      auto id = store_.write([&](Store& s) { return s.put_scan_of_manifest(*host, *doc, *chunked_upload->chunk_list); });
+      auto id =
+          store_.write([&](Store& s) { return s.put_scan_of_manifest(*host, *doc, *chunked_upload->chunk_list); });
       if (!id) return reply_store_error(res, id.error());
       if (*id) {
         scan_id = **id;
@@ -644,8 +648,8 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
     });
     if (!enrolled) return reply_store_error(res, enrolled.error());
     if (keyed_already) {
-      log_problem(LogLevel::warn, fmt::format("enrolment of {} refused (token {}): the host has a signing key",
-                                              *host, token.name));
+      log_problem(LogLevel::warn,
+                  fmt::format("enrolment of {} refused (token {}): the host has a signing key", *host, token.name));
       return reply_error(res, 409,
                          "host '" + *host +
                              "' has a registered signing key: an enrolment cannot replace it (an admin removes the "
@@ -718,8 +722,8 @@ void Api::post_scan(const httplib::Request& req, httplib::Response& res, const h
                     ",\"clean\":" + (clean ? "true" : "false");
   // The host's own token, this once (it is stored hashed): the scanner keeps it.
   if (enrolment)
-    out += ",\"host_token\":" + dump(json(enrolment->token)) +
-           ",\"host_token_name\":" + dump(json(enrolment->token_name));
+    out +=
+        ",\"host_token\":" + dump(json(enrolment->token)) + ",\"host_token_name\":" + dump(json(enrolment->token_name));
   if (!placement_problem.empty()) {  // enrolled all the same: the token must reach the host
     log_problem(LogLevel::warn, fmt::format("enrolled {} but could not place it: {}", *host, placement_problem));
     out += ",\"warning\":" + dump(json("enrolled, but cluster and role were not recorded: " + placement_problem));
@@ -739,9 +743,9 @@ void Api::post_signature(const httplib::Request& req, httplib::Response& res, co
   if (auto refused = may_import_signatures(*token)) return reply_refusal(res, *refused, true);
   const std::string type = media_type(req.get_header_value("Content-Type"));
   if (!type.empty() && type != "application/xml" && type != "text/xml" && type != "application/json")
-    return reply_error_and_close(res, 415,
-                                 "unsupported Content-Type '" + type +
-                                     "': send a scan document as application/xml or application/json");
+    return reply_error_and_close(
+        res, 415,
+        "unsupported Content-Type '" + type + "': send a scan document as application/xml or application/json");
 
   SignatureInfo info;
   std::string why;
@@ -817,7 +821,14 @@ void Api::host_report(const httplib::Request& req, httplib::Response& res) {
   if (!index) return reply_store_error(res, index.error());
   const auto format = wanted_format(req);
   if (!format) return reply_error(res, 400, "?format= wants json, xml or text");
-  auto judged = timed_judge(*scan, host, **index, flag(req, "all"), *format);
+  const auto start = Clock::now();
+  Analysis analysis = analyze(*scan, **index);
+  if (auto r =
+          store_.with([&](Store& s) { return fleet::explain_by_cluster_snapshot(s, host, scan->manifest, analysis); });
+      !r)
+    return reply_store_error(res, r.error());
+  auto judged = render_judgement(analysis, scan->header, host, flag(req, "all"), *format);
+  if (options_.metrics != nullptr) options_.metrics->observe_analysis(Clock::now() - start);
   if (!judged) return reply_store_error(res, judged.error());
   res.status = 200;
   res.set_content(std::move(judged->report), content_type(*format));
@@ -856,8 +867,10 @@ void Api::host_verify(const httplib::Request& req, httplib::Response& res) {
   });
   if (!verified) return reply_store_error(res, verified.error());
   res.status = 200;
-  if (format == "text") res.set_content(verify_report_text(verified->host, verified->verdict), "text/plain; charset=utf-8");
-  else res.set_content(verify_report_json(verified->host, verified->verdict), "application/json");
+  if (format == "text")
+    res.set_content(verify_report_text(verified->host, verified->verdict), "text/plain; charset=utf-8");
+  else
+    res.set_content(verify_report_json(verified->host, verified->verdict), "application/json");
 }
 
 void Api::host_scans(const httplib::Request& req, httplib::Response& res) {
@@ -974,17 +987,13 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
     t_state.accepts_gzip = take_accept_encoding(req);
     return api->authenticate(req, res);
   });
-  server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
-    compress_response(t_state.accepts_gzip, res);
-  });
-  server.Get("/api/v1/health", [](const httplib::Request&, httplib::Response& res) {
-    reply(res, 200, R"({"status":"ok"})");
-  });
+  server.set_post_routing_handler(
+      [](const httplib::Request&, httplib::Response& res) { compress_response(t_state.accepts_gzip, res); });
+  server.Get("/api/v1/health",
+             [](const httplib::Request&, httplib::Response& res) { reply(res, 200, R"({"status":"ok"})"); });
   if (options.metrics != nullptr) install_metrics_route(server, store, *options.metrics, options.metrics_role);
-  server.Post("/api/v1/scans",
-              [api](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
-                api->post_scan(req, res, reader);
-              });
+  server.Post("/api/v1/scans", [api](const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader& reader) { api->post_scan(req, res, reader); });
   server.Post("/api/v1/signatures",
               [api](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
                 api->post_signature(req, res, reader);
@@ -1003,11 +1012,10 @@ void install_api(httplib::Server& server, SharedStore& store, const ApiOptions& 
 
   // Every error response without a body of its own (unknown route, httplib's own 413
   // or 400) gets a JSON one.
-  server.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
-        if (res.body.empty()) reply_error(res, res.status, reason(res.status));
-        return httplib::Server::HandlerResponse::Handled;
-      }));
+  server.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    if (res.body.empty()) reply_error(res, res.status, reason(res.status));
+    return httplib::Server::HandlerResponse::Handled;
+  }));
   // Handlers return errors as values; this is only for what escapes anyway (bad_alloc).
   server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown exception";

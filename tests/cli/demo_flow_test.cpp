@@ -83,6 +83,13 @@ TEST_F(DemoFlow, VerifyPassesACleanMemberOfAnIdenticalCluster) {
   // snapshot holds it with that content: explained, so the member is clean.
   EXPECT_EQ(tb("verify --host fx-01-a --cluster-identical", &out), 0) << out;
   EXPECT_NE(out.find("OK"), std::string::npos) << out;
+  // The host's own report says the same, and why.
+  EXPECT_EQ(tb("report host fx-01-a", &out), 0) << out;
+  EXPECT_NE(out.find("result: clean"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 files explained by the cluster snapshot"), std::string::npos) << out;
+  // The member whose copy was edited is not explained by it.
+  EXPECT_EQ(tb("report host rates-03-b", &out), 1) << out;
+  EXPECT_NE(out.find("/usr/local/bin/market-hours.sh"), std::string::npos) << out;
   EXPECT_EQ(tb("verify --host fx-01-a --cluster-identical --allow-deviations --expect-patch acme-trader@4.2.2", &out),
             0)
       << out;
